@@ -1,0 +1,234 @@
+"""Load, validate and query the program knowledge file (``knowledge/programs.yml``).
+
+The file is the only place facts live. It is validated with pydantic when loaded so that a typo
+stops the action server with one message naming the file, the field path and the problem, instead
+of a wrong answer in front of a visitor. ``KnowledgeSource`` re-reads the file when it changes on
+disk, so staff can edit a fact without retraining or restarting anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import os
+import threading
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import yaml
+from pydantic import BaseModel, Extra, HttpUrl, ValidationError, root_validator, validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "programs.yml"
+
+
+class Topic(str, enum.Enum):
+    """What a visitor can ask about; the ``ask_*`` intents map onto these."""
+
+    overview = "overview"
+    format = "format"
+    length = "length"
+    tracks = "tracks"
+    stem_opt = "stem_opt"
+    capstone = "capstone"
+    how_to_apply = "how_to_apply"
+    deadlines = "deadlines"
+    requirements = "requirements"
+    internship = "internship"
+    careers = "careers"
+    cost = "cost"
+    events = "events"
+    contact = "contact"
+
+
+class KnowledgeError(Exception):
+    """The knowledge file is missing, unreadable or invalid. The message is meant for a human."""
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        anystr_strip_whitespace = True
+        allow_mutation = False
+
+
+class Fact(_Strict):
+    """One fact: what to say, where it comes from, and (for cycle facts) when it was true."""
+
+    text: str
+    items: List[str] = []
+    gaps: List[str] = []
+    source: HttpUrl
+    also: List[HttpUrl] = []
+    link: Optional[HttpUrl] = None
+    cycle: Optional[str] = None
+    as_of: Optional[datetime.date] = None
+
+    @validator("text")
+    def _text_not_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _cycle_needs_as_of(cls, values: dict) -> dict:
+        if values.get("cycle") and not values.get("as_of"):
+            raise ValueError("a fact with a 'cycle' also needs an 'as_of' date")
+        return values
+
+
+class Track(_Strict):
+    name: str
+    aliases: List[str] = []
+    url: HttpUrl
+    facts: Dict[Topic, Fact] = {}
+
+
+class Program(_Strict):
+    name: str
+    short_name: str
+    aliases: List[str] = []
+    url: HttpUrl
+    facts: Dict[Topic, Fact] = {}
+    tracks: Dict[str, Track] = {}
+
+
+class Contact(_Strict):
+    office: str
+    address: str
+    phone: str
+    email: str
+    source: HttpUrl
+
+
+class Knowledge(_Strict):
+    version: int
+    contact: Contact
+    stem_opt_rules: Fact
+    programs: Dict[str, Program]
+
+    @validator("programs")
+    def _aliases_unambiguous(cls, programs: Dict[str, Program]) -> Dict[str, Program]:
+        """An alias may name one program and one track id, never two different ones."""
+        owners: Dict[Tuple[str, str], str] = {}
+        for program_id, program in programs.items():
+            entries = [("program", alias, program_id) for alias in program.aliases]
+            entries += [
+                ("track", alias, track_id)
+                for track_id, track in program.tracks.items()
+                for alias in [track.name, *track.aliases]
+            ]
+            for kind, alias, value in entries:
+                key = (kind, alias.lower())
+                if owners.setdefault(key, value) != value:
+                    raise ValueError(
+                        f"{kind} alias '{alias}' is used for both '{owners[key]}' and '{value}'"
+                    )
+        return programs
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def program(self, program_id: str) -> Optional[Program]:
+        return self.programs.get(program_id)
+
+    def programs_with_track(self, track_id: str) -> List[str]:
+        return [pid for pid, program in self.programs.items() if track_id in program.tracks]
+
+    def aliases(self) -> Iterator[Tuple[str, str, str]]:
+        """Yield ``(entity, value, phrase)`` for every program and track name and alias."""
+        for program_id, program in self.programs.items():
+            for phrase in {program.short_name, program.name, *program.aliases}:
+                yield "program", program_id, phrase
+            for track_id, track in program.tracks.items():
+                for phrase in {track.name, *track.aliases}:
+                    yield "track", track_id, phrase
+
+    def lookup(self, program_id: str, track_id: Optional[str], topic: Topic) -> Optional[Fact]:
+        """The most specific fact for a topic: the track's own if it has one, else the program's."""
+        program = self.programs.get(program_id)
+        if program is None:
+            return None
+        track = program.tracks.get(track_id) if track_id else None
+        if track and topic in track.facts:
+            return track.facts[topic]
+        return program.facts.get(topic)
+
+
+def _format_location(location: Tuple) -> str:
+    return ".".join(str(part) for part in location if part != "__root__") or "(top level)"
+
+
+def parse_knowledge(raw: object, origin: str) -> Knowledge:
+    """Validate already-parsed YAML. ``origin`` names the file in error messages."""
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{origin}: the file must contain a YAML mapping at the top level")
+    try:
+        return Knowledge.parse_obj(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{_format_location(item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise KnowledgeError(f"{origin}: invalid knowledge file — {problems}") from None
+
+
+def load_knowledge(path: Optional[Path] = None) -> Knowledge:
+    """Read and validate a knowledge file, raising ``KnowledgeError`` with a readable message."""
+    path = Path(path or knowledge_file_from_env())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KnowledgeError(f"{path}: knowledge file not found") from None
+    except UnicodeDecodeError as error:
+        raise KnowledgeError(f"{path}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise KnowledgeError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise KnowledgeError(f"{path}: invalid YAML{where} — {problem}") from None
+    return parse_knowledge(raw, str(path))
+
+
+def knowledge_file_from_env() -> Path:
+    return Path(os.environ.get("KNOWLEDGE_FILE") or DEFAULT_KNOWLEDGE_FILE)
+
+
+class KnowledgeSource:
+    """The current knowledge, re-read when the file changes.
+
+    If an edit breaks the file while the server runs, the last good version keeps answering and the
+    error is kept in ``last_error`` (and logged by the caller) — visitors never see a broken file.
+    """
+
+    def __init__(self, path: Optional[Path] = None) -> None:
+        self.path = Path(path or knowledge_file_from_env())
+        self._lock = threading.Lock()
+        self._knowledge = load_knowledge(self.path)
+        self._stamp = self._file_stamp()
+        self.last_error: Optional[str] = None
+
+    def _file_stamp(self) -> Tuple[float, int]:
+        stat = self.path.stat()
+        return stat.st_mtime, stat.st_size
+
+    def get(self) -> Knowledge:
+        try:
+            stamp = self._file_stamp()
+        except OSError as error:
+            self.last_error = f"{self.path}: cannot be read ({error.strerror})"
+            return self._knowledge
+        if stamp != self._stamp:
+            with self._lock:
+                self._reload(stamp)
+        return self._knowledge
+
+    def _reload(self, stamp: Tuple[float, int]) -> None:
+        try:
+            self._knowledge = load_knowledge(self.path)
+            self.last_error = None
+        except KnowledgeError as error:
+            self.last_error = str(error)
+        self._stamp = stamp

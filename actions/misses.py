@@ -1,0 +1,35 @@
+"""Decide how to handle a message the bot could not answer, and when to hand off to a human."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Optional
+
+FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+MISS_INTENTS = {FALLBACK_INTENT, OUT_OF_SCOPE_INTENT}
+HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
+
+
+def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
+    """How many of the latest user messages in a row were misses (the current one included)."""
+    count = 0
+    for event in reversed(list(events)):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in MISS_INTENTS:
+            break
+        count += 1
+    return count
+
+
+def response_for(intent: Optional[str], misses_in_a_row: int) -> str:
+    if misses_in_a_row >= HANDOFF_AFTER:
+        return "utter_handoff"
+    if intent == OUT_OF_SCOPE_INTENT:
+        return "utter_out_of_scope"
+    return "utter_fallback"
+
+
+def names_program_or_track(message: Mapping[str, Any]) -> bool:
+    return any(e.get("entity") in ("program", "track") for e in message.get("entities") or [])

@@ -1,0 +1,95 @@
+"""NLU component: keep the classifiers away from input they were never meant to see.
+
+Visitors paste anything into a chat box: 20,000 characters, HTML, emoji only, nothing at all. The
+guard runs first in the pipeline and gives the tokenizer a bounded, markup-free text; a message
+with no words left (empty, emoji, punctuation, markup only) gets a zero-confidence intent so the
+FallbackClassifier turns it into ``nlu_fallback`` and the bot answers with its friendly "not sure".
+The visitor's original text is untouched in the conversation log: Rasa stores ``UserUttered.text``
+from the incoming message, not from the parsed copy.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+TAG = re.compile(r"<[^>]{0,500}>")
+SPACE = re.compile(r"\s+")
+WORD = re.compile(r"[^\W_]", re.UNICODE)  # a letter or digit in any script
+PLACEHOLDER = "?"  # what the tokenizer sees for a message with no words
+
+
+def clean_text(text: str, max_chars: int) -> str:
+    """Markup removed, entities decoded, whitespace folded, cut to ``max_chars``."""
+    text = html.unescape(TAG.sub(" ", text[: max_chars * 4]))
+    return SPACE.sub(" ", text).strip()[:max_chars]
+
+
+def has_words(text: str) -> bool:
+    return bool(WORD.search(text))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class InputGuard(GraphComponent):
+    """Bounds and cleans the text before tokenization. Config: ``max_chars`` (default 1000)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_chars": 1000}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InputGuard":
+        return cls(config)
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.max_chars = int(config.get("max_chars", 1000))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            cleaned = clean_text(message.get(TEXT) or "", self.max_chars)
+            message.set(TEXT, cleaned if has_words(cleaned) else PLACEHOLDER)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class WordlessMessageFilter(GraphComponent):
+    """Sets a zero-confidence intent on messages without words; place it before FallbackClassifier."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "WordlessMessageFilter":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if message.get(TEXT) == PLACEHOLDER and message.get(INTENT):
+                intent = {**message.get(INTENT), "confidence": 0.0}
+                message.set(INTENT, intent, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

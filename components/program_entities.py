@@ -1,0 +1,115 @@
+"""NLU component: find ``program`` and ``track`` entities from the names in the knowledge file.
+
+A spaCy ``PhraseMatcher`` (on a blank English pipeline: no model download) is built from every
+program and track name and alias in ``knowledge/programs.yml``. Adding an alias to that file is
+enough for the bot to recognise it: no new training examples, no retraining. The matcher is rebuilt
+when the file changes, so even a running server picks up a new alias.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import spacy
+from spacy.matcher import PhraseMatcher
+from spacy.util import filter_spans
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from actions.knowledge import Knowledge, KnowledgeSource
+
+logger = logging.getLogger(__name__)
+
+ENTITY_TYPES = ("program", "track")
+
+
+class AliasMatcher:
+    """Matches knowledge-file aliases in text. Kept free of Rasa so it is easy to test and reuse."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.nlp = spacy.blank("en")
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        patterns: Dict[str, List[Any]] = {}
+        for entity, value, phrase in knowledge.aliases():
+            patterns.setdefault(f"{entity}={value}", []).append(self.nlp.make_doc(phrase))
+        for label, docs in patterns.items():
+            self.matcher.add(label, docs)
+
+    def find(self, text: str) -> List[Dict[str, Any]]:
+        """Entities in ``text`` as Rasa entity dicts, longest match per entity type, in order."""
+        doc = self.nlp.make_doc(text)
+        by_type: Dict[str, list] = {entity: [] for entity in ENTITY_TYPES}
+        for match_id, start, end in self.matcher(doc):
+            label = self.nlp.vocab.strings[match_id]
+            entity, value = label.split("=", 1)
+            span = doc[start:end]
+            span.label_ = label
+            by_type[entity].append(span)
+        entities = []
+        for entity, spans in by_type.items():
+            for span in filter_spans(spans):
+                entities.append(
+                    {
+                        "entity": entity,
+                        "value": span.label_.split("=", 1)[1],
+                        "start": span.start_char,
+                        "end": span.end_char,
+                        "confidence_entity": 1.0,
+                    }
+                )
+        return sorted(entities, key=lambda item: item["start"])
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class ProgramEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds ``program``/``track`` entities using the aliases in the knowledge file.
+
+    Config: ``knowledge_file`` (optional) — path of the knowledge file; defaults to the
+    ``KNOWLEDGE_FILE`` environment variable, then ``knowledge/programs.yml``.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"knowledge_file": None}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ProgramEntityExtractor":
+        return cls(config)
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._source = KnowledgeSource(config.get("knowledge_file"))
+        self._knowledge: Optional[Knowledge] = None
+        self._matcher: Optional[AliasMatcher] = None
+
+    def _current_matcher(self) -> AliasMatcher:
+        knowledge = self._source.get()
+        if knowledge is not self._knowledge:
+            self._matcher = AliasMatcher(knowledge)
+            self._knowledge = knowledge
+        if self._source.last_error:
+            logger.error("Knowledge file not reloaded, using the last good one: %s", self._source.last_error)
+        return self._matcher  # type: ignore[return-value]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        matcher = self._current_matcher()
+        for message in messages:
+            found = self.add_extractor_name(matcher.find(message.get(TEXT) or ""))
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data

@@ -1,0 +1,89 @@
+"""Console-only settings read from the environment.
+
+The shared :class:`webapp.settings.Settings` holds what the whole project needs (database URL, secret
+key, low-confidence threshold, retention). What only the staff console needs lives here, so that the
+console can grow without touching the shared settings module.
+
+Environment variables:
+
+``STAFF_USER`` / ``STAFF_PASSWORD``
+    A staff login given in plain text (hashed in memory at start-up, never written anywhere).
+``STAFF_PASSWORD_HASH``
+    Alternative to ``STAFF_PASSWORD``: a werkzeug hash (``python -m staff.auth hash``).
+``STAFF_TIMEZONE``
+    Time zone used to display times and to cut days in filters and charts (default America/New_York,
+    where the admissions office works).
+``STAFF_COOKIE_SECURE``
+    ``1`` to send the session cookie over HTTPS only (set it behind a TLS proxy).
+``STAFF_SESSION_HOURS``
+    How long a login lasts (default 12).
+``STAFF_PAGE_SIZE``
+    Rows per page in the conversation list (default 50).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIMEZONE = "America/New_York"
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def load_timezone(name: str) -> tzinfo:
+    """The configured zone, or UTC when the name is unknown (a typo must not take the console down)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class StaffConfig:
+    user: str = field(default_factory=lambda: os.environ.get("STAFF_USER", "").strip())
+    password: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD", ""))
+    password_hash: str = field(
+        default_factory=lambda: os.environ.get("STAFF_PASSWORD_HASH", "").strip()
+    )
+    timezone_name: str = field(
+        default_factory=lambda: os.environ.get("STAFF_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    )
+    cookie_secure: bool = field(default_factory=lambda: _flag("STAFF_COOKIE_SECURE"))
+    session_hours: int = field(default_factory=lambda: _int("STAFF_SESSION_HOURS", 12))
+    page_size: int = field(default_factory=lambda: max(10, min(_int("STAFF_PAGE_SIZE", 50), 500)))
+    # Failed logins allowed per user name and client address within the window below.
+    max_failed_logins: int = 5
+    failed_login_window_seconds: int = 15 * 60
+    # Seconds between two catch-up passes over new tracker events triggered by page views.
+    sync_interval_seconds: float = 2.0
+    # Longest a page view may spend catching up; the rest is picked up by the next views.
+    sync_budget_seconds: float = 3.0
+
+    @property
+    def timezone(self) -> tzinfo:
+        return load_timezone(self.timezone_name)
+
+    @property
+    def env_user_configured(self) -> bool:
+        return bool(self.user and (self.password or self.password_hash))
+
+
+def load_config(overrides: Optional[dict] = None) -> StaffConfig:
+    """Read the environment; ``overrides`` lets tests and the CLI replace single values."""
+    config = StaffConfig()
+    if overrides:
+        from dataclasses import replace
+
+        config = replace(config, **overrides)
+    return config

@@ -1,0 +1,80 @@
+"""The console's services for one database, shared by the web views and the CLI.
+
+Creating a :class:`Console` does not touch the database; the first use creates the console's tables
+(so the web app starts even while PostgreSQL is still coming up). :meth:`Console.refresh` folds new
+tracker events into the summary tables, at most every couple of seconds and within a time budget,
+so page views stay quick even right after the console is first pointed at a large database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Optional
+
+from staff.auth import Authenticator
+from staff.config import StaffConfig, load_config
+from staff.queries import ConsoleQueries
+from staff.review import Reviews
+from staff.schema import create_event_indexes, create_tables
+from staff.store import EventStore, create_store
+from staff.sync import Summariser, SyncResult
+
+logger = logging.getLogger(__name__)
+
+
+class Console:
+    def __init__(self, settings: Any, config: Optional[StaffConfig] = None, store: Optional[EventStore] = None) -> None:
+        self.settings = settings
+        self.config = config or load_config()
+        self.store = store or create_store(settings.database_url)
+        self.tz = self.config.timezone
+        self.threshold = float(settings.low_confidence_threshold)
+        self.queries = ConsoleQueries(self.store, self.threshold, self.tz)
+        self.reviews = Reviews(self.store)
+        self.auth = Authenticator(self.store, self.config)
+        self.summariser = Summariser(self.store)
+        self.last_sync = SyncResult()
+        self._prepared = False
+        self._indexed = False
+        self._last_refresh = 0.0
+        self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Create the console's tables (idempotent; once per process)."""
+        if self._prepared:
+            return
+        with self._lock:
+            if not self._prepared:
+                create_tables(self.store)
+                self._prepared = True
+
+    def _index_events(self) -> None:
+        if not self._indexed and self.store.has_events_table():
+            create_event_indexes(self.store)
+            self._indexed = True
+
+    def refresh(self, force: bool = False, budget: Optional[float] = None) -> SyncResult:
+        """Catch up with new events; page views call this, so it is throttled and time-boxed.
+
+        ``force`` runs now and until caught up (the CLI); otherwise a run is skipped when one ran in
+        the last ``sync_interval_seconds`` or another thread is running one.
+        """
+        self.prepare()
+        now = time.monotonic()
+        if not force and now - self._last_refresh < self.config.sync_interval_seconds:
+            return self.last_sync
+        if not self._lock.acquire(blocking=force):
+            return self.last_sync
+        try:
+            self._index_events()
+            limit = None if force else (budget if budget is not None else self.config.sync_budget_seconds)
+            self.last_sync = self.summariser.run(budget_seconds=limit)
+            self._last_refresh = time.monotonic()
+        finally:
+            self._lock.release()
+        return self.last_sync
+
+    def close(self) -> None:
+        self.store.dispose()

@@ -1,0 +1,552 @@
+"""The console's pages, downloads and JSON endpoints (a Flask blueprint mounted at ``/staff``).
+
+Request flow: every request to the blueprint passes :func:`_guard` (CSRF check on state-changing
+methods, then login check) before its view; pages then call ``Console.refresh`` so what staff see
+includes the conversations of the last few seconds. Responses get no-store caching and a strict
+Content-Security-Policy (the console uses no scripts at all).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+
+from staff.charts import bar_chart, hbar_chart, line_chart
+from staff.config import StaffConfig
+from staff.console import Console
+from staff.dates import day_range, format_time, parse_date, today
+from staff.events import KNOWN_INTENTS, KNOWN_PROGRAMS, PROGRAM_LABELS, Turn, TurnBuilder, topic_label
+from staff.export import FORMATS, KINDS, export_chunks, filename
+from staff.privacy import mask_value
+from staff.queries import (
+    CONVERSATION_STATUSES,
+    MESSAGE_STATUSES,
+    MISS_REASONS,
+    ConversationFilter,
+    Cursor,
+    MissedFilter,
+)
+from staff.review import ReviewError, nlu_yaml
+
+EXTENSION = "staff_console"
+PUBLIC_ENDPOINTS = {"staff.login", "staff.static"}
+SESSION_USER = "staff_user"
+SESSION_SINCE = "staff_login_at"
+TREND_RANGES = (7, 30, 90, 365)
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
+        " frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def console() -> Console:
+    return current_app.extensions[EXTENSION]
+
+
+def build_blueprint(settings: Any, config: Optional[StaffConfig] = None) -> Blueprint:
+    """The blueprint with its routes; the console itself is attached to the app on registration."""
+    staff_console = Console(settings, config)
+    bp = Blueprint(
+        "staff", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
+    )
+
+    def configure(state: Any) -> None:
+        _configure_app(state.app, staff_console)
+
+    bp.record_once(configure)
+    bp.before_request(_guard)
+    bp.after_request(_security_headers)
+    bp.context_processor(_template_helpers)
+    bp.register_error_handler(CSRFError, _csrf_failed)
+    bp.register_error_handler(OperationalError, _database_unavailable)
+    for rule, view, methods in ROUTES:
+        bp.add_url_rule(rule, view_func=view, methods=methods)
+    return bp
+
+
+def _configure_app(app: Flask, staff_console: Console) -> None:
+    """Session cookie flags and CSRF protection, without imposing them on the rest of the app.
+
+    CSRFProtect is installed with checking off by default (unless the app already has it) and the
+    blueprint calls ``protect()`` itself, so every state-changing staff request is checked while the
+    public pages keep whatever policy the app chose.
+    """
+    app.extensions[EXTENSION] = staff_console
+    if "csrf" not in app.extensions:
+        app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+        app.config.setdefault("WTF_CSRF_TIME_LIMIT", staff_console.config.session_hours * 3600)
+        CSRFProtect(app)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if staff_console.config.cookie_secure:
+        app.config["SESSION_COOKIE_SECURE"] = True
+
+
+# -- request guards -----------------------------------------------------------------------------
+def _wants_json() -> bool:
+    return request.path.startswith(url_for("staff.api_stats").rsplit("/", 1)[0] + "/")
+
+
+def _guard() -> Optional[Response]:
+    current_app.extensions["csrf"].protect()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    user = _logged_in_user()
+    if user is None:
+        if _wants_json():
+            return jsonify(error="login required"), 401
+        if request.method != "GET":
+            abort(401)
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    g.staff_user = user
+    g.sync = console().refresh()
+    return None
+
+
+def _logged_in_user() -> Optional[str]:
+    user = session.get(SESSION_USER)
+    since = session.get(SESSION_SINCE, 0)
+    if not user:
+        return None
+    if time.time() - float(since or 0) > console().config.session_hours * 3600:
+        session.pop(SESSION_USER, None)
+        return None
+    return str(user)
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        if request.endpoint == "staff.static" and name == "Cache-Control":
+            continue
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _csrf_failed(error: CSRFError) -> Any:
+    message = "This form has expired or did not come from the console. Reload the page and try again."
+    if _wants_json():
+        return jsonify(error=message), 400
+    return render_template("staff/error.html", title="Form expired", message=message), 400
+
+
+def _database_unavailable(error: OperationalError) -> Any:
+    current_app.logger.error("Staff console database error: %s", error)
+    message = "The conversation database is not reachable right now. Try again in a minute."
+    return render_template("staff/error.html", title="Database unavailable", message=message), 503
+
+
+def _safe_next(target: Optional[str], default: str) -> str:
+    """Only redirect back into the console (never to another site)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    prefix = url_for("staff.conversations")
+    if parts.scheme or parts.netloc or not parts.path.startswith(prefix) or target.startswith("//"):
+        return default
+    return target
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+# -- template helpers ---------------------------------------------------------------------------
+def _template_helpers() -> Dict[str, Any]:
+    staff_console = current_app.extensions.get(EXTENSION)
+    tz = staff_console.tz if staff_console else None
+
+    def fmt_time(timestamp: Optional[float], seconds: bool = False) -> str:
+        return format_time(timestamp, tz, seconds) if tz else ""
+
+    def url_with(endpoint: str, args: Dict[str, str], **changes: Any) -> str:
+        merged = {**args, **{k: v for k, v in changes.items() if v not in (None, "")}}
+        for key, value in changes.items():
+            if value in (None, ""):
+                merged.pop(key, None)
+        return url_for(endpoint, **merged)
+
+    return {
+        "fmt_time": fmt_time,
+        "topic_label": topic_label,
+        "program_label": lambda p: PROGRAM_LABELS.get(p, p),
+        "pct": lambda v: "–" if v is None else f"{v * 100:.0f}%",
+        "conf": lambda v: "–" if v is None else f"{v:.2f}",
+        "url_with": url_with,
+        "conversation_statuses": CONVERSATION_STATUSES,
+        "message_statuses": MESSAGE_STATUSES,
+        "staff_user": g.get("staff_user"),
+        "sync": g.get("sync"),
+        "timezone_name": staff_console.config.timezone_name if staff_console else "",
+        "threshold": staff_console.threshold if staff_console else None,
+    }
+
+
+# -- login --------------------------------------------------------------------------------------
+def login() -> Any:
+    target = _safe_next(request.values.get("next"), url_for("staff.conversations"))
+    if request.method == "GET":
+        if _logged_in_user():
+            return redirect(target)
+        return render_template("staff/login.html", next=target, error=None)
+    staff_console = console()
+    staff_console.prepare()
+    username = (request.form.get("username") or "").strip()
+    password = request.form.get("password") or ""
+    address = _client_address()
+    if staff_console.auth.locked_out(username, address):
+        error = "Too many failed attempts. Wait 15 minutes and try again."
+        return render_template("staff/login.html", next=target, error=error, username=username), 429
+    if not staff_console.auth.check(username, password):
+        staff_console.auth.record_failure(username, address)
+        return render_template(
+            "staff/login.html", next=target, error="Wrong user name or password.", username=username
+        ), 401
+    staff_console.auth.clear_failures(username, address)
+    session.clear()
+    session[SESSION_USER] = username.lower()
+    session[SESSION_SINCE] = time.time()
+    return redirect(target)
+
+
+def logout() -> Any:
+    session.clear()
+    flash("You have been logged out.")
+    return redirect(url_for("staff.login"))
+
+
+# -- conversations ------------------------------------------------------------------------------
+def conversations() -> Any:
+    staff_console = console()
+    flt = ConversationFilter.from_args(request.args)
+    before = Cursor.decode(request.args.get("before"))
+    after = None if before else Cursor.decode(request.args.get("after"))
+    page = staff_console.queries.conversations(flt, before, after, staff_console.config.page_size)
+    return render_template(
+        "staff/conversations.html",
+        page=page,
+        flt=flt,
+        args=flt.to_args(),
+        total=staff_console.queries.count_conversations(flt),
+        intents=_intent_choices(),
+        programs=KNOWN_PROGRAMS,
+    )
+
+
+def _intent_choices() -> List[str]:
+    return list(KNOWN_INTENTS)
+
+
+def transcript(sender_id: str) -> Any:
+    staff_console = console()
+    rows = staff_console.store.conversation_events(sender_id)
+    summary = staff_console.queries.conversation(sender_id)
+    if not rows and summary is None:
+        abort(404)
+    turns = visible_turns(list(TurnBuilder(staff_console.threshold, mask_value).build(rows)))
+    return render_template(
+        "staff/transcript.html",
+        sender_id=sender_id,
+        turns=turns,
+        summary=summary,
+        reviews=staff_console.queries.message_reviews(sender_id),
+        intents=_intent_choices(),
+        truncated=len(rows) >= 5000,
+    )
+
+
+def visible_turns(turns: List[Turn]) -> List[Turn]:
+    """Drop action markers whose bot message follows (the bubble already names the action)."""
+    shown = []
+    for index, turn in enumerate(turns):
+        following = turns[index + 1] if index + 1 < len(turns) else None
+        if turn.kind == "action" and following is not None and following.kind == "bot":
+            continue
+        shown.append(turn)
+    return shown
+
+
+def review_conversation() -> Any:
+    sender_id = request.form.get("sender_id", "")
+    default = url_for("staff.transcript", sender_id=sender_id) if sender_id else url_for("staff.conversations")
+    try:
+        console().reviews.set_conversation_status(
+            sender_id, request.form.get("status", ""), g.staff_user, request.form.get("note", "")
+        )
+        flash("Review saved.")
+    except ReviewError as error:
+        flash(str(error), "error")
+    return redirect(_safe_next(request.form.get("next"), default))
+
+
+def review_message() -> Any:
+    staff_console = console()
+    try:
+        event_id = int(request.form.get("event_id", ""))
+    except ValueError:
+        abort(400)
+    message = staff_console.queries.message(event_id)
+    if message is None:
+        abort(404)
+    status = request.form.get("action", "")
+    default = url_for("staff.transcript", sender_id=message["sender_id"]) + f"#e{event_id}"
+    try:
+        staff_console.reviews.set_message_status(
+            [(event_id, message["sender_id"])], status, g.staff_user, request.form.get("intent")
+        )
+        flash(_review_note(status, 1, request.form.get("intent")))
+    except ReviewError as error:
+        flash(str(error), "error")
+    return redirect(_safe_next(request.form.get("next"), default))
+
+
+def _review_note(status: str, count: int, intent: Optional[str]) -> str:
+    noun = "message" if count == 1 else "messages"
+    if status == "assigned":
+        return f"Assigned {count} {noun} to intent {intent}."
+    if status == "open":
+        return f"Reopened {count} {noun}."
+    return f"Marked {count} {noun} as {MESSAGE_STATUSES.get(status, status).lower()}."
+
+
+# -- missed questions ---------------------------------------------------------------------------
+def missed() -> Any:
+    staff_console = console()
+    flt = MissedFilter.from_args(request.args)
+    page = max(1, _int(request.args.get("page"), 1))
+    per_page = staff_console.config.page_size
+    groups, group_count, message_count = staff_console.queries.missed_groups(flt, page, per_page)
+    return render_template(
+        "staff/missed.html",
+        groups=groups,
+        flt=flt,
+        args=flt.to_args(),
+        page=page,
+        pages=max(1, -(-group_count // per_page)),
+        group_count=group_count,
+        message_count=message_count,
+        reasons=MISS_REASONS,
+        intents=_intent_choices(),
+        assigned=sum(len(v) for v in staff_console.reviews.assigned_examples().values()),
+    )
+
+
+def review_group() -> Any:
+    staff_console = console()
+    keys = [key for key in request.form.getlist("key")][:200]
+    status = request.form.get("action", "")
+    messages = staff_console.queries.missed_event_ids(keys)
+    try:
+        count = staff_console.reviews.set_message_status(messages, status, g.staff_user, request.form.get("intent"))
+        flash(_review_note(status, count, request.form.get("intent")))
+    except ReviewError as error:
+        flash(str(error), "error")
+    return redirect(_safe_next(request.form.get("next"), url_for("staff.missed")))
+
+
+def _int(value: Optional[str], default: int) -> int:
+    try:
+        return int(value or default)
+    except ValueError:
+        return default
+
+
+# -- trends -------------------------------------------------------------------------------------
+def _trend_range() -> tuple:
+    tz = console().tz
+    until = parse_date(request.args.get("until")) or today(tz)
+    since = parse_date(request.args.get("since"))
+    days = _int(request.args.get("days"), 30)
+    if since is None or since > until:
+        since = until - timedelta(days=max(1, min(days, 731)) - 1)
+    since = max(since, until - timedelta(days=730))
+    return since, until
+
+
+def trends() -> Any:
+    since, until = _trend_range()
+    data = console().queries.trends(since, until)
+    labels = [day.strftime("%b %d") for day in data.days]
+    span = f"{since:%b %d, %Y} to {until:%b %d, %Y}"
+    charts = {
+        "conversations": bar_chart(
+            "chart-conversations", "Conversations per day", f"Conversations started each day, {span}.",
+            labels, data.conversations,
+        ),
+        "messages": bar_chart(
+            "chart-messages", "Visitor messages per day", f"Messages typed or clicked by visitors each day, {span}.",
+            labels, data.messages,
+        ),
+        "missed": line_chart(
+            "chart-missed", "Share of messages missed", f"Per day, the share of visitor messages the assistant "
+            f"could not answer (fallback, out of scope or low confidence), {span}.",
+            labels, {"Missed": data.missed_share}, percent=True,
+        ),
+        "topics": hbar_chart(
+            "chart-topics", "Top topics", f"The ten most asked topics, {span}.",
+            [(topic_label(intent), count) for intent, count in data.topics],
+        ),
+        "programs": line_chart(
+            "chart-programs", "MISM vs MSIT interest", f"Conversations per day that mentioned each program, {span}.",
+            labels, {PROGRAM_LABELS[p]: data.programs[p] for p in KNOWN_PROGRAMS},
+        ),
+    }
+    share = [("–" if value is None else f"{value * 100:.1f}%") for value in data.missed_share]
+    days = [day.isoformat() for day in data.days]
+    tables = {
+        "daily": list(zip(days, data.conversations, data.messages)),
+        "missed": list(zip(days, data.messages, data.missed, share)),
+        "topics": [(topic_label(intent), count) for intent, count in data.topics],
+        "programs": list(zip(days, data.programs["mism"], data.programs["msit"])),
+    }
+    return render_template(
+        "staff/trends.html", data=data, charts=charts, tables=tables, since=since, until=until, ranges=TREND_RANGES,
+        days=_int(request.args.get("days"), 30) if not request.args.get("since") else None,
+        program_totals={p: sum(data.programs[p]) for p in KNOWN_PROGRAMS},
+    )
+
+
+# -- exports ------------------------------------------------------------------------------------
+def export_page() -> Any:
+    tz = console().tz
+    return render_template(
+        "staff/export.html", today=today(tz), month_ago=today(tz) - timedelta(days=30),
+        retention_days=console().settings.retention_days,
+        assigned=sum(len(v) for v in console().reviews.assigned_examples().values()),
+    )
+
+
+def export_download() -> Any:
+    staff_console = console()
+    kind = request.args.get("kind", "messages")
+    fmt = request.args.get("format", "csv")
+    since = parse_date(request.args.get("since"))
+    until = parse_date(request.args.get("until")) or today(staff_console.tz)
+    if kind not in KINDS or fmt not in FORMATS or since is None or since > until:
+        flash("Choose what to export, a format and a valid date range.", "error")
+        return redirect(url_for("staff.export_page"))
+    start, end = day_range(since, until, staff_console.tz)
+    staff_console.refresh(force=kind == "conversations")
+    chunks = export_chunks(staff_console.store, kind, fmt, start, end, staff_console.threshold, staff_console.tz)
+    name = filename(kind, fmt, since.isoformat(), until.isoformat())
+    return Response(
+        stream_with_context(chunks),
+        mimetype=FORMATS[fmt].split(";")[0],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Accel-Buffering": "no"},
+    )
+
+
+def nlu_export() -> Any:
+    text = nlu_yaml(console().reviews.assigned_examples())
+    name = f"staff_reviewed_nlu_{date.today():%Y%m%d}.yml"
+    return Response(text, mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+def api_conversations() -> Any:
+    staff_console = console()
+    flt = ConversationFilter.from_args(request.args)
+    limit = max(1, min(_int(request.args.get("limit"), staff_console.config.page_size), 500))
+    page = staff_console.queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
+    return jsonify(
+        conversations=[_public_summary(row) for row in page.rows],
+        next=page.older.encode() if page.older else None,
+    )
+
+
+def _public_summary(row: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "id": row["sender_id"],
+        "started_at": row["started_at"],
+        "last_activity": row["last_activity"],
+        "visitor_messages": row["visitor_messages"],
+        "missed_messages": row["missed_messages"],
+        "programs": row["programs_list"],
+        "topics": row["topics_list"],
+        "review_status": row.get("review_status") or "new",
+        "first_message": row.get("first_message"),
+    }
+
+
+def api_conversation(sender_id: str) -> Any:
+    staff_console = console()
+    rows = staff_console.store.conversation_events(sender_id)
+    if not rows:
+        return jsonify(error="not found"), 404
+    turns = TurnBuilder(staff_console.threshold, mask_value).build(rows)
+    return jsonify(id=sender_id, turns=[_public_turn(turn) for turn in turns])
+
+
+def _public_turn(turn: Turn) -> Dict[str, Any]:
+    return {
+        "event_id": turn.event_id, "kind": turn.kind, "timestamp": turn.timestamp, "text": turn.text,
+        "intent": turn.intent, "confidence": turn.confidence,
+        "entities": [{"entity": name, "value": value} for name, value in turn.entities],
+        "missed": turn.miss_reason, "button": turn.button_title, "action": turn.action,
+        "buttons": [{"title": b.title, "payload": b.payload, "clicked": b.clicked} for b in turn.buttons],
+        "slot_value": turn.slot_value,
+    }
+
+
+def api_stats() -> Any:
+    staff_console = console()
+    until = today(staff_console.tz)
+    data = staff_console.queries.trends(until - timedelta(days=29), until)
+    return jsonify(
+        totals=staff_console.queries.totals(),
+        last_30_days={
+            "days": [day.isoformat() for day in data.days],
+            "conversations": data.conversations,
+            "visitor_messages": data.messages,
+            "missed_messages": data.missed,
+            "top_topics": data.topics,
+            "programs": data.programs,
+        },
+    )
+
+
+ROUTES = [
+    ("/login", login, ["GET", "POST"]),
+    ("/logout", logout, ["POST"]),
+    ("/", conversations, ["GET"]),
+    ("/conversations/<path:sender_id>", transcript, ["GET"]),
+    ("/review/conversation", review_conversation, ["POST"]),
+    ("/review/message", review_message, ["POST"]),
+    ("/missed", missed, ["GET"]),
+    ("/review/group", review_group, ["POST"]),
+    ("/trends", trends, ["GET"]),
+    ("/export", export_page, ["GET"]),
+    ("/export/download", export_download, ["GET"]),
+    ("/export/nlu.yml", nlu_export, ["GET"]),
+    ("/api/conversations", api_conversations, ["GET"]),
+    ("/api/conversations/<path:sender_id>", api_conversation, ["GET"]),
+    ("/api/stats", api_stats, ["GET"]),
+]

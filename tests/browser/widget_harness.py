@@ -1,0 +1,290 @@
+"""Helpers for the chat-widget browser tests, the screenshot script and the latency benchmark.
+
+* ``ServerThread`` serves any WSGI app on a (free) port in a background thread and can be stopped
+  and started again on the same port (used to simulate the Rasa server going away).
+* ``make_fake_rasa`` is a tiny stand-in for Rasa's REST channel, for widget-only tests (rendering,
+  XSS safety, link rules, history, time-outs) that need neither a trained model nor the bot.
+* ``make_host_page`` serves ``web/static`` plus a bare third-party page that embeds the widget with
+  one script tag, so the embed snippet and its data-* options are tested as documented.
+* ``launch_chromium`` starts Debian's Chromium (never ``playwright install``); ``run_axe`` injects
+  the vendored axe-core and returns its violations.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+STATIC_DIR = PROJECT_ROOT / "web" / "static"
+AXE_PATH = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+SCREENSHOT_DIR = PROJECT_ROOT / "docs" / "screenshots"
+
+CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# WCAG 2.0/2.1/2.2 A and AA rules plus axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+UNREACHABLE_EMAIL = "hnzadmit@andrew.cmu.edu"
+
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log noise in test output
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerThread:
+    """A werkzeug server for ``app`` on 127.0.0.1:``port`` in a daemon thread."""
+
+    def __init__(self, app, port: Optional[int] = None) -> None:
+        self.app = app
+        self.port = port or free_port()
+        self._server = None
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServerThread":
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+                break
+            except OSError:  # port still in TIME_WAIT after a stop: retry briefly
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+# --------------------------------------------------------------------------------- fake Rasa
+
+GREETING = "Hi! I'm the Heinz Admissions Assistant. I can help with the MISM and MSIT programs."
+GREETING_BUTTONS = [
+    {"title": "Application deadlines", "payload": "/ask_deadlines"},
+    {"title": "MSIT (online)", "payload": '/inform{"program":"msit"}'},
+]
+DEADLINES = (
+    "MISM deadlines for the August 2027 start:\n"
+    "• Round 1: December 1, 2026\n"
+    "• Round 2: January 10, 2027\n"
+    "- Final round: February 1, 2027\n"
+    "\n"
+    "Details: https://www.heinz.cmu.edu/programs/information-systems-management-master/admissions-how-to-apply.php."
+    "\nQuestions? Write to hnzadmit@andrew.cmu.edu."
+)
+TRICKY_LINKS = (
+    "Bad: javascript:alert(1) and [click](javascript:alert(2)) and data:text/html,<b>x</b>\n"
+    "Good: [Heinz](https://www.heinz.cmu.edu/) and (see https://www.heinz.cmu.edu/about/rankings.php)\n"
+    "<b>not bold</b> <img src=x onerror=alert(3)>"
+)
+
+
+@dataclass
+class FakeRasa:
+    """State of the fake server: what it received and how it should behave."""
+
+    received: List[Dict[str, Any]] = field(default_factory=list)
+    delay: float = 0.0  # seconds before answering (to exercise the widget's time-out)
+    status: int = 200  # HTTP status of webhook replies (500 = server error)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def messages(self) -> List[str]:
+        with self.lock:
+            return [r["message"] for r in self.received]
+
+    def reply(self, message: str) -> List[Dict[str, Any]]:
+        if message == "/greet":
+            return [{"text": GREETING, "buttons": GREETING_BUTTONS}]
+        if message == "/ask_deadlines":
+            return [{"text": DEADLINES}]
+        if message.startswith("/inform"):
+            return [{"text": "MSIT is online and part-time."}, {"text": "Anything else?", "buttons": GREETING_BUTTONS[:1]}]
+        if message.startswith("echo:"):
+            return [{"text": message[len("echo:"):]}]
+        if message == "links":
+            return [{"text": TRICKY_LINKS}]
+        if message == "nothing":
+            return []
+        return [{"text": f"You said: {message}"}]
+
+
+def make_fake_rasa(state: FakeRasa) -> Flask:
+    app = Flask("fake_rasa")
+
+    @app.after_request
+    def cors(resp: Response) -> Response:
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        resp.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        return resp
+
+    @app.get("/")
+    def hello() -> str:
+        return "Hello from Rasa: fake"
+
+    @app.route("/webhooks/rest/webhook", methods=["POST", "OPTIONS"])
+    def webhook():
+        if request.method == "OPTIONS":
+            return "", 204
+        body = request.get_json(force=True)
+        with state.lock:
+            state.received.append(body)
+        if state.delay:
+            time.sleep(state.delay)
+        if state.status != 200:
+            return jsonify({"error": "boom"}), state.status
+        return jsonify([dict(r, recipient_id=body["sender"]) for r in state.reply(body["message"])])
+
+    return app
+
+
+# --------------------------------------------------------------------------------- host page
+
+def make_host_page() -> Flask:
+    """A bare third-party page: ``/?server-url=…&timeout-ms=…`` embeds the widget with one tag."""
+    app = Flask("host_page", static_folder=str(STATIC_DIR), static_url_path="/static")
+
+    @app.get("/")
+    def page() -> str:
+        attrs = " ".join(
+            f'data-{html.escape(k)}="{html.escape(v)}"' for k, v in request.args.items() if k.replace("-", "").isalnum()
+        )
+        return (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<title>Embed test</title></head><body><main><h1>Some other site</h1>"
+            "<p><a href='#top'>A link on the host page</a></p></main>"
+            f"<script src='/static/chat-widget.js' {attrs} defer></script></body></html>"
+        )
+
+    return app
+
+
+def make_web_app(rasa_url: str):
+    """The real web app (``webapp.create_app``) with the widget pointed at ``rasa_url``."""
+    from webapp import create_app
+    from webapp.settings import Settings
+
+    last_error: Optional[Exception] = None
+    for _ in range(30):  # another engineer may be mid-edit on the staff blueprint: retry briefly
+        try:
+            return create_app(Settings(public_rasa_url=rasa_url, secret_key="test-secret"))
+        except Exception as exc:  # pragma: no cover - only while the staff package is in flux
+            last_error = exc
+            time.sleep(2)
+    raise RuntimeError(f"could not build the web app: {last_error}")
+
+
+# --------------------------------------------------------------------------------- browser
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+
+
+def run_axe(page, context: str = "document") -> List[Dict[str, Any]]:
+    """Inject axe-core (vendored, no network) and return its violations for the page."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_PATH))
+    result = page.evaluate(
+        """async ([ctx, tags]) => {
+            const r = await axe.run(ctx === 'document' ? document : ctx,
+                                    {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                           nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+        }""",
+        [context, AXE_TAGS],
+    )
+    return result
+
+
+def serious(violations: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def format_violations(violations: List[Dict[str, Any]]) -> str:
+    return json.dumps(violations, indent=2)
+
+
+# --------------------------------------------------------------------------------- page objects
+
+class WidgetPage:
+    """Small page object for the widget (selectors live here, not in every test)."""
+
+    LAUNCHER = ".hc-launcher"
+    PANEL = ".hc-panel"
+    LOG = ".hc-log[role=log]"
+    INPUT = ".hc-input"
+    BOT = ".hc-msg--bot"
+    USER = ".hc-msg--user"
+    QUICK = ".hc-quick-btn"
+
+    def __init__(self, page) -> None:
+        self.page = page
+
+    def open_with_mouse(self) -> None:
+        self.page.click(self.LAUNCHER)
+        self.page.wait_for_selector(self.PANEL, state="visible")
+
+    def bot_count(self) -> int:
+        return self.page.locator(self.BOT).count()
+
+    def wait_bot_count(self, n: int, timeout: float = 30000) -> None:
+        self.page.wait_for_function(
+            "n => document.querySelectorAll('.hc-msg--bot').length >= n", arg=n, timeout=timeout
+        )
+
+    def send(self, text: str) -> None:
+        self.page.fill(self.INPUT, text)
+        self.page.press(self.INPUT, "Enter")
+
+    def ask(self, text: str, timeout: float = 30000) -> str:
+        """Send ``text`` and return the text of the first new bot message."""
+        before = self.bot_count()
+        self.send(text)
+        self.wait_bot_count(before + 1, timeout)
+        return self.page.locator(self.BOT).nth(before).inner_text()
+
+    def log_text(self) -> str:
+        return self.page.locator(self.LOG).inner_text()

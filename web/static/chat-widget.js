@@ -1,0 +1,1013 @@
+/*!
+ * Heinz Admissions Assistant — chat widget for Rasa's REST channel.
+ * No dependencies, no framework. Embed with one script tag:
+ *
+ *   <script src="/static/chat-widget.js" data-server-url="http://localhost:5005"
+ *           data-title="Heinz Admissions Assistant" data-greeting-payload="/greet" defer></script>
+ *
+ * or load the script with data-auto-init="false" and call window.HeinzChat.init({ serverUrl: "…" }).
+ * See docs/widget.md for every option.
+ *
+ * Safety rule of this file: message text is never parsed as HTML. Everything the bot or the visitor
+ * wrote is put into the page with textContent / createTextNode; links are built as <a> elements
+ * whose href passed a protocol check (http, https, mailto only).
+ */
+(function (window, document) {
+  "use strict";
+
+  var VERSION = "1.0.0";
+  // The script element that loaded us (available while a classic/deferred script runs).
+  var SCRIPT = document.currentScript;
+
+  var DEFAULTS = {
+    serverUrl: "http://localhost:5005",
+    title: "Heinz Admissions Assistant",
+    subtitle: "Questions about MISM and MSIT",
+    launcherLabel: "Chat with us",
+    greetingPayload: "/greet",
+    storageKey: "heinz-chat",
+    timeoutMs: 10000, // a reply slower than this counts as "server unreachable"
+    healthIntervalMs: 5000, // how often to probe GET {serverUrl}/ while unreachable
+    maxLength: 1000,
+    maxHistory: 200,
+    restoreOpen: true, // reopen the panel after a reload if it was open
+    contactEmail: "hnzadmit@andrew.cmu.edu",
+    contactPhone: "412-268-2164",
+    privacyNotice:
+      "Conversations are stored to improve this service. Please don't share personal details.",
+    stylesheet: null, // URL of chat-widget.css; default: next to this script; false = don't load
+    container: null, // element to mount into; default: document.body
+  };
+
+  var LIST_ITEM = /^\s*(?:\u2022|-)\s+/; // lines starting with "• " or "- "
+  // [label](https://…) | https://… | e-mail address
+  var INLINE_TOKEN =
+    /\[([^\]\n]{1,300})\]\((https?:\/\/[^\s()]+)\)|(https?:\/\/[^\s<>"'`]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  var uid = 0;
+  function nextId(prefix) {
+    uid += 1;
+    return "hc-" + prefix + "-" + uid;
+  }
+
+  /* ------------------------------------------------------------------ helpers */
+
+  /** A random conversation id: crypto.randomUUID, else a v4 UUID from getRandomValues/Math.random. */
+  function newConversationId() {
+    var c = window.crypto;
+    if (c && typeof c.randomUUID === "function") {
+      try {
+        return c.randomUUID();
+      } catch (e) {
+        /* insecure context: fall through */
+      }
+    }
+    var bytes = new Array(16);
+    if (c && typeof c.getRandomValues === "function") {
+      var buf = new Uint8Array(16);
+      c.getRandomValues(buf);
+      for (var i = 0; i < 16; i++) bytes[i] = buf[i];
+    } else {
+      for (var j = 0; j < 16; j++) bytes[j] = Math.floor(Math.random() * 256);
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = bytes.map(function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    });
+    return (
+      hex.slice(0, 4).join("") + "-" + hex.slice(4, 6).join("") + "-" + hex.slice(6, 8).join("") +
+      "-" + hex.slice(8, 10).join("") + "-" + hex.slice(10, 16).join("")
+    );
+  }
+
+  /** Create an element. attrs: plain attributes, plus `text` (textContent) and `className`. */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    var key;
+    attrs = attrs || {};
+    for (key in attrs) {
+      if (!Object.prototype.hasOwnProperty.call(attrs, key) || attrs[key] == null) continue;
+      if (key === "text") node.textContent = attrs[key];
+      else if (key === "className") node.className = attrs[key];
+      else if (attrs[key] === true) node.setAttribute(key, "");
+      else if (attrs[key] !== false) node.setAttribute(key, String(attrs[key]));
+    }
+    (children || []).forEach(function (child) {
+      if (child != null) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  /** A small inline SVG icon (decorative: aria-hidden). */
+  function icon(pathData) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "20");
+    svg.setAttribute("height", "20");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    svg.setAttribute("class", "hc-icon");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", pathData);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+  var ICON_CHAT =
+    "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zM12 8a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z";
+  var ICON_CLOSE =
+    "M18.3 5.7a1 1 0 0 0-1.4 0L12 10.6 7.1 5.7a1 1 0 0 0-1.4 1.4l4.9 4.9-4.9 4.9a1 1 0 1 0 1.4 1.4l4.9-4.9 4.9 4.9a1 1 0 0 0 1.4-1.4L13.4 12l4.9-4.9a1 1 0 0 0 0-1.4z";
+  var ICON_RESTART =
+    "M12 5V2L7 6l5 4V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z";
+
+  /** The href for a URL the bot wrote, or null unless it is http(s). */
+  function safeWebHref(raw) {
+    try {
+      var url = new URL(raw);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** Split trailing punctuation off a bare URL ("see https://x.edu/." → "https://x.edu/" + "."). */
+  function splitTrailing(url) {
+    var trail = "";
+    for (;;) {
+      var last = url.charAt(url.length - 1);
+      var opens = url.split("(").length - 1;
+      var closes = url.split(")").length - 1;
+      if (".,;:!?'\"*".indexOf(last) !== -1 || (last === ")" && closes > opens) || last === "]") {
+        trail = last + trail;
+        url = url.slice(0, -1);
+      } else {
+        return [url, trail];
+      }
+    }
+  }
+
+  function link(href, label, newTabHintId) {
+    var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer", className: "hc-link" });
+    a.textContent = label;
+    if (newTabHintId && href.indexOf("mailto:") !== 0) a.setAttribute("aria-describedby", newTabHintId);
+    return a;
+  }
+
+  /** Append `text` to `parent` as text nodes, turning URLs and e-mail addresses into links. */
+  function appendInline(parent, text, newTabHintId) {
+    var last = 0;
+    var match;
+    INLINE_TOKEN.lastIndex = 0;
+    while ((match = INLINE_TOKEN.exec(text)) !== null) {
+      var before = text.slice(last, match.index);
+      var node = null;
+      var trail = "";
+      if (match[1] !== undefined) {
+        // [label](url)
+        var mdHref = safeWebHref(match[2]);
+        if (mdHref) node = link(mdHref, match[1], newTabHintId);
+      } else if (match[3] !== undefined) {
+        var parts = splitTrailing(match[3]);
+        var href = safeWebHref(parts[0]);
+        if (href && parts[0].length > "https://".length - 1) {
+          node = link(href, parts[0], newTabHintId);
+          trail = parts[1];
+        }
+      } else if (match[4] !== undefined) {
+        var address = match[4].replace(/\.+$/, "");
+        trail = match[4].slice(address.length);
+        node = link("mailto:" + address, address, newTabHintId);
+      }
+      if (!node) continue; // leave it in the plain text run
+      if (before) parent.appendChild(document.createTextNode(before));
+      parent.appendChild(node);
+      if (trail) parent.appendChild(document.createTextNode(trail));
+      last = match.index + match[0].length;
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  /**
+   * Render bot text as DOM: paragraphs for blank-line separated blocks, <br> for single line
+   * breaks, <ul> for runs of lines starting with "• " or "- ", links for URLs and e-mails.
+   */
+  function renderRichText(text, newTabHintId) {
+    var frag = document.createDocumentFragment();
+    var lines = String(text).replace(/\r\n?/g, "\n").split("\n");
+    var para = null;
+    var list = null;
+    lines.forEach(function (line) {
+      var bullet = LIST_ITEM.exec(line);
+      if (bullet) {
+        para = null;
+        if (!list) {
+          list = el("ul", { className: "hc-list" });
+          frag.appendChild(list);
+        }
+        var li = el("li");
+        appendInline(li, line.slice(bullet[0].length), newTabHintId);
+        list.appendChild(li);
+        return;
+      }
+      list = null;
+      if (!line.trim()) {
+        para = null;
+        return;
+      }
+      if (para) para.appendChild(el("br"));
+      else {
+        para = el("p", { className: "hc-p" });
+        frag.appendChild(para);
+      }
+      appendInline(para, line, newTabHintId);
+    });
+    return frag;
+  }
+
+  /* ------------------------------------------------------------------ storage */
+
+  /** localStorage with an in-memory fallback (private mode, storage disabled, quota). */
+  function Store(key) {
+    this.key = key;
+    this.memory = null;
+  }
+  Store.prototype.load = function () {
+    try {
+      var raw = window.localStorage.getItem(this.key);
+      if (raw) return JSON.parse(raw);
+    } catch (e) {
+      /* fall back to memory */
+    }
+    return this.memory;
+  };
+  Store.prototype.save = function (state) {
+    this.memory = state;
+    try {
+      window.localStorage.setItem(this.key, JSON.stringify(state));
+    } catch (e) {
+      /* memory only */
+    }
+  };
+
+  function cleanButtons(buttons) {
+    if (!Array.isArray(buttons)) return [];
+    return buttons
+      .filter(function (b) {
+        return b && typeof b.title === "string" && b.title.trim() && typeof b.payload === "string";
+      })
+      .map(function (b) {
+        return { title: b.title, payload: b.payload };
+      });
+  }
+
+  /** Validate what came out of storage; anything odd starts a fresh conversation. */
+  function cleanState(raw) {
+    if (!raw || typeof raw !== "object" || typeof raw.id !== "string" || !raw.id) return null;
+    var messages = Array.isArray(raw.messages) ? raw.messages : [];
+    return {
+      v: 1,
+      id: raw.id,
+      open: raw.open === true,
+      messages: messages
+        .filter(function (m) {
+          return m && (m.from === "user" || m.from === "bot") && typeof m.text === "string";
+        })
+        .map(function (m) {
+          var id = typeof m.id === "string" && /^[A-Za-z0-9-]{1,64}$/.test(m.id) ? m.id : newConversationId();
+          var msg = { id: id, from: m.from, text: m.text };
+          if (m.from === "user") {
+            if (typeof m.payload === "string" && m.payload !== m.text) msg.payload = m.payload;
+            // A message still waiting when the page went away never got its answer.
+            if (m.status === "failed" || m.status === "pending") msg.status = "failed";
+          } else {
+            var buttons = cleanButtons(m.buttons);
+            if (buttons.length) msg.buttons = buttons;
+          }
+          return msg;
+        }),
+    };
+  }
+
+  /* ------------------------------------------------------------------ network */
+
+  function trimSlash(url) {
+    return String(url || "").replace(/\/+$/, "");
+  }
+
+  /**
+   * fetch with a hard time limit covering the whole exchange (headers and body): AbortController
+   * where available, a race otherwise. `read(response)` turns the response into the result.
+   */
+  function fetchWithTimeout(url, init, timeoutMs, read) {
+    var controller = typeof window.AbortController === "function" ? new window.AbortController() : null;
+    if (controller) init.signal = controller.signal;
+    var timer;
+    var timeout = new Promise(function (resolve, reject) {
+      timer = window.setTimeout(function () {
+        if (controller) controller.abort();
+        reject(new Error("timeout"));
+      }, timeoutMs);
+    });
+    var exchange = window.fetch(url, init).then(read);
+    return Promise.race([exchange, timeout]).then(
+      function (result) {
+        window.clearTimeout(timer);
+        return result;
+      },
+      function (err) {
+        window.clearTimeout(timer);
+        throw err;
+      }
+    );
+  }
+
+  /* ------------------------------------------------------------------ widget */
+
+  function Widget(options) {
+    this.opts = options;
+    this.serverUrl = trimSlash(options.serverUrl);
+    this.store = new Store(options.storageKey + ":v1");
+    this.state = cleanState(this.store.load()) || this.freshState();
+    this.offline = false;
+    this.healthTimer = null;
+    this.generation = 0; // bumped by "Start over" so late replies of the old conversation are dropped
+    this.queue = Promise.resolve(); // messages go to Rasa one after another
+    this.inFlight = 0;
+    this.greetingInFlight = false;
+    this.nodes = {};
+    this.onStorage = this.onStorage.bind(this);
+    this.onOnline = this.onOnline.bind(this);
+    this.onOpenTrigger = this.onOpenTrigger.bind(this);
+  }
+
+  Widget.prototype.freshState = function () {
+    return { v: 1, id: newConversationId(), open: false, messages: [] };
+  };
+
+  Widget.prototype.save = function () {
+    var s = this.state;
+    if (s.messages.length > this.opts.maxHistory) s.messages = s.messages.slice(-this.opts.maxHistory);
+    this.store.save(s);
+  };
+
+  /* ---- building the DOM ---- */
+
+  Widget.prototype.mount = function () {
+    var o = this.opts;
+    var ids = {
+      panel: nextId("panel"),
+      title: nextId("title"),
+      input: nextId("input"),
+      hint: nextId("hint"),
+      newTab: nextId("newtab"),
+    };
+    this.ids = ids;
+
+    var launcher = el("button", {
+      type: "button",
+      className: "hc-launcher",
+      "aria-expanded": "false",
+      "aria-controls": ids.panel,
+    }, [icon(ICON_CHAT), el("span", { className: "hc-launcher-label", text: o.launcherLabel })]);
+
+    var restart = el("button", { type: "button", className: "hc-hbtn hc-restart" }, [
+      icon(ICON_RESTART),
+      el("span", { text: "Start over" }),
+    ]);
+    var close = el("button", { type: "button", className: "hc-hbtn hc-close", "aria-label": "Close chat" }, [
+      icon(ICON_CLOSE),
+    ]);
+    var header = el("div", { className: "hc-header" }, [
+      el("div", { className: "hc-heading" }, [
+        el("div", { className: "hc-title", id: ids.title, text: o.title }),
+        o.subtitle ? el("div", { className: "hc-subtitle", text: o.subtitle }) : null,
+      ]),
+      el("div", { className: "hc-actions" }, [restart, close]),
+    ]);
+
+    var log = el("div", {
+      className: "hc-log",
+      role: "log",
+      "aria-live": "polite",
+      "aria-label": "Conversation with " + o.title,
+    });
+    var typing = el("div", { className: "hc-typing", "aria-hidden": "true", hidden: true }, [
+      el("span", { className: "hc-dot" }),
+      el("span", { className: "hc-dot" }),
+      el("span", { className: "hc-dot" }),
+    ]);
+    var body = el("div", { className: "hc-body" }, [log, typing]);
+
+    var input = el("textarea", {
+      id: ids.input,
+      className: "hc-input",
+      rows: "1",
+      maxlength: String(o.maxLength),
+      placeholder: "Type your question…",
+      autocomplete: "off",
+      "aria-describedby": ids.hint,
+    });
+    var counter = el("span", { className: "hc-counter", "aria-hidden": "true", text: "0/" + o.maxLength });
+    var send = el("button", { type: "submit", className: "hc-send" }, [el("span", { text: "Send" })]);
+    var form = el("form", { className: "hc-form", novalidate: true }, [
+      el("label", { className: "hc-sr-only", for: ids.input, text: "Your message" }),
+      el("div", { className: "hc-field" }, [input, counter]),
+      send,
+    ]);
+    var hint = el("div", {
+      id: ids.hint,
+      hidden: true,
+      text: "Press Enter to send, Shift+Enter for a new line. Up to " + o.maxLength + " characters.",
+    });
+    var newTab = el("div", { id: ids.newTab, hidden: true, text: "opens in a new tab" });
+
+    var panel = el("section", {
+      id: ids.panel,
+      className: "hc-panel",
+      role: "dialog",
+      "aria-modal": "false",
+      "aria-labelledby": ids.title,
+      hidden: true,
+    }, [
+      header,
+      el("p", { className: "hc-privacy", text: o.privacyNotice }),
+      body,
+      form,
+      hint,
+      newTab,
+    ]);
+
+    // A landmark, so the launcher and panel are not "content outside any region" on the host page.
+    var root = el("aside", { className: "hc-root", "aria-label": "Chat: " + o.title, "data-hc-version": VERSION }, [
+      launcher,
+      panel,
+    ]);
+    root.style.display = "none"; // shown by chat-widget.css (display: block !important) — no flash of unstyled widget
+    this.nodes = {
+      root: root, launcher: launcher, panel: panel, log: log, body: body, typing: typing,
+      input: input, send: send, form: form, counter: counter, restart: restart, close: close,
+    };
+
+    this.bindEvents();
+    (o.container || document.body).appendChild(root);
+    this.renderAll();
+    if (o.restoreOpen && this.state.open) this.open({ focus: false });
+    return this;
+  };
+
+  Widget.prototype.bindEvents = function () {
+    var self = this;
+    var n = this.nodes;
+    n.launcher.addEventListener("click", function () {
+      if (self.isOpen()) self.close({ returnFocus: true });
+      else self.open({ focus: true });
+    });
+    n.close.addEventListener("click", function () {
+      self.close({ returnFocus: true });
+    });
+    n.restart.addEventListener("click", function () {
+      self.startOver();
+    });
+    n.root.addEventListener("keydown", function (event) {
+      if ((event.key === "Escape" || event.key === "Esc") && self.isOpen()) {
+        event.preventDefault();
+        self.close({ returnFocus: true });
+      }
+    });
+    n.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      self.submitInput();
+    });
+    n.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        self.submitInput();
+      }
+    });
+    n.input.addEventListener("input", function () {
+      self.updateCounter();
+      self.autosize();
+    });
+    window.addEventListener("storage", this.onStorage);
+    window.addEventListener("online", this.onOnline);
+    document.addEventListener("click", this.onOpenTrigger);
+  };
+
+  /** Any element on the page with a data-heinz-chat-open attribute opens the chat. */
+  Widget.prototype.onOpenTrigger = function (event) {
+    var target = event.target;
+    var trigger = target && target.closest ? target.closest("[data-heinz-chat-open]") : null;
+    if (!trigger || this.nodes.root.contains(trigger)) return;
+    event.preventDefault();
+    this.open({ focus: true });
+  };
+
+  Widget.prototype.destroy = function () {
+    this.stopHealthCheck();
+    window.removeEventListener("storage", this.onStorage);
+    window.removeEventListener("online", this.onOnline);
+    document.removeEventListener("click", this.onOpenTrigger);
+    if (this.nodes.root && this.nodes.root.parentNode) this.nodes.root.parentNode.removeChild(this.nodes.root);
+  };
+
+  /* ---- open / close ---- */
+
+  Widget.prototype.isOpen = function () {
+    return !this.nodes.panel.hidden;
+  };
+
+  Widget.prototype.open = function (how) {
+    var n = this.nodes;
+    n.panel.hidden = false;
+    n.root.classList.add("hc-is-open");
+    n.launcher.setAttribute("aria-expanded", "true");
+    if (!this.state.open) {
+      this.state.open = true;
+      this.save();
+    }
+    this.scrollToEnd();
+    if (!how || how.focus !== false) n.input.focus();
+    if (!this.state.messages.length && !this.greetingInFlight && this.opts.greetingPayload) this.greet();
+  };
+
+  Widget.prototype.close = function (how) {
+    var n = this.nodes;
+    n.panel.hidden = true;
+    n.root.classList.remove("hc-is-open");
+    n.launcher.setAttribute("aria-expanded", "false");
+    this.state.open = false;
+    this.save();
+    if (!how || how.returnFocus !== false) n.launcher.focus();
+  };
+
+  /* ---- rendering ---- */
+
+  Widget.prototype.renderAll = function () {
+    var log = this.nodes.log;
+    while (log.firstChild) log.removeChild(log.firstChild);
+    var self = this;
+    this.state.messages.forEach(function (m) {
+      log.appendChild(self.renderMessage(m));
+    });
+    this.refreshQuickReplies();
+  };
+
+  Widget.prototype.renderMessage = function (m) {
+    var who = m.from === "user" ? "You" : this.opts.title;
+    var bubble = el("div", { className: "hc-bubble" });
+    if (m.from === "user") bubble.textContent = m.text;
+    else bubble.appendChild(renderRichText(m.text, this.ids.newTab));
+    var node = el("div", { className: "hc-msg hc-msg--" + m.from, "data-msg-id": m.id }, [
+      el("span", { className: "hc-sr-only", text: who + ": " }),
+      bubble,
+    ]);
+    if (m.from === "user" && m.status === "failed") node.appendChild(this.renderFailed(m));
+    return node;
+  };
+
+  Widget.prototype.renderFailed = function (m) {
+    var self = this;
+    var retry = el("button", { type: "button", className: "hc-retry", text: "Retry" });
+    retry.setAttribute("aria-label", "Retry sending: " + (m.text.length > 60 ? m.text.slice(0, 57) + "…" : m.text));
+    retry.addEventListener("click", function () {
+      self.retry(m.id);
+    });
+    return el("div", { className: "hc-failed" }, [el("span", { text: "Not sent. " }), retry]);
+  };
+
+  /** System notices (connection problems, reconnected): shown in the log, not stored. */
+  Widget.prototype.notice = function (kind, build) {
+    var node = el("div", { className: "hc-msg hc-msg--system hc-notice--" + kind });
+    var bubble = el("div", { className: "hc-bubble" });
+    build(bubble);
+    node.appendChild(bubble);
+    this.nodes.log.appendChild(node);
+    this.scrollToEnd();
+    return node;
+  };
+
+  /** Quick replies are offered only under the last bot message(s) after the visitor's last turn. */
+  Widget.prototype.refreshQuickReplies = function () {
+    var self = this;
+    var old = this.nodes.log.querySelectorAll(".hc-quick");
+    Array.prototype.forEach.call(old, function (q) {
+      q.parentNode.removeChild(q);
+    });
+    var msgs = this.state.messages;
+    var last = msgs[msgs.length - 1];
+    if (!last || last.from !== "bot") return;
+    for (var i = msgs.length - 1; i >= 0 && msgs[i].from === "bot"; i--) {
+      var m = msgs[i];
+      if (!m.buttons || !m.buttons.length) continue;
+      var host = this.nodes.log.querySelector('[data-msg-id="' + m.id + '"]');
+      if (host) host.appendChild(self.renderQuickReplies(m.buttons));
+    }
+  };
+
+  Widget.prototype.renderQuickReplies = function (buttons) {
+    var self = this;
+    var group = el("div", { className: "hc-quick", role: "group", "aria-label": "Suggested replies" });
+    buttons.forEach(function (b) {
+      var btn = el("button", { type: "button", className: "hc-quick-btn", text: b.title });
+      btn.addEventListener("click", function () {
+        self.send(b.title, b.payload);
+        self.nodes.input.focus(); // the clicked button disappears; keep focus somewhere useful
+      });
+      group.appendChild(btn);
+    });
+    return group;
+  };
+
+  Widget.prototype.appendMessage = function (m) {
+    if (m.from === "user") {
+      // Quick replies only matter until the visitor answers; don't keep stale ones in storage.
+      this.state.messages.forEach(function (old) {
+        delete old.buttons;
+      });
+    }
+    this.state.messages.push(m);
+    this.save();
+    this.nodes.log.appendChild(this.renderMessage(m));
+    this.refreshQuickReplies();
+    this.scrollToEnd();
+  };
+
+  Widget.prototype.scrollToEnd = function () {
+    var body = this.nodes.body;
+    body.scrollTop = body.scrollHeight;
+  };
+
+  Widget.prototype.setTyping = function (delta) {
+    this.inFlight = Math.max(0, this.inFlight + delta);
+    this.nodes.typing.hidden = this.inFlight === 0;
+    this.scrollToEnd();
+  };
+
+  Widget.prototype.updateCounter = function () {
+    var n = this.nodes;
+    var len = n.input.value.length;
+    n.counter.textContent = len + "/" + this.opts.maxLength;
+    n.counter.classList.toggle("hc-counter--full", len >= this.opts.maxLength);
+  };
+
+  Widget.prototype.autosize = function () {
+    var input = this.nodes.input;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+  };
+
+  /* ---- sending ---- */
+
+  Widget.prototype.submitInput = function () {
+    var n = this.nodes;
+    var text = n.input.value.trim().slice(0, this.opts.maxLength);
+    if (!text) return;
+    n.input.value = "";
+    this.updateCounter();
+    this.autosize();
+    this.send(text, text);
+  };
+
+  /** Show `display` as the visitor's bubble and send `payload` (a quick reply's payload, or the text). */
+  Widget.prototype.send = function (display, payload) {
+    var m = { id: newConversationId(), from: "user", text: String(display), status: "pending" };
+    if (payload != null && payload !== display) m.payload = String(payload);
+    this.appendMessage(m);
+    this.deliver(m);
+  };
+
+  Widget.prototype.retry = function (id) {
+    var msgs = this.state.messages;
+    for (var i = 0; i < msgs.length; i++) {
+      if (msgs[i].id !== id) continue;
+      var m = msgs.splice(i, 1)[0];
+      var node = this.nodes.log.querySelector('[data-msg-id="' + id + '"]');
+      if (node) node.parentNode.removeChild(node);
+      this.nodes.input.focus();
+      this.send(m.text, m.payload != null ? m.payload : m.text);
+      return;
+    }
+  };
+
+  Widget.prototype.greet = function () {
+    var self = this;
+    var generation = this.generation;
+    this.greetingInFlight = true;
+    this.enqueue(this.opts.greetingPayload, generation).then(
+      function (replies) {
+        self.greetingInFlight = false;
+        if (generation === self.generation) self.receive(replies);
+      },
+      function () {
+        self.greetingInFlight = false;
+        if (generation === self.generation) self.goOffline();
+      }
+    );
+  };
+
+  /** Post one message after the previous one finished; resolves with Rasa's reply list. */
+  Widget.prototype.enqueue = function (message, generation) {
+    var self = this;
+    var sender = this.state.id;
+    var run = function () {
+      if (generation !== self.generation) return Promise.reject(new Error("stale"));
+      self.setTyping(+1);
+      return self.post(sender, message).then(
+        function (replies) {
+          self.setTyping(-1);
+          return replies;
+        },
+        function (err) {
+          self.setTyping(-1);
+          throw err;
+        }
+      );
+    };
+    var result = this.queue.then(run, run);
+    this.queue = result.catch(function () {});
+    return result;
+  };
+
+  Widget.prototype.post = function (sender, message) {
+    return fetchWithTimeout(
+      this.serverUrl + "/webhooks/rest/webhook",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ sender: sender, message: message }),
+      },
+      this.opts.timeoutMs,
+      function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json().then(function (data) {
+          if (!Array.isArray(data)) throw new Error("unexpected reply");
+          return data;
+        });
+      }
+    );
+  };
+
+  Widget.prototype.deliver = function (m) {
+    var self = this;
+    var generation = this.generation;
+    this.enqueue(m.payload != null ? m.payload : m.text, generation).then(
+      function (replies) {
+        if (generation !== self.generation) return;
+        self.setStatus(m, null);
+        if (self.offline) self.backOnline();
+        self.receive(replies);
+      },
+      function (err) {
+        if (generation !== self.generation || (err && err.message === "stale")) return;
+        self.setStatus(m, "failed");
+        self.goOffline();
+      }
+    );
+  };
+
+  Widget.prototype.setStatus = function (m, status) {
+    if (status) m.status = status;
+    else delete m.status;
+    this.save();
+    var node = this.nodes.log.querySelector('[data-msg-id="' + m.id + '"]');
+    if (!node) return;
+    var failed = node.querySelector(".hc-failed");
+    if (failed) node.removeChild(failed);
+    if (status === "failed") node.appendChild(this.renderFailed(m));
+  };
+
+  Widget.prototype.receive = function (replies) {
+    var self = this;
+    replies.forEach(function (r) {
+      if (!r || typeof r !== "object") return;
+      var text = typeof r.text === "string" ? r.text : "";
+      var buttons = cleanButtons(r.buttons);
+      if (!text && !buttons.length) return; // images, custom payloads: not supported here
+      var m = { id: newConversationId(), from: "bot", text: text };
+      if (buttons.length) m.buttons = buttons;
+      self.appendMessage(m);
+    });
+  };
+
+  /* ---- connection problems ---- */
+
+  Widget.prototype.goOffline = function () {
+    var o = this.opts;
+    var wasOffline = this.offline;
+    this.offline = true;
+    this.nodes.root.classList.add("hc-is-offline");
+    this.startHealthCheck();
+    if (wasOffline) return;
+    this.notice("error", function (bubble) {
+      var p1 = el("p", { className: "hc-p", text: "Sorry, the assistant can't be reached right now. Your message is kept, so you can retry it in a moment." });
+      var p2 = el("p", { className: "hc-p" }, ["Need an answer now? Contact Heinz College Admissions at "]);
+      p2.appendChild(link("mailto:" + o.contactEmail, o.contactEmail, null));
+      p2.appendChild(document.createTextNode(" or "));
+      var tel = el("a", { className: "hc-link", href: "tel:+1" + o.contactPhone.replace(/[^0-9]/g, "") });
+      tel.textContent = o.contactPhone;
+      p2.appendChild(tel);
+      p2.appendChild(document.createTextNode("."));
+      bubble.appendChild(p1);
+      bubble.appendChild(p2);
+    });
+  };
+
+  Widget.prototype.backOnline = function () {
+    if (!this.offline) return;
+    this.offline = false;
+    this.stopHealthCheck();
+    this.nodes.root.classList.remove("hc-is-offline");
+    var hasFailed = this.state.messages.some(function (m) {
+      return m.status === "failed";
+    });
+    this.notice("ok", function (bubble) {
+      bubble.appendChild(el("p", {
+        className: "hc-p",
+        text: hasFailed ? "Reconnected. Use Retry to send your message again." : "Reconnected. You can continue the conversation.",
+      }));
+    });
+    if (!this.state.messages.length && this.isOpen() && !this.greetingInFlight && this.opts.greetingPayload) this.greet();
+  };
+
+  Widget.prototype.startHealthCheck = function () {
+    var self = this;
+    if (this.healthTimer) return;
+    var tick = function () {
+      self.healthTimer = window.setTimeout(function () {
+        self.ping().then(function (up) {
+          if (!self.healthTimer) return; // stopped meanwhile
+          self.healthTimer = null;
+          if (up) self.backOnline();
+          else tick();
+        });
+      }, self.opts.healthIntervalMs);
+    };
+    tick();
+  };
+
+  Widget.prototype.stopHealthCheck = function () {
+    if (this.healthTimer) window.clearTimeout(this.healthTimer);
+    this.healthTimer = null;
+  };
+
+  /** GET {serverUrl}/ — Rasa answers "Hello from Rasa: …" when it is up. */
+  Widget.prototype.ping = function () {
+    var isOk = function (res) {
+      return res.ok;
+    };
+    return fetchWithTimeout(this.serverUrl + "/", { method: "GET", cache: "no-store" }, this.opts.timeoutMs, isOk).catch(
+      function () {
+        return false;
+      }
+    );
+  };
+
+  Widget.prototype.onOnline = function () {
+    var self = this;
+    if (!this.offline) return;
+    this.ping().then(function (up) {
+      if (up) self.backOnline();
+    });
+  };
+
+  /* ---- start over, other tabs ---- */
+
+  Widget.prototype.startOver = function () {
+    this.generation += 1;
+    this.greetingInFlight = false;
+    this.inFlight = 0;
+    this.nodes.typing.hidden = true;
+    var wasOpen = this.isOpen();
+    this.state = this.freshState();
+    this.state.open = wasOpen;
+    this.save();
+    this.renderAll();
+    this.nodes.input.focus();
+    if (this.opts.greetingPayload) this.greet();
+  };
+
+  /** Another tab of the same site changed the conversation: show the same thing here. */
+  Widget.prototype.onStorage = function (event) {
+    if (event.key !== this.store.key) return;
+    var next = cleanState(this.store.load());
+    if (!next) return;
+    var prev = this.state;
+    next.open = this.isOpen();
+    this.state = next;
+    if (next.id !== prev.id) {
+      this.generation += 1;
+      this.renderAll();
+      return;
+    }
+    // Same conversation: append only what is new so the live region announces just that.
+    var known = {};
+    prev.messages.forEach(function (m) {
+      known[m.id] = true;
+    });
+    var samePrefix = prev.messages.every(function (m, i) {
+      return next.messages[i] && next.messages[i].id === m.id;
+    });
+    if (!samePrefix) {
+      this.renderAll();
+      return;
+    }
+    var self = this;
+    next.messages.forEach(function (m) {
+      if (!known[m.id]) self.nodes.log.appendChild(self.renderMessage(m));
+    });
+    this.refreshQuickReplies();
+    this.scrollToEnd();
+  };
+
+  /* ------------------------------------------------------------------ public API */
+
+  function defaultStylesheet() {
+    if (!SCRIPT || !SCRIPT.src) return null;
+    try {
+      return new URL("chat-widget.css", SCRIPT.src).href;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function ensureStylesheet(href) {
+    if (!href) return;
+    var links = document.querySelectorAll('link[rel="stylesheet"]');
+    for (var i = 0; i < links.length; i++) if (links[i].href === href) return;
+    document.head.appendChild(el("link", { rel: "stylesheet", href: href }));
+  }
+
+  function optionsFromScript(script) {
+    var d = (script && script.dataset) || {};
+    var o = {};
+    if (d.serverUrl) o.serverUrl = d.serverUrl;
+    if (d.title) o.title = d.title;
+    if (d.subtitle !== undefined) o.subtitle = d.subtitle;
+    if (d.launcherLabel) o.launcherLabel = d.launcherLabel;
+    if (d.greetingPayload !== undefined) o.greetingPayload = d.greetingPayload;
+    if (d.storageKey) o.storageKey = d.storageKey;
+    if (d.timeoutMs) o.timeoutMs = parseInt(d.timeoutMs, 10);
+    if (d.healthIntervalMs) o.healthIntervalMs = parseInt(d.healthIntervalMs, 10);
+    if (d.maxLength) o.maxLength = parseInt(d.maxLength, 10);
+    if (d.restoreOpen) o.restoreOpen = d.restoreOpen !== "false";
+    if (d.stylesheet) o.stylesheet = d.stylesheet === "none" ? false : d.stylesheet;
+    return o;
+  }
+
+  function merge(base, extra) {
+    var out = {};
+    var k;
+    for (k in base) if (Object.prototype.hasOwnProperty.call(base, k)) out[k] = base[k];
+    for (k in extra) if (Object.prototype.hasOwnProperty.call(extra, k) && extra[k] !== undefined) out[k] = extra[k];
+    ["timeoutMs", "healthIntervalMs", "maxLength", "maxHistory"].forEach(function (key) {
+      if (!(out[key] > 0)) out[key] = base[key];
+    });
+    return out;
+  }
+
+  var instance = null;
+
+  var HeinzChat = {
+    version: VERSION,
+    /** Create the widget (once per page). Options: see DEFAULTS / docs/widget.md. */
+    init: function (options) {
+      if (instance) return instance;
+      var opts = merge(DEFAULTS, options || {});
+      if (opts.stylesheet !== false) ensureStylesheet(opts.stylesheet || defaultStylesheet());
+      var start = function () {
+        instance = instance || new Widget(opts).mount();
+        return instance;
+      };
+      if (document.body) return start();
+      document.addEventListener("DOMContentLoaded", start);
+      return null;
+    },
+    get instance() {
+      return instance;
+    },
+    open: function () {
+      if (instance) instance.open({ focus: true });
+    },
+    close: function () {
+      if (instance) instance.close({ returnFocus: true });
+    },
+    /** Remove the widget from the page (history stays in localStorage). */
+    destroy: function () {
+      if (instance) instance.destroy();
+      instance = null;
+    },
+    // exposed for tests and for embedding pages that want the same rendering rules
+    _renderRichText: renderRichText,
+  };
+  window.HeinzChat = HeinzChat;
+
+  if (SCRIPT && SCRIPT.dataset && SCRIPT.dataset.autoInit !== "false" && SCRIPT.dataset.serverUrl) {
+    var auto = function () {
+      HeinzChat.init(optionsFromScript(SCRIPT));
+    };
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", auto);
+    else auto();
+  }
+})(window, document);

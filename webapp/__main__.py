@@ -1,0 +1,21 @@
+"""``python -m webapp``: serve the chat page and the staff console with waitress."""
+
+from __future__ import annotations
+
+import logging
+
+from waitress import serve
+
+from webapp import create_app
+from webapp.settings import load_settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings()
+    app = create_app(settings)
+    serve(app, host=settings.host, port=settings.web_port, threads=8, ident="heinz-web")
+
+
+if __name__ == "__main__":
+    main()

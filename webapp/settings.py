@@ -1,0 +1,68 @@
+"""Settings for the web server, the staff console and the launcher, read from the environment.
+
+Every value has a default that works on a developer's machine with nothing configured; production
+overrides them through environment variables (see README, "Configuration"). Secrets are never stored
+in the repository: when ``SECRET_KEY`` is missing a random one is generated per process start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "conversations.db"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _list(name: str, default: List[str]) -> List[str]:
+    raw = os.environ.get(name, "").strip()
+    return [item.strip() for item in raw.split(",") if item.strip()] if raw else default
+
+
+def default_database_url() -> str:
+    """The embedded SQLite default: a file under ``var/`` that needs no set-up."""
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    web_port: int = field(default_factory=lambda: _int("WEB_PORT", 8000))
+    rasa_port: int = field(default_factory=lambda: _int("RASA_PORT", 5005))
+    action_port: int = field(default_factory=lambda: _int("ACTION_PORT", 5055))
+    host: str = field(default_factory=lambda: os.environ.get("BIND_HOST", "127.0.0.1"))
+    # The address browsers use to reach the Rasa server (the widget's server URL).
+    public_rasa_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "PUBLIC_RASA_URL", f"http://localhost:{_int('RASA_PORT', 5005)}"
+        )
+    )
+    database_url: str = field(
+        default_factory=lambda: os.environ.get("DATABASE_URL", "").strip() or default_database_url()
+    )
+    redis_url: str = field(default_factory=lambda: os.environ.get("REDIS_URL", "").strip())
+    cors_origins: List[str] = field(
+        default_factory=lambda: _list(
+            "CORS_ORIGINS",
+            [f"http://localhost:{_int('WEB_PORT', 8000)}", f"http://127.0.0.1:{_int('WEB_PORT', 8000)}"],
+        )
+    )
+    secret_key: str = field(
+        default_factory=lambda: os.environ.get("SECRET_KEY", "") or secrets.token_hex(32)
+    )
+    # Messages the NLU classified with less confidence than this count as missed in the console.
+    low_confidence_threshold: float = field(
+        default_factory=lambda: float(os.environ.get("LOW_CONFIDENCE_THRESHOLD", "0.6"))
+    )
+    retention_days: int = field(default_factory=lambda: _int("RETENTION_DAYS", 365))
+
+
+def load_settings() -> Settings:
+    return Settings()
