@@ -77,11 +77,24 @@ class Fact(_Strict):
         return values
 
 
+def _known_topics(facts: object) -> object:
+    """Name an unknown topic key plainly (pydantic would only say '__key__')."""
+    if isinstance(facts, dict):
+        unknown = [str(key) for key in facts if key not in Topic.__members__]
+        if unknown:
+            raise ValueError(
+                f"unknown topic {', '.join(repr(k) for k in unknown)}; topics are: {', '.join(Topic.__members__)}"
+            )
+    return facts
+
+
 class Track(_Strict):
     name: str
     aliases: List[str] = []
     url: HttpUrl
     facts: Dict[Topic, Fact] = {}
+
+    _topics = validator("facts", pre=True, allow_reuse=True)(_known_topics)
 
 
 class Program(_Strict):
@@ -91,6 +104,8 @@ class Program(_Strict):
     url: HttpUrl
     facts: Dict[Topic, Fact] = {}
     tracks: Dict[str, Track] = {}
+
+    _topics = validator("facts", pre=True, allow_reuse=True)(_known_topics)
 
 
 class Contact(_Strict):

@@ -1,0 +1,49 @@
+# Heinz Admissions Assistant: `make run` and `make test` are all a newcomer needs.
+# Both install what is missing (a Python 3.10 virtualenv in .venv) and train when the training
+# inputs changed, so they work on a fresh machine with nothing but Python 3.10.
+
+VENV       := .venv
+PY         := $(VENV)/bin/python
+RASA       := $(VENV)/bin/rasa
+MODEL      := models/heinz.tar.gz
+STAMP      := $(VENV)/.installed
+# Rasa 3.6 supports Python 3.8-3.10 only; .python-version pins 3.10 for pyenv users.
+BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python 2>/dev/null | tail -n 1)
+TRAINING_INPUTS := domain.yml config.yml $(shell find data components -name '*.yml' -o -name '*.py' 2>/dev/null)
+
+.PHONY: install train run test validate browser clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(BASE_PYTHON)" || { echo "Python 3.10 is needed (Rasa 3.6 runs on 3.8-3.10): install it, e.g. 'pyenv install 3.10'."; exit 1; }
+	@test -x $(PY) || $(BASE_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip wheel
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+train: $(MODEL)
+
+$(MODEL): $(STAMP) $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name heinz --out models
+	@touch $@
+
+validate: $(STAMP)
+	$(RASA) data validate
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
+
+run: $(STAMP) $(MODEL)
+	$(PY) -m webapp.launcher
+
+test: $(STAMP) $(MODEL) browser
+	$(PY) -m pytest
+
+clean:
+	rm -rf models .rasa results var/logs var/endpoints-*.yml

@@ -1,0 +1,271 @@
+"""``admissions-logs``: the staff console's data from the command line.
+
+    admissions-logs list [--missed] [--program msit] [--search TEXT] [--limit 20]
+    admissions-logs show CONVERSATION_ID
+    admissions-logs missed [--status open]
+    admissions-logs stats [--days 30]
+    admissions-logs export --format csv|jsonl --since DATE [--until DATE] [--kind messages|conversations]
+    admissions-logs purge --older-than DAYS [--dry-run]
+    admissions-logs sync [--rebuild]
+    admissions-logs set-password USER
+
+Every command takes ``--database-url`` (default: ``DATABASE_URL``, else the SQLite file under var/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+import secrets
+import sys
+from datetime import date, timedelta
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+
+from staff.console import Console
+from staff.dates import day_range, format_time, parse_date, today
+from staff.events import TurnBuilder, topic_label
+from staff.export import FORMATS, KINDS, export_chunks
+from staff.privacy import mask_value
+from staff.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES, ConversationFilter, MissedFilter
+from staff.retention import purge
+
+
+def _date(value: str) -> date:
+    parsed = parse_date(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}")
+    return parsed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="admissions-logs", description="Review the Heinz Admissions Assistant's stored conversations."
+    )
+    parser.add_argument("--database-url", help="SQLAlchemy URL of the tracker store (default: from settings)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="conversations, newest first")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--missed", action="store_true", help="only conversations where the bot missed something")
+    listing.add_argument("--program", choices=["mism", "msit"])
+    listing.add_argument("--topic", help="intent, e.g. ask_deadlines")
+    listing.add_argument("--status", choices=list(CONVERSATION_STATUSES))
+    listing.add_argument("--search", help="text in visitor messages")
+    listing.add_argument("--since", type=_date)
+    listing.add_argument("--until", type=_date)
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    show = commands.add_parser("show", help="one conversation's transcript")
+    show.add_argument("conversation_id")
+    show.add_argument("--json", action="store_true")
+
+    missed = commands.add_parser("missed", help="questions the bot could not answer, grouped")
+    missed.add_argument("--status", choices=list(MESSAGE_STATUSES) + ["all"], default="open")
+    missed.add_argument("--since", type=_date)
+    missed.add_argument("--until", type=_date)
+    missed.add_argument("--limit", type=int, default=30)
+
+    stats = commands.add_parser("stats", help="totals, top topics and program interest")
+    stats.add_argument("--days", type=int, default=30)
+
+    export = commands.add_parser("export", help="stream messages or conversations as CSV or JSON Lines")
+    export.add_argument("--format", choices=list(FORMATS), required=True)
+    export.add_argument("--since", type=_date, required=True)
+    export.add_argument("--until", type=_date, help="last day included (default: today)")
+    export.add_argument("--kind", choices=list(KINDS), default="messages")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.add_argument(
+        "--unmask", action="store_true",
+        help="keep e-mail addresses and phone numbers in message text (authorised operators only)",
+    )
+
+    purge_cmd = commands.add_parser("purge", help="delete conversations idle longer than the retention period")
+    purge_cmd.add_argument("--older-than", type=int, metavar="DAYS", help="default: RETENTION_DAYS from settings")
+    purge_cmd.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+
+    sync = commands.add_parser("sync", help="bring the console's summary tables up to date")
+    sync.add_argument("--rebuild", action="store_true", help="re-read every event from scratch")
+
+    password = commands.add_parser("set-password", help="create a local staff user or change its password")
+    password.add_argument("user")
+    password.add_argument("--generate", action="store_true", help="generate a random password and print it")
+    return parser
+
+
+def _console(args: argparse.Namespace) -> Console:
+    from webapp.settings import load_settings
+
+    settings = load_settings()
+    if args.database_url:
+        settings = dataclasses.replace(settings, database_url=args.database_url)
+    return Console(settings)
+
+
+def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    flt = ConversationFilter(
+        since=args.since, until=args.until, program=args.program or "", topic=args.topic or "",
+        missed=args.missed, status=args.status or "", search=args.search or "",
+    )
+    page = console.queries.conversations(flt, limit=max(1, args.limit))
+    if args.json:
+        for row in page.rows:
+            out.write(json.dumps(_summary(row), ensure_ascii=False) + "\n")
+        return 0
+    total = console.queries.count_conversations(flt)
+    rows = [
+        [row["sender_id"], format_time(row["started_at"], console.tz), format_time(row["last_activity"], console.tz),
+         str(row["visitor_messages"]), ",".join(row["programs_list"]) or "-",
+         ",".join(topic_label(t) for t in row["topics_list"][:3]) or "-", str(row["missed_messages"]),
+         row.get("review_status") or "new"]
+        for row in page.rows
+    ]
+    _table(out, ["ID", "STARTED", "LAST ACTIVITY", "MSGS", "PROGRAMS", "TOPICS", "MISSED", "REVIEW"], rows)
+    out.write(f"\n{len(rows)} of {total} conversations.\n")
+    return 0
+
+
+def _summary(row: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "id": row["sender_id"], "started_at": row["started_at"], "last_activity": row["last_activity"],
+        "visitor_messages": row["visitor_messages"], "missed_messages": row["missed_messages"],
+        "programs": row["programs_list"], "topics": row["topics_list"],
+        "review_status": row.get("review_status") or "new", "first_message": row.get("first_message"),
+    }
+
+
+def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    rows = console.store.conversation_events(args.conversation_id)
+    if not rows:
+        print(f"No conversation {args.conversation_id!r}.", file=sys.stderr)
+        return 1
+    for turn in TurnBuilder(console.threshold, mask_value).build(rows):
+        when = format_time(turn.timestamp, console.tz, seconds=True)
+        if args.json:
+            out.write(json.dumps({"event_id": turn.event_id, "kind": turn.kind, "time": when, "text": turn.text,
+                                  "intent": turn.intent, "confidence": turn.confidence, "missed": turn.miss_reason,
+                                  "button": turn.button_title, "action": turn.action}, ensure_ascii=False) + "\n")
+        elif turn.kind == "visitor":
+            said = f'[clicked "{turn.button_title}"]' if turn.button_title else turn.text
+            flag = f"  << MISSED: {turn.miss_reason}" if turn.missed else ""
+            conf = f"{turn.confidence:.2f}" if turn.confidence is not None else "-"
+            entities = " ".join(f"{n}={v}" for n, v in turn.entities)
+            out.write(f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{' ' + entities if entities else ''}){flag}\n")
+        elif turn.kind == "bot":
+            buttons = "".join(f"\n{'':21}[{'x' if b.clicked else ' '}] {b.title}" for b in turn.buttons)
+            out.write(f"{when}  BOT      {turn.text}{buttons}\n{'':21}({turn.action or 'response'})\n")
+        elif turn.kind == "session":
+            out.write(f"{when}  --- session started ---\n")
+        elif turn.kind == "slot":
+            out.write(f"{when}  slot {turn.action} = {turn.slot_value}\n")
+    return 0
+
+
+def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    flt = MissedFilter(status=args.status, since=args.since, until=args.until)
+    groups, group_count, message_count = console.queries.missed_groups(flt, 1, max(1, args.limit))
+    rows = [
+        [str(g.count), str(g.conversations), format_time(g.last_seen, console.tz), g.status,
+         g.assigned_intent or "-", g.text[:70], g.samples[0]["sender_id"] if g.samples else "-"]
+        for g in groups
+    ]
+    _table(out, ["COUNT", "CONVS", "LAST SEEN", "STATUS", "INTENT", "QUESTION", "LATEST CONVERSATION"], rows)
+    out.write(f"\n{message_count} missed messages in {group_count} groups ({args.status}).\n")
+    return 0
+
+
+def cmd_stats(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    totals = console.queries.totals()
+    until = today(console.tz)
+    data = console.queries.trends(until - timedelta(days=max(1, args.days) - 1), until)
+    messages, missed = sum(data.messages), sum(data.missed)
+    out.write(f"All time: {totals['conversations']} conversations, {totals['visitor_messages']} visitor messages, "
+              f"{totals['missed_messages']} missed.\n")
+    out.write(f"Last {args.days} days: {sum(data.conversations)} conversations, {messages} visitor messages, "
+              f"{missed} missed ({(missed / messages * 100) if messages else 0:.1f}%).\n")
+    out.write(f"Program interest: MISM {sum(data.programs['mism'])}, MSIT {sum(data.programs['msit'])} conversations.\n")
+    out.write("Top topics:\n")
+    for intent, count in data.topics:
+        out.write(f"  {count:>7}  {topic_label(intent)}\n")
+    return 0
+
+
+def cmd_export(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    until = args.until or today(console.tz)
+    start, end = day_range(args.since, until, console.tz)
+    if args.unmask:
+        print("Warning: exporting unmasked text (contact details included).", file=sys.stderr)
+    chunks = export_chunks(console.store, args.kind, args.format, start, end, console.threshold, console.tz,
+                           unmask=args.unmask)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        for chunk in chunks:
+            out.write(chunk)
+    return 0
+
+
+def cmd_purge(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    days = args.older_than if args.older_than is not None else int(console.settings.retention_days)
+    result = purge(console.store, days, dry_run=args.dry_run)
+    verb = "Would delete" if args.dry_run else "Deleted"
+    out.write(f"{verb} {result.conversations} conversation{'s' if result.conversations != 1 else ''} "
+              f"({result.events} events) with no activity since {format_time(result.cutoff, console.tz)}.\n")
+    return 0
+
+
+def cmd_sync(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    result = console.summariser.rebuild() if args.rebuild else console.refresh(force=True)
+    out.write(f"Read {result.processed} new events; summaries are up to date (last event id {result.watermark}).\n")
+    return 0
+
+
+def cmd_set_password(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    if args.generate:
+        password = secrets.token_urlsafe(12)
+    else:
+        password = getpass.getpass("New password: ")
+        if password != getpass.getpass("Repeat it: "):
+            print("The passwords differ.", file=sys.stderr)
+            return 1
+    if len(password) < 10:
+        print("Use at least 10 characters.", file=sys.stderr)
+        return 1
+    console.auth.set_password(args.user, password)
+    out.write(f"Password set for {args.user.strip().lower()}." + (f" Password: {password}\n" if args.generate else "\n"))
+    return 0
+
+
+def _table(out: TextIO, headers: List[str], rows: List[List[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    for row in [headers] + rows:
+        out.write("  ".join(str(cell).replace("\n", " ").ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+
+
+COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
+    "list": cmd_list, "show": cmd_show, "missed": cmd_missed, "stats": cmd_stats, "export": cmd_export,
+    "purge": cmd_purge, "sync": cmd_sync, "set-password": cmd_set_password,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = out or sys.stdout
+    console = _console(args)
+    try:
+        console.prepare()
+        if args.command not in ("sync", "set-password"):
+            console.refresh(force=True)
+        return COMMANDS[args.command](console, args, out)
+    except BrokenPipeError:  # e.g. `admissions-logs export ... | head`
+        return 0
+    finally:
+        console.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

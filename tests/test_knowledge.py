@@ -1,0 +1,175 @@
+"""The knowledge file: the real one is complete and sourced; broken ones fail with a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.knowledge import (
+    DEFAULT_KNOWLEDGE_FILE,
+    KnowledgeError,
+    KnowledgeSource,
+    Topic,
+    load_knowledge,
+)
+from webapp.settings import PROJECT_ROOT
+
+REAL = yaml.safe_load(DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+
+
+def write(tmp_path: Path, data: object, name: str = "programs.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def broken(mutate) -> dict:
+    data = yaml.safe_load(DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+    mutate(data)
+    return data
+
+
+# -- the real file ------------------------------------------------------------------------------
+
+
+def test_real_file_has_both_programs_and_their_tracks(knowledge):
+    assert set(knowledge.programs) == {"mism", "msit"}
+    assert set(knowledge.programs["mism"].tracks) == {"16_month", "12_month", "bida"}
+    assert set(knowledge.programs["msit"].tracks) == {"it_management", "bida", "information_security"}
+
+
+def test_every_fact_names_an_official_source(knowledge):
+    facts = [knowledge.stem_opt_rules]
+    for program in knowledge.programs.values():
+        facts += program.facts.values()
+        facts += [f for track in program.tracks.values() for f in track.facts.values()]
+    assert len(facts) > 25
+    for fact in facts:
+        assert str(fact.source).startswith(("http://", "https://")), fact.text
+
+
+def test_cycle_facts_say_which_cycle_and_when(knowledge):
+    deadlines = knowledge.lookup("mism", None, Topic.deadlines)
+    assert deadlines.cycle == "August 2027 start"
+    assert deadlines.as_of is not None
+    assert any("December 1, 2026" in item for item in deadlines.items)
+
+
+def test_unknown_facts_are_missing_not_invented(knowledge):
+    # FACTS.md: MSIT length in months, MSIT STEM designation, tuition and MSIT capstones are unknown.
+    assert knowledge.lookup("msit", None, Topic.length) is None
+    assert knowledge.lookup("msit", None, Topic.stem_opt) is None
+    assert knowledge.lookup("msit", None, Topic.capstone) is None
+    assert knowledge.lookup("msit", None, Topic.cost) is None
+    assert "tuition for the current cycle" in knowledge.lookup("mism", None, Topic.cost).gaps
+
+
+def test_track_fact_overrides_program_fact(knowledge):
+    assert "12 months" in knowledge.lookup("mism", "12_month", Topic.length).text
+    assert knowledge.lookup("mism", "12_month", Topic.deadlines) is knowledge.lookup("mism", None, Topic.deadlines)
+
+
+def test_stem_opt_statement_is_the_official_wording(knowledge):
+    text = knowledge.lookup("mism", None, Topic.stem_opt).text
+    assert "eligible for 24-month OPT STEM extension" in text
+    rules = " ".join(knowledge.stem_opt_rules.items)
+    assert "E-Verify" in rules and "20 hours" in rules and "150 days" in rules
+
+
+def test_retired_adelaide_track_is_not_stated():
+    assert "adelaide" not in DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8").lower()
+
+
+# -- broken files: each error names the file, the field path and the problem ---------------------
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["programs"]["mism"].pop("name"), "programs.mism.name: field required"),
+        (lambda d: d["programs"]["msit"]["facts"]["format"].pop("source"), "programs.msit.facts.format.source: field required"),
+        (lambda d: d["programs"]["mism"]["facts"]["length"].update(source="not a url"), "programs.mism.facts.length.source: invalid or missing URL scheme"),
+        (lambda d: d["programs"]["mism"]["facts"]["deadlines"].pop("as_of"), "programs.mism.facts.deadlines: a fact with a 'cycle' also needs an 'as_of' date"),
+        (lambda d: d["programs"]["mism"]["facts"].update(tuition={"text": "x", "source": "https://a.b"}), "programs.mism.facts: unknown topic 'tuition'; topics are: overview, format, length"),
+        (lambda d: d["programs"]["mism"]["facts"]["length"].update(lenght="typo"), "programs.mism.facts.length.lenght: extra fields not permitted"),
+        (lambda d: d["programs"]["mism"]["facts"]["length"].update(items="not a list"), "programs.mism.facts.length.items: value is not a valid list"),
+        (lambda d: d["programs"]["msit"]["aliases"].append("pittsburgh"), "program alias 'pittsburgh' is used for both 'mism' and 'msit'"),
+        (lambda d: d.pop("contact"), "contact: field required"),
+    ],
+)
+def test_invalid_file_reports_file_field_and_problem(tmp_path, mutate, expected):
+    path = write(tmp_path, broken(mutate))
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(path)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_invalid_yaml_reports_the_line(tmp_path):
+    path = tmp_path / "programs.yml"
+    path.write_text("version: 1\nprograms:\n  mism: [unclosed\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"programs.yml: invalid YAML at line \d+"):
+        load_knowledge(path)
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "programs.yml"
+    path.write_bytes(b"version: 1\nname: \xff\xfe\n")
+    with pytest.raises(KnowledgeError, match="not valid UTF-8"):
+        load_knowledge(path)
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(KnowledgeError, match="knowledge file not found"):
+        load_knowledge(tmp_path / "nope.yml")
+    empty = tmp_path / "empty.yml"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="must contain a YAML mapping"):
+        load_knowledge(empty)
+
+
+# -- editing while running --------------------------------------------------------------------
+
+
+def _touch_later(path: Path) -> None:
+    stamp = path.stat().st_mtime + 2
+    os.utime(path, (stamp, stamp))
+
+
+def test_edited_file_is_picked_up_without_restart(tmp_path):
+    path = write(tmp_path, REAL)
+    source = KnowledgeSource(path)
+    assert source.get().contact.phone == "412-268-2164"
+    write(tmp_path, broken(lambda d: d["contact"].update(phone="412-000-0000")))
+    _touch_later(path)
+    assert source.get().contact.phone == "412-000-0000"
+
+
+def test_broken_edit_keeps_the_last_good_version(tmp_path):
+    path = write(tmp_path, REAL)
+    source = KnowledgeSource(path)
+    path.write_text("version: [", encoding="utf-8")
+    _touch_later(path)
+    assert source.get().contact.email == "hnzadmit@andrew.cmu.edu"
+    assert "invalid YAML" in source.last_error
+
+
+def test_action_server_refuses_to_start_with_a_broken_file(tmp_path):
+    path = write(tmp_path, broken(lambda d: d["programs"]["mism"].pop("url")))
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "actions", "--port", "0"],
+        cwd=PROJECT_ROOT, env={**os.environ, "KNOWLEDGE_FILE": str(path)},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Action server not started: {path}: invalid knowledge file — programs.mism.url: field required"
+    )
+    assert time.monotonic() - started < 120
