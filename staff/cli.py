@@ -140,7 +140,8 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     if not rows:
         print(f"No conversation {args.conversation_id!r}.", file=sys.stderr)
         return 1
-    for turn in TurnBuilder(console.threshold, mask_value).build(rows):
+    # Built in full first: a bot message learns which of its buttons was clicked from the next message.
+    for turn in list(TurnBuilder(console.threshold, mask_value).build(rows)):
         when = format_time(turn.timestamp, console.tz, seconds=True)
         if args.json:
             out.write(json.dumps({"event_id": turn.event_id, "kind": turn.kind, "time": when, "text": turn.text,

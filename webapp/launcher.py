@@ -115,7 +115,7 @@ class Stack:
 
     settings: Settings
     model: Path = DEFAULT_MODEL
-    token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_urlsafe(24))
+    token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_hex(16))
     log_dir: Path = VAR_DIR / "logs"
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -155,7 +155,7 @@ class Stack:
         endpoints = render_endpoints(self.settings, VAR_DIR / f"endpoints-{self.settings.rasa_port}.yml")
         command = [RASA, "run", "--model", str(self.model), "--endpoints", str(endpoints),
                    "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(self.settings.rasa_port),
-                   "--interface", self.settings.host, "--enable-api", "--auth-token", self.token,
+                   "--interface", self.settings.host, "--enable-api", f"--auth-token={self.token}",
                    "--cors", *self.settings.cors_origins]
         process = self._spawn("rasa", command)
         wait_for(f"{self.rasa_url}/", 300, process)

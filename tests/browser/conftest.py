@@ -6,12 +6,9 @@ server and web server). The widget-only tests use ``fake_rasa`` / ``host_page`` 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from widget_harness import (
-    CHROMIUM_PATH,
     FakeRasa,
     ServerThread,
     launch_chromium,
@@ -22,13 +19,12 @@ from widget_harness import (
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    if not shutil.which(CHROMIUM_PATH):
-        pytest.skip(f"{CHROMIUM_PATH} is not installed (apt-get install chromium)")
+def chromium(chromium_path):
+    """Headless Debian Chromium (``chromium_path`` from tests/conftest.py skips, or fails in CI, without it)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = launch_chromium(p)
+        browser = launch_chromium(p, chromium_path)
         yield browser
         browser.close()
 

@@ -189,7 +189,15 @@ def test_screenshots(chromium, stack, name, viewport):
         settle(pg)
         ask(pg, "How long is the MISM program?")
         pg.locator(".hc-input").blur()
-        pg.evaluate("document.querySelector('.hc-body').scrollTop = 1e6")
+        # mid-conversation: the visitor's question at the top of the view, the answer below it
+        pg.evaluate(
+            """() => {
+                const body = document.querySelector('.hc-body');
+                const users = body.querySelectorAll('.hc-msg--user');
+                const q = users[users.length - 1];
+                body.scrollTop = q.offsetTop - body.offsetTop - 60;
+            }"""
+        )
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         pg.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"))
     finally:

@@ -219,8 +219,8 @@ def make_web_app(rasa_url: str):
 
 # --------------------------------------------------------------------------------- browser
 
-def launch_chromium(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+def launch_chromium(playwright, executable_path: str = CHROMIUM_PATH):
+    return playwright.chromium.launch(executable_path=executable_path, args=CHROMIUM_ARGS)
 
 
 def run_axe(page, context: str = "document") -> List[Dict[str, Any]]:

@@ -1,0 +1,125 @@
+"""Fixtures for the staff console tests: both databases, Rasa-written conversations, a logged-in client.
+
+``db_url`` is parametrised over SQLite and PostgreSQL, so every test that uses it runs on both.
+PostgreSQL is the server at 127.0.0.1:5432 (user ``postgres``); the tests create a database of
+their own (``staff_test_<random>``) and drop it at the end. Outside CI an unreachable server skips
+the PostgreSQL half with the reason printed; with ``CI=true`` it fails instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from staff_helpers import STAFF_PASSWORD, log_in
+from staff_rasa_events import Seed, seed
+
+PG_HOST = os.environ.get("STAFF_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("STAFF_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("STAFF_TEST_PG_USER", "postgres")
+PG_ADMIN_DB = os.environ.get("STAFF_TEST_PG_DB", "test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _admin_connection():
+    import psycopg2
+
+    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB, connect_timeout=3)
+    connection.autocommit = True
+    return connection
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    try:
+        admin = _admin_connection()
+    except Exception as error:  # noqa: BLE001 - any failure to connect means "no server"
+        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable: {error}".strip()
+        if IN_CI:
+            pytest.fail(reason + " (CI=true requires it)")
+        print(f"\nSKIP PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    name = f"staff_test_{secrets.token_hex(4)}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [row[0] for row in connection.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))]
+        for table in tables:
+            connection.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+        connection.execute(sa.text("DROP SEQUENCE IF EXISTS events_seq"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database of each kind (fresh file / emptied PostgreSQL database) per test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'conversations.db'}"
+    url = request.getfixturevalue("postgres_database")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def seeded(db_url) -> Seed:
+    return seed(db_url)
+
+
+@pytest.fixture
+def settings(db_url):
+    from webapp.settings import Settings
+
+    return dataclasses.replace(Settings(), database_url=db_url, secret_key="test-secret", retention_days=365)
+
+
+@pytest.fixture
+def staff_env(monkeypatch):
+    monkeypatch.setenv("STAFF_USER", "admissions")
+    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
+    monkeypatch.setenv("STAFF_TIMEZONE", "America/New_York")
+    monkeypatch.delenv("STAFF_PASSWORD_HASH", raising=False)
+
+
+@pytest.fixture
+def console(settings, staff_env, seeded):
+    from staff.console import Console
+
+    staff_console = Console(settings)
+    staff_console.refresh(force=True)
+    yield staff_console
+    staff_console.close()
+
+
+@pytest.fixture
+def app(settings, staff_env, seeded):
+    from webapp import create_app
+
+    flask_app = create_app(settings)
+    flask_app.config["TESTING"] = True
+    yield flask_app
+    flask_app.extensions["staff_console"].close()
+
+
+@pytest.fixture
+def client(app):
+    test_client = app.test_client()
+    response = log_in(test_client)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return test_client

@@ -1,0 +1,174 @@
+"""The console's queries on conversations written by Rasa's SQLTrackerStore, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from staff.dates import local_day
+from staff.queries import ConversationFilter, Cursor, MissedFilter
+from staff_rasa_events import DAY, INJECTION_TEXT, NOW, answer, save, start, tracker_store, user
+
+
+def ids(page):
+    return [row["sender_id"] for row in page.rows]
+
+
+def test_list_is_newest_first_with_summary_columns(console, seeded):
+    page = console.queries.conversations(ConversationFilter())
+    assert ids(page) == [
+        "visitor-msit-buttons", "visitor-missed", "visitor-injection", "visitor-tuition-2",
+        "visitor-returning", "visitor-old",
+    ]
+    rows = {row["sender_id"]: row for row in page.rows}
+    msit = rows["visitor-msit-buttons"]
+    assert msit["visitor_messages"] == 2
+    assert msit["programs_list"] == ["msit"]
+    assert msit["topics_list"] == ["ask_deadlines"]
+    assert msit["missed_messages"] == 0
+    assert msit["first_message"] == "When is the application deadline?"
+    missed = rows["visitor-missed"]
+    assert missed["missed_messages"] == 4
+    assert missed["programs_list"] == ["mism"]
+    assert set(missed["topics_list"]) == {"ask_cost", "ask_contact"}
+    # The session without any visitor message is hidden unless asked for.
+    with_empty = console.queries.conversations(ConversationFilter(include_empty=True))
+    assert "visitor-silent" in ids(with_empty)
+
+
+def test_filters(console, seeded):
+    q = console.queries
+    assert ids(q.conversations(ConversationFilter(program="msit"))) == ["visitor-msit-buttons", "visitor-returning"]
+    assert ids(q.conversations(ConversationFilter(program="mism"))) == ["visitor-missed"]
+    assert ids(q.conversations(ConversationFilter(topic="ask_deadlines"))) == ["visitor-msit-buttons"]
+    assert ids(q.conversations(ConversationFilter(missed=True))) == ["visitor-missed", "visitor-tuition-2"]
+    assert ids(q.conversations(ConversationFilter(search="TUITION"))) == ["visitor-missed", "visitor-tuition-2"]
+    assert ids(q.conversations(ConversationFilter(search="100%"))) == []
+    # Date range in local days: only conversations active within it.
+    day = local_day(NOW - 2 * DAY, console.tz)
+    assert ids(q.conversations(ConversationFilter(since=day, until=day))) == ["visitor-missed"]
+    old_day = local_day(NOW - 400 * DAY, console.tz)
+    in_range = ids(q.conversations(ConversationFilter(since=old_day, until=old_day + timedelta(days=1))))
+    assert in_range == ["visitor-returning", "visitor-old"]
+    assert q.count_conversations(ConversationFilter(missed=True, program="mism")) == 1
+
+
+def test_search_with_sql_injection_text_is_only_a_search(console, seeded):
+    page = console.queries.conversations(ConversationFilter(search=INJECTION_TEXT))
+    assert ids(page) == ["visitor-injection"]
+    assert console.queries.conversations(ConversationFilter(search="' OR 1=1; DROP TABLE events; --")).rows == []
+    with console.store.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM events")).scalar() > 0
+
+
+def test_review_status_filter(console, seeded):
+    console.reviews.set_conversation_status("visitor-missed", "follow_up", "admissions", "call back")
+    console.reviews.set_conversation_status("visitor-old", "reviewed", "admissions")
+    q = console.queries
+    assert ids(q.conversations(ConversationFilter(status="follow_up"))) == ["visitor-missed"]
+    assert ids(q.conversations(ConversationFilter(status="reviewed"))) == ["visitor-old"]
+    assert "visitor-missed" not in ids(q.conversations(ConversationFilter(status="new")))
+    assert q.conversation("visitor-missed")["review_note"] == "call back"
+
+
+def test_keyset_pagination_covers_every_row_once(console, seeded):
+    q = console.queries
+    everything = ConversationFilter(include_empty=True)
+    pages, before = [], None
+    while True:
+        page = q.conversations(everything, before=before, limit=2)
+        pages.append(page)
+        if not page.older:
+            break
+        before = Cursor.decode(page.older.encode())
+    seen = [sender for page in pages for sender in ids(page)]
+    assert len(seen) == len(set(seen)) == 7
+    assert pages[0].newer is None and pages[-1].older is None
+    # "Newer" from any page leads back to exactly the page before it.
+    for previous, page in zip(pages, pages[1:]):
+        back = q.conversations(everything, after=page.newer, limit=2)
+        assert ids(back) == ids(previous)
+        assert back.older is not None
+
+
+def test_missed_questions_are_grouped(console, seeded):
+    groups, group_count, message_count = console.queries.missed_groups(MissedFilter())
+    assert message_count == 5
+    tuition = groups[0]
+    assert tuition.count == 3 and tuition.conversations == 2
+    assert {s["sender_id"] for s in tuition.samples} == {"visitor-missed", "visitor-tuition-2"}
+    texts = {group.text for group in groups}
+    assert "Do you offer a PhD in basket weaving?" in texts
+    low, _, _ = console.queries.missed_groups(MissedFilter(reason="low_confidence"))
+    assert [g.count for g in low] == [3]
+    oos, _, _ = console.queries.missed_groups(MissedFilter(reason="out_of_scope"))
+    assert [g.text for g in oos] == ["Do you offer a PhD in basket weaving?"]
+
+
+def test_review_states_move_groups_between_tabs(console, seeded):
+    groups, _, _ = console.queries.missed_groups(MissedFilter())
+    tuition = groups[0]
+    messages = console.queries.missed_event_ids(tuition.keys)
+    assert len(messages) == 3
+    console.reviews.set_message_status(messages, "assigned", "admissions", "ask_cost")
+    open_groups, _, open_messages = console.queries.missed_groups(MissedFilter())
+    assert open_messages == 2 and all(g.keys != tuition.keys for g in open_groups)
+    assigned, _, _ = console.queries.missed_groups(MissedFilter(status="assigned"))
+    assert assigned[0].assigned_intent == "ask_cost" and assigned[0].status == "assigned"
+    console.reviews.set_message_status(messages[:1], "open", "admissions")
+    mixed, _, _ = console.queries.missed_groups(MissedFilter(status="all"))
+    assert next(g for g in mixed if g.keys == tuition.keys).status == "mixed"
+
+
+def test_trends_count_per_local_day(console, seeded):
+    today = local_day(NOW, console.tz)
+    data = console.queries.trends(today - timedelta(days=6), today)
+    assert sum(data.conversations) == 4
+    assert sum(data.messages) == 9 and sum(data.missed) == 5
+    assert dict(data.topics)["ask_cost"] == 3
+    assert sum(data.programs["msit"]) == 1 and sum(data.programs["mism"]) == 1
+    two_days_ago = data.days.index(local_day(NOW - 2 * DAY, console.tz))
+    assert data.messages[two_days_ago] == 5 and data.missed_share[two_days_ago] == 0.8
+
+
+def test_summaries_follow_new_events_without_double_counting(console, seeded, db_url):
+    store = tracker_store(db_url)
+    at = NOW - 60
+    save(store, "visitor-msit-buttons", [user("Is the GRE required?", "ask_requirements", 0.2, at)] + answer("Hm.", at + 1))
+    save(store, "visitor-new", start(at) + [user("hello", "greet", 0.97, at + 1)])
+    store.engine.dispose()
+    console.refresh(force=True)
+    console.refresh(force=True)
+    row = console.queries.conversation("visitor-msit-buttons")
+    assert row["visitor_messages"] == 3 and row["missed_messages"] == 1
+    assert ids(console.queries.conversations(ConversationFilter(), limit=2)) == ["visitor-msit-buttons", "visitor-new"]
+    assert console.queries.totals()["visitor_messages"] == 14
+
+
+def test_late_commits_below_the_watermark_are_picked_up(console, seeded):
+    """PostgreSQL can commit id N+1 before id N; the summariser watches such holes."""
+    def insert(connection, event_id, text):
+        data = {"event": "user", "timestamp": NOW, "text": text,
+                "parse_data": {"intent": {"name": "greet", "confidence": 0.9}, "entities": []}}
+        connection.execute(sa.text(
+            "INSERT INTO events (id, sender_id, type_name, timestamp, intent_name, action_name, data)"
+            " VALUES (:id, 'visitor-late', 'user', :ts, 'greet', NULL, :data)"),
+            {"id": event_id, "ts": NOW, "data": json.dumps(data)})
+
+    with console.store.begin() as connection:
+        top = console.store.max_event_id(connection)
+        insert(connection, top + 3, "second")
+    console.refresh(force=True)
+    with console.store.begin() as connection:
+        insert(connection, top + 1, "first")
+    console.refresh(force=True)
+    assert console.queries.conversation("visitor-late")["visitor_messages"] == 2
+
+
+def test_rebuild_gives_the_same_summaries(console, seeded):
+    before = console.queries.conversations(ConversationFilter(include_empty=True)).rows
+    console.summariser.rebuild()
+    after = console.queries.conversations(ConversationFilter(include_empty=True)).rows
+    assert before == after

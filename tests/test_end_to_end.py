@@ -1,0 +1,108 @@
+"""The real stack: action server + Rasa server (REST channel) + SQL tracker store on SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any, Dict, List, Optional
+
+import pytest
+from sqlalchemy.engine import make_url
+
+pytestmark = pytest.mark.slow
+
+
+def post(url: str, payload: Dict[str, Any], headers: Optional[Dict[str, str]] = None):
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read()), response.headers
+
+
+def say(stack, sender: str, text: str) -> List[Dict[str, Any]]:
+    replies, _ = post(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text})
+    return replies
+
+
+def texts(replies: List[Dict[str, Any]]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def test_multi_turn_conversation_is_answered_and_stored(stack):
+    sender = f"e2e-{uuid.uuid4()}"
+    turns = [
+        ("hi", lambda r: "MISM" in texts(r) and len(r[0]["buttons"]) >= 4),
+        ("How long is the MISM program?", lambda r: "16-month Traditional Track" in texts(r)
+         and "https://www.heinz.cmu.edu/programs/information-systems-management-master/" in texts(r)),
+        ("What about the online program?", lambda r: "I don't have the program length of MSIT" in texts(r)
+         and "hnzadmit@andrew.cmu.edu" in texts(r)),
+        ("what are its deadlines?", lambda r: "Application deadlines, MSIT" in texts(r) and "July 1" in texts(r)),
+        ("what are the deadlines for MISM", lambda r: "For the August 2027 start" in texts(r)),
+        ("thank you", lambda r: "welcome" in texts(r)),
+    ]
+    for message, check in turns:
+        replies = say(stack, sender, message)
+        assert check(replies), f"{message!r} got {texts(replies)!r}"
+
+    database = make_url(stack.settings.database_url).database
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+    user_texts = [json.loads(data)["text"] for kind, data in rows if kind == "user"]
+    assert user_texts == [message for message, _ in turns]
+    bot_texts = [json.loads(data)["text"] for kind, data in rows if kind == "bot"]
+    assert any("16-month Traditional Track" in text for text in bot_texts)
+    slots = [(json.loads(data)["name"], json.loads(data)["value"]) for kind, data in rows if kind == "slot"]
+    assert ("program", "msit") in slots and ("program", "mism") in slots
+
+
+def test_clarifying_question_buttons_work(stack):
+    sender = f"e2e-{uuid.uuid4()}"
+    replies = say(stack, sender, "when is the application deadline?")
+    assert replies[0]["text"] == "Which program do you mean?"
+    payload = replies[0]["buttons"][1]["payload"]
+    assert payload == '/inform{"program":"msit"}'
+    assert "Application deadlines, MSIT" in texts(say(stack, sender, payload))
+
+
+@pytest.mark.parametrize("message", ["", "   ", "😀🎓", "x" * 20000, "<img src=x onerror=alert(1)>",
+                                     "'; DROP TABLE events; --", "\u0000\ufffd"])
+def test_bad_input_gets_a_sensible_reply(stack, message):
+    replies = say(stack, f"e2e-{uuid.uuid4()}", message)
+    assert replies, "no reply"
+    reply = texts(replies)
+    assert "<img" not in reply and "onerror" not in reply
+    assert "hnzadmit@andrew.cmu.edu" in reply or replies[0].get("buttons")
+
+
+def test_huge_message_is_stored_whole(stack):
+    sender = f"e2e-{uuid.uuid4()}"
+    message = "How long is MISM?" + " really" * 3000
+    say(stack, sender, message)
+    database = make_url(stack.settings.database_url).database
+    with sqlite3.connect(database) as connection:
+        (data,) = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchone()
+    assert json.loads(data)["text"] == message
+
+
+def test_http_api_needs_the_token(stack):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        post(f"{stack.rasa_url}/model/parse", {"text": "hi"})
+    assert refused.value.code == 401
+    parsed, _ = post(f"{stack.rasa_url}/model/parse?token={stack.token}", {"text": "How long is MISM?"})
+    assert parsed["intent"]["name"] == "ask_program_length"
+    assert {"entity": "program", "value": "mism"}.items() <= parsed["entities"][0].items()
+
+
+def test_cors_allows_only_the_configured_origins(stack):
+    allowed = stack.settings.cors_origins[0]
+    _, headers = post(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": "cors", "message": "hi"},
+                      {"Origin": allowed})
+    assert headers.get("Access-Control-Allow-Origin") == allowed
+    _, headers = post(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": "cors", "message": "hi"},
+                      {"Origin": "https://evil.example"})
+    assert headers.get("Access-Control-Allow-Origin") is None

@@ -1,0 +1,76 @@
+"""Rasa's own checks on the project: data validation, conversation tests, held-out NLU evaluation."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from webapp.settings import PROJECT_ROOT
+
+RASA = str(Path(sys.executable).with_name("rasa"))
+MIN_WEIGHTED_F1 = 0.90
+
+pytestmark = pytest.mark.slow
+
+
+def rasa(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([RASA, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_training_data_is_valid(domain_dict):
+    result = rasa("data", "validate")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    warnings = re.findall(r"UserWarning: (.*)", result.stdout + result.stderr)
+    # Responses sent from custom actions never appear in stories; anything else is a real problem.
+    sent_by_actions = re.compile(r"The utterance '(utter_(answer|unknown|phrase)_\w+|utter_ask_program|utter_fallback"
+                                 r"|utter_handoff|utter_out_of_scope|utter_stem_opt_general)' is not used in any story or rule\.")
+    unexpected = [w for w in warnings if not sent_by_actions.fullmatch(w.strip())]
+    assert unexpected == []
+
+
+def test_conversations(trained_model, tmp_path):
+    result = rasa("test", "core", "--model", str(trained_model), "--stories", "tests/test_conversations.yml",
+                  "--fail-on-prediction-errors", "--out", str(tmp_path))
+    failed = (tmp_path / "failed_test_stories.yml")
+    details = failed.read_text() if failed.exists() else ""
+    assert result.returncode == 0, details + result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_held_out_nlu_evaluation(trained_model, tmp_path):
+    holdout = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
+    examples = [line for block in yaml.safe_load(holdout.read_text())["nlu"]
+                for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    assert len(examples) >= 150
+    result = rasa("test", "nlu", "--model", str(trained_model), "--nlu", str(holdout), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "intent_report.json").read_text())
+    print("\nHeld-out NLU evaluation (tests/nlu_holdout.yml)")
+    print(f"{'intent':<24}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>5}")
+    for intent, scores in sorted(report.items()):
+        if isinstance(scores, dict) and "f1-score" in scores and intent not in ("macro avg", "weighted avg", "micro avg"):
+            print(f"{intent:<24}{scores['precision']:>10.3f}{scores['recall']:>10.3f}{scores['f1-score']:>8.3f}{scores['support']:>5}")
+    weighted = report["weighted avg"]["f1-score"]
+    print(f"{'weighted avg':<24}{report['weighted avg']['precision']:>10.3f}{report['weighted avg']['recall']:>10.3f}"
+          f"{weighted:>8.3f}{report['weighted avg']['support']:>5}   accuracy {report.get('accuracy', 0):.3f}")
+    assert weighted >= MIN_WEIGHTED_F1
+
+
+def test_holdout_examples_never_appear_in_training():
+    def normalise(text: str) -> str:
+        return re.sub(r"[^\w]+", " ", text.lower()).strip()
+
+    def examples(path: Path):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu", []):
+            for line in block.get("examples", "").splitlines():
+                if line.strip().startswith("- "):
+                    yield normalise(line.strip()[2:])
+
+    training = {e for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml") for e in examples(path)}
+    overlap = [e for e in examples(PROJECT_ROOT / "tests" / "nlu_holdout.yml") if e in training]
+    assert overlap == []
