@@ -8,7 +8,7 @@ the widget's own overhead (CORS preflight, rendering) is visible.
 
     .venv/bin/python bench/widget_latency.py                       # page at http://localhost:8000
     .venv/bin/python bench/widget_latency.py --web-url http://127.0.0.1:8010 -n 20
-    .venv/bin/python bench/widget_latency.py --start-stack         # start one with the test helper
+    .venv/bin/python bench/widget_latency.py --start-stack         # start one (webapp.launcher.Stack)
 
 Exit status 0 with the figures printed; 2 if the page or the bot cannot be reached.
 """
@@ -121,6 +121,33 @@ def measure(web_url: str, n: int) -> dict:
             "rest_direct": summary(rest_latency(rasa_url, questions))}
 
 
+def start_stack():
+    """The same stack the tests use (webapp.launcher.Stack) on free ports with a throwaway database."""
+    import tempfile
+
+    from webapp.launcher import Stack, free_port
+    from webapp.settings import Settings
+
+    workdir = Path(tempfile.mkdtemp(prefix="widget-latency-"))
+    web_port, rasa_port = free_port(), free_port()
+    settings = Settings(
+        web_port=web_port,
+        rasa_port=rasa_port,
+        action_port=free_port(),
+        public_rasa_url=f"http://127.0.0.1:{rasa_port}",
+        database_url=f"sqlite:///{workdir / 'conversations.db'}",
+        cors_origins=[f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"],
+    )
+    stack = Stack(settings, log_dir=workdir / "logs")
+    print(f"starting the stack (logs in {workdir / 'logs'}) ...", file=sys.stderr)
+    try:
+        stack.start()
+    except Exception:
+        stack.stop()
+        raise
+    return stack
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--web-url", default="http://localhost:8000", help="page that embeds the widget")
@@ -132,8 +159,6 @@ def main() -> int:
     stack = None
     web_url = args.web_url
     if args.start_stack:
-        from stack_helper import start_stack  # tests/browser/stack_helper.py
-
         stack = start_stack()
         web_url = stack.web_url
     try:

@@ -42,9 +42,18 @@ def _open(chart_id: str, title: str, desc: str, height: int = HEIGHT) -> List[st
     ]
 
 
-def _y_axis(top: float, fmt: Callable[[float], str], plot_bottom: float, plot_top: float) -> List[str]:
+def _shares(top: float, whole_numbers: bool) -> Tuple[float, ...]:
+    """Grid lines at 0, half and top, leaving out the half when it would not be a whole count."""
+    if whole_numbers and (top / 2) != int(top / 2):
+        return (0.0, 1.0)
+    return (0.0, 0.5, 1.0)
+
+
+def _y_axis(
+    top: float, fmt: Callable[[float], str], plot_bottom: float, plot_top: float, whole_numbers: bool = True
+) -> List[str]:
     parts = []
-    for share in (0.0, 0.5, 1.0):
+    for share in _shares(top, whole_numbers):
         y = plot_bottom - share * (plot_bottom - plot_top)
         parts.append(f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
@@ -96,7 +105,7 @@ def line_chart(
     percent: bool = False,
 ) -> Markup:
     """One line per series; gaps (``None``) break the line, e.g. days without messages."""
-    plot_top, plot_bottom = MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
+    plot_top, plot_bottom = MARGIN_TOP + (22 if len(series) > 1 else 0), HEIGHT - MARGIN_BOTTOM
     values = [v for line in series.values() for v in line if v is not None]
     top = 1.0 if percent else nice_max(max(values, default=0))
     if percent and values and max(values) <= 0.5:
@@ -104,7 +113,8 @@ def line_chart(
     fmt = (lambda v: f"{v * 100:.0f}%") if percent else _count
     step = (WIDTH - MARGIN_LEFT - MARGIN_RIGHT) / max(1, len(labels) - 1)
     xs = [MARGIN_LEFT + index * step for index in range(len(labels))]
-    parts = _open(chart_id, title, desc) + _y_axis(top, fmt, plot_bottom, plot_top)
+    parts = _open(chart_id, title, desc) + _y_axis(top, fmt, plot_bottom, plot_top, whole_numbers=not percent)
+    dots = len(labels) <= 62
     for number, (name, line) in enumerate(series.items()):
         segments: List[List[Tuple[float, float]]] = [[]]
         for x, value in zip(xs, line):
@@ -116,8 +126,11 @@ def line_chart(
             if len(segment) > 1:
                 points = " ".join(f"{x:.1f},{y:.1f}" for x, y in segment)
                 parts.append(f'<polyline class="line series-{number}" points="{points}"/>')
-            for x, y in segment:
-                parts.append(f'<circle class="dot series-{number}" cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>')
+            # Dots mark each day on short ranges; a lone day needs one to be visible at all.
+            if dots or len(segment) == 1:
+                parts.extend(
+                    f'<circle class="dot series-{number}" cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>' for x, y in segment
+                )
     parts += _x_labels(labels, xs, HEIGHT - MARGIN_BOTTOM + 16)
     parts += _legend(list(series))
     parts.append("</svg>")
@@ -129,9 +142,9 @@ def _legend(names: List[str]) -> List[str]:
         return []
     parts = []
     for number, name in enumerate(names):
-        x = MARGIN_LEFT + 8 + number * 110
-        parts.append(f'<rect class="swatch series-{number}" x="{x}" y="{MARGIN_TOP}" width="10" height="10"/>')
-        parts.append(f'<text class="legend" x="{x + 14}" y="{MARGIN_TOP + 9}">{escape(name)}</text>')
+        x = MARGIN_LEFT + number * 110
+        parts.append(f'<rect class="swatch series-{number}" x="{x}" y="2" width="10" height="10"/>')
+        parts.append(f'<text class="legend" x="{x + 14}" y="11">{escape(name)}</text>')
     return parts
 
 

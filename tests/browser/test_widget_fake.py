@@ -85,12 +85,17 @@ def test_one_script_tag_embeds_the_widget(page, host_page, fake_rasa, fake_state
 def test_init_api_without_data_attributes(page, host_page, fake_rasa):
     page.goto(f"{host_page.url}/?auto-init=false")
     assert page.locator(".hc-root").count() == 0
-    page.evaluate("url => window.HeinzChat.init({serverUrl: url, title: 'Via init'})", fake_rasa.url)
-    page.evaluate("window.HeinzChat.open()")
+    # init + open in one task: the injected stylesheet cannot have loaded yet, so the widget is
+    # still hidden; focus must land in the message box once it is shown
+    page.evaluate(
+        "url => { window.HeinzChat.init({serverUrl: url, title: 'Via init'}); window.HeinzChat.open(); }",
+        fake_rasa.url,
+    )
+    page.wait_for_function("() => document.activeElement.classList.contains('hc-input')", timeout=5000)
     w = WidgetPage(page)
     w.wait_bot_count(1)
     assert page.locator(".hc-title").inner_text() == "Via init"
-    assert page.evaluate("document.activeElement.classList.contains('hc-input')")
+    assert page.evaluate("document.querySelectorAll('link[href$=\"chat-widget.css\"]').length") == 1
 
 
 def test_page_button_with_data_attribute_opens_chat(page, fake_web, fake_rasa):

@@ -38,7 +38,7 @@ def test_every_route_refuses_anonymous_visitors(app):
             assert response.headers["Location"].startswith("/staff/login"), (method, path)
         else:
             assert response.status_code in (401, 403), (method, path, response.status_code)
-        assert b"visitor-missed" not in response.data and b"tuition" not in response.data, (method, path)
+        assert b"PhD" not in response.data and b"tuition" not in response.data, (method, path)
 
 
 def test_json_endpoints_answer_401(app):
@@ -125,6 +125,7 @@ def test_unknown_conversation_is_404(client):
 
 def test_review_and_assign_from_the_transcript(client, app):
     staff_console = app.extensions["staff_console"]
+    client.get("/staff/")  # the first page view reads the new events
     event_id = next(
         m["event_id"] for m in (staff_console.queries.message(e) for e, _ in
                                 staff_console.queries.missed_event_ids(["do you offer a phd in basket weaving"]))
@@ -156,7 +157,7 @@ def test_missed_page_groups_and_bulk_review(client):
     assert response.status_code == 302
     page = client.get("/staff/missed").get_data(as_text=True)
     assert "2 messages in 2 groups" in page and "Marked 3 messages as dismissed." in page
-    assert "1 message in 1 group" in client.get("/staff/missed?status=dismissed").get_data(as_text=True)
+    assert "3 messages in 1 group" in client.get("/staff/missed?status=dismissed").get_data(as_text=True)
 
 
 def test_trends_page_has_accessible_charts(client):

@@ -336,6 +336,7 @@
     this.queue = Promise.resolve(); // messages go to Rasa one after another
     this.inFlight = 0;
     this.greetingInFlight = false;
+    this.focusWhenShown = false;
     this.nodes = {};
     this.onStorage = this.onStorage.bind(this);
     this.onOnline = this.onOnline.bind(this);
@@ -444,17 +445,37 @@
       launcher,
       panel,
     ]);
-    root.style.display = "none"; // shown by chat-widget.css (display: block !important) — no flash of unstyled widget
     this.nodes = {
       root: root, launcher: launcher, panel: panel, log: log, body: body, typing: typing,
       input: input, send: send, form: form, counter: counter, restart: restart, close: close,
     };
 
     this.bindEvents();
+    this.hideUntilStyled(o.pendingStylesheet);
     (o.container || document.body).appendChild(root);
     this.renderAll();
     if (o.restoreOpen && this.state.open) this.open({ focus: false });
     return this;
+  };
+
+  /**
+   * When the script injected chat-widget.css itself, keep the widget out of sight until it has
+   * loaded (no flash of an unstyled launcher); the stylesheet also shows it (display: block !important).
+   */
+  Widget.prototype.hideUntilStyled = function (link) {
+    var self = this;
+    if (!link || link.sheet) return;
+    this.nodes.root.style.display = "none";
+    var reveal = function () {
+      link.removeEventListener("load", reveal);
+      link.removeEventListener("error", reveal);
+      self.nodes.root.style.display = "";
+      if (self.focusWhenShown && self.isOpen()) self.nodes.input.focus();
+      self.focusWhenShown = false;
+      self.scrollToEnd();
+    };
+    link.addEventListener("load", reveal);
+    link.addEventListener("error", reveal); // unstyled but usable beats invisible
   };
 
   Widget.prototype.bindEvents = function () {
@@ -528,7 +549,11 @@
       this.save();
     }
     this.scrollToEnd();
-    if (!how || how.focus !== false) n.input.focus();
+    if (!how || how.focus !== false) {
+      n.input.focus();
+      // not focusable yet while the stylesheet is loading: focus once it is shown
+      this.focusWhenShown = document.activeElement !== n.input;
+    }
     if (!this.state.messages.length && !this.greetingInFlight && this.opts.greetingPayload) this.greet();
   };
 
@@ -932,11 +957,14 @@
     }
   }
 
+  /** Add <link rel=stylesheet href=…> unless the page has it; returns the new link (or null). */
   function ensureStylesheet(href) {
-    if (!href) return;
+    if (!href) return null;
     var links = document.querySelectorAll('link[rel="stylesheet"]');
-    for (var i = 0; i < links.length; i++) if (links[i].href === href) return;
-    document.head.appendChild(el("link", { rel: "stylesheet", href: href }));
+    for (var i = 0; i < links.length; i++) if (links[i].href === href) return null;
+    var link = el("link", { rel: "stylesheet", href: href });
+    document.head.appendChild(link);
+    return link;
   }
 
   function optionsFromScript(script) {
@@ -975,7 +1003,7 @@
     init: function (options) {
       if (instance) return instance;
       var opts = merge(DEFAULTS, options || {});
-      if (opts.stylesheet !== false) ensureStylesheet(opts.stylesheet || defaultStylesheet());
+      if (opts.stylesheet !== false) opts.pendingStylesheet = ensureStylesheet(opts.stylesheet || defaultStylesheet());
       var start = function () {
         instance = instance || new Widget(opts).mount();
         return instance;

@@ -1,0 +1,112 @@
+"""End to end in headless Chromium: log in, find a missed question, label it, download the files.
+
+Uses Debian's Chromium (``/usr/bin/chromium``), never ``playwright install``. The console runs in
+a thread on a free port with werkzeug's server, over a SQLite file filled by Rasa's tracker store.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+from werkzeug.serving import make_server
+
+from staff_helpers import STAFF_PASSWORD
+from staff_rasa_events import seed
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_console(tmp_path, monkeypatch):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Chromium is not installed at /usr/bin/chromium (CI=true requires it)")
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    from webapp import create_app
+    from webapp.settings import Settings
+
+    monkeypatch.setenv("STAFF_USER", "admissions")
+    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
+    url = f"sqlite:///{tmp_path / 'conversations.db'}"
+    seed(url)
+    app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="browser-test"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["staff_console"].close()
+
+
+def test_staff_reviews_a_missed_question_and_downloads_files(live_console):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(f"{live_console}/staff/")
+            expect(page.get_by_role("heading", name="Staff log in")).to_be_visible()
+            page.get_by_label("User name").fill("admissions")
+            page.get_by_label("Password").fill(STAFF_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "staff-conversations.png"), full_page=True)
+
+            # Filter to conversations where the bot missed something.
+            page.get_by_label("Bot missed something").check()
+            page.get_by_role("button", name="Filter").click()
+            expect(page.get_by_text("2 conversations match these filters")).to_be_visible()
+
+            # Open the transcript and label the out-of-scope question.
+            page.get_by_role("link", name="Do you offer a PhD in basket weaving?").click()
+            expect(page.get_by_role("heading", name="Conversation")).to_be_visible()
+            expect(page.locator(".bubble", has_text="<script>alert('x')</script>")).to_be_visible()
+            turn = page.locator("li.turn.visitor", has_text="Do you offer a PhD in basket weaving?")
+            turn.get_by_placeholder("intent, e.g. ask_cost").fill("out_of_scope")
+            turn.get_by_role("button", name="Assign intent").click()
+            expect(page.get_by_text("Assigned 1 message to intent out_of_scope.")).to_be_visible()
+            expect(page.locator("li.turn.visitor", has_text="basket weaving?").first.locator(".badge-assigned")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "staff-transcript.png"), full_page=True)
+
+            # The missed-questions page offers the NLU file with the assigned example.
+            page.get_by_role("link", name="Missed questions").click()
+            expect(page.get_by_text("4 messages in 2 groups")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "staff-missed.png"), full_page=True)
+            with page.expect_download() as nlu_download:
+                page.get_by_role("link", name="Download NLU training file").click()
+            nlu = yaml.safe_load(Path(nlu_download.value.path()).read_text(encoding="utf-8"))
+            assert nlu["version"] == "3.1"
+            assert nlu["nlu"] == [{"intent": "out_of_scope", "examples": "- Do you offer a PhD in basket weaving?\n"}]
+
+            # The CSV export of the last 30 days, masked.
+            page.get_by_role("link", name="Export").click()
+            with page.expect_download() as csv_download:
+                page.get_by_role("button", name="Download").click()
+            assert csv_download.value.suggested_filename.endswith(".csv")
+            rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text(encoding="utf-8"))))
+            texts = [row["text"] for row in rows]
+            assert "Do you offer a PhD in basket weaving?" in texts
+            assert any("[email hidden]" in text for text in texts)
+            assert not any("jane.doe@example.com" in text for text in texts)
+
+            page.get_by_role("link", name="Trends").click()
+            expect(page.locator("svg[role=img]")).to_have_count(5)
+            page.screenshot(path=str(ARTIFACTS / "staff-trends.png"), full_page=True)
+        finally:
+            browser.close()
