@@ -147,18 +147,6 @@ def ensure_local_user(settings: Any, config: Optional[StaffConfig] = None) -> Tu
         store.dispose()
 
 
-def login_hint(settings: Any, config: Optional[StaffConfig] = None) -> str:
-    """The line a launcher prints about logging in to the console (calls :func:`ensure_local_user`)."""
-    user, password = ensure_local_user(settings, config)
-    url = f"http://{getattr(settings, 'host', '127.0.0.1')}:{getattr(settings, 'web_port', 8000)}/staff/"
-    if password:
-        return f"Staff console: {url}  user: {user}  password: {password}  (shown once; stored hashed)"
-    return (
-        f"Staff console: {url}  user: {user}  (password from the environment or set earlier; "
-        f"reset with: admissions-logs set-password {user})"
-    )
-
-
 if __name__ == "__main__":  # python -m staff.auth hash  -> prints a hash for STAFF_PASSWORD_HASH
     import getpass
 

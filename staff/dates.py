@@ -7,7 +7,9 @@ Filters take whole days in the office's time zone ("from 1 March to 7 March" inc
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
+
+EPOCH_DAY = date(1970, 1, 1)
 
 
 def parse_date(value: Optional[str]) -> Optional[date]:
@@ -51,3 +53,32 @@ def iso_time(timestamp: Optional[float], tz: tzinfo) -> str:
     if timestamp is None:
         return ""
     return datetime.fromtimestamp(timestamp, tz).isoformat(timespec="seconds")
+
+
+def utc_offset(timestamp: float, tz: tzinfo) -> int:
+    return int(datetime.fromtimestamp(timestamp, tz).utcoffset().total_seconds())
+
+
+def offset_periods(start: float, end: float, tz: tzinfo) -> List[Tuple[float, int]]:
+    """``[(from, utc offset in seconds)]`` covering ``[start, end)``: one entry per DST period.
+
+    Lets SQL count per local day exactly: shift each timestamp by the offset in force at that
+    moment, then divide by 86,400.
+    """
+    periods = [(start, utc_offset(start, tz))]
+    moment = start
+    while moment < end:
+        following = min(moment + 86400, end)
+        if utc_offset(following, tz) != periods[-1][1]:
+            low, high = moment, following  # the change happens in (low, high]
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if utc_offset(middle, tz) == periods[-1][1] else (low, middle)
+            periods.append((float(high), utc_offset(high, tz)))
+        moment = following
+    return periods
+
+
+def day_from_number(number: int) -> date:
+    """Local day number (days since 1970-01-01 in local time) back to a date."""
+    return EPOCH_DAY + timedelta(days=int(number))

@@ -12,7 +12,11 @@ import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+
+import yaml
 
 # Intents that mean the assistant did not understand the visitor.
 MISS_INTENTS = {"nlu_fallback": "fallback", "out_of_scope": "out of scope"}
@@ -50,10 +54,44 @@ KNOWN_PROGRAMS = ("mism", "msit")
 PROGRAM_LABELS = {"mism": "MISM", "msit": "MSIT"}
 # Actions that only mark turn boundaries; the transcript does not show them.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
-FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
+# Actions that answer a miss (the assistant's own and Rasa's default).
+FALLBACK_ACTIONS = frozenset({"action_handle_miss", "action_fallback", "action_default_fallback"})
 # Event types whose JSON the console needs; the rest are counted from their columns only.
 PARSED_TYPES = ("user", "bot", "slot", "session_started")
 TRACKED_SLOTS = ("program", "track")
+
+
+DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"
+
+
+def domain_intents(domain_file: Optional[Path] = None) -> Tuple[str, ...]:
+    """The intents of the assistant's ``domain.yml`` plus ``nlu_fallback``, else :data:`KNOWN_INTENTS`.
+
+    Read from the domain so the intent menus follow the assistant when intents are added; cached
+    until the file changes.
+    """
+    path = domain_file or DOMAIN_FILE
+    try:
+        modified = path.stat().st_mtime
+    except OSError:
+        return KNOWN_INTENTS
+    return _read_intents(str(path), modified)
+
+
+@lru_cache(maxsize=4)
+def _read_intents(path: str, modified: float) -> Tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            declared = (yaml.safe_load(handle) or {}).get("intents") or []
+    except (OSError, yaml.YAMLError, AttributeError):
+        return KNOWN_INTENTS
+    names = [str(next(iter(item))) if isinstance(item, dict) else str(item) for item in declared]
+    names = [name for name in names if name]
+    if not names:
+        return KNOWN_INTENTS
+    topics = [name for name in names if is_topic(name)]
+    others = [name for name in names if not is_topic(name)]
+    return tuple(topics + others + [intent for intent in MISS_INTENTS if intent not in names])
 
 
 def topic_label(intent: Optional[str]) -> str:
@@ -306,7 +344,7 @@ class TurnBuilder:
     def _bot(self, data: Mapping[str, Any], context: _Context, base: dict) -> Turn:
         payload = data.get("data") or {}
         buttons = [
-            Button(title=str(self.mask(b.get("title") or "")), payload=str(b.get("payload") or ""))
+            Button(title=str(b.get("title") or ""), payload=str(b.get("payload") or ""))
             for b in (payload.get("buttons") or payload.get("quick_replies") or [])
             if isinstance(b, dict)
         ]
@@ -314,7 +352,8 @@ class TurnBuilder:
         metadata = data.get("metadata") or {}
         return Turn(
             kind="bot",
-            text=self.mask(str(data.get("text") or "")),
+            # The assistant's own words (e.g. the admissions office's public e-mail) are not masked.
+            text=str(data.get("text") or ""),
             buttons=buttons,
             action=context.action,
             policy=context.policy,

@@ -35,7 +35,7 @@ _DATE = re.compile(r"\d{4}[.\-]\d{1,2}[.\-]\d{1,2}|\d{1,2}[.\-]\d{1,2}[.\-]\d{2,
 
 
 def _looks_like_phone(candidate: str) -> bool:
-    digits = sum(ch.isdigit() for ch in candidate)
+    digits = sum(map(str.isdigit, candidate))
     if digits < 7 or digits > 15 or _DATE.fullmatch(candidate.strip()):
         return False
     if candidate.startswith("+") or "(" in candidate or digits >= 10:
@@ -56,7 +56,7 @@ def mask_text(text: Any) -> Any:
     if not isinstance(text, str) or not text:
         return text
     masked = _EMAIL.sub(EMAIL_MASK, text)
-    if sum(ch.isdigit() for ch in masked) >= 7:
+    if sum(map(str.isdigit, masked)) >= 7:
         masked = _PHONE_CANDIDATE.sub(_mask_phone, masked)
     return masked
 

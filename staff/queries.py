@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
-from staff.dates import day_range, local_day, parse_date
+from staff.dates import day_from_number, day_range, offset_periods, parse_date
 from staff.events import MISS_INTENTS, is_topic
 from staff.store import EventStore
 
@@ -22,9 +22,6 @@ MESSAGE_STATUSES = {"open": "Open", "reviewed": "Reviewed", "dismissed": "Dismis
 MISS_REASONS = {"fallback": "Fallback", "out_of_scope": "Out of scope", "low_confidence": "Low confidence"}
 SAMPLES_PER_GROUP = 5
 SIMILARITY = 0.9
-# Counting per 15 minutes and cutting days in Python keeps days exact in every time zone (all UTC
-# offsets are multiples of 15 minutes) without date functions that differ between databases.
-BUCKET_SECONDS = 900
 
 _HARD_MISSES = ", ".join(f"'{intent}'" for intent in MISS_INTENTS)
 MISSED_SQL = f"(m.intent IS NULL OR m.intent IN ({_HARD_MISSES}) OR m.confidence < :threshold)"
@@ -231,11 +228,13 @@ class ConsoleQueries:
             where.append("r.status = :status")
             params["status"] = flt.status
         if flt.search:
+            # Matching messages, plus the conversation whose id was pasted into the search box.
             where.append(
-                "(c.sender_id = :search_id OR c.sender_id IN (SELECT m.sender_id FROM staff_messages m"
-                " WHERE lower(m.text) LIKE :search ESCAPE '!'))"
+                "c.sender_id IN (SELECT m.sender_id FROM staff_messages m"
+                f" WHERE {self.store.contains_sql('m.text', 'search')}"
+                " UNION ALL SELECT CAST(:search_id AS VARCHAR(255)))"
             )
-            params["search"] = like_pattern(flt.search.lower())
+            params["search"] = like_pattern(flt.search)
             params["search_id"] = flt.search
         return where, params
 
@@ -344,8 +343,8 @@ class ConsoleQueries:
         if flt.reason:
             where.append(_REASON_SQL[flt.reason])
         if flt.search:
-            where.append("lower(m.text) LIKE :search ESCAPE '!'")
-            params["search"] = like_pattern(flt.search.lower())
+            where.append(self.store.contains_sql("m.text", "search"))
+            params["search"] = like_pattern(flt.search)
         return where, params
 
     def missed_groups(self, flt: MissedFilter, page: int = 1, per_page: int = 50) -> Tuple[List[MissedGroup], int, int]:
@@ -385,22 +384,28 @@ class ConsoleQueries:
         )
 
     def _samples(self, keys: List[str], where: List[str], params: Dict[str, Any]) -> Dict[str, List[Dict[str, Any]]]:
-        """The latest few messages of each group, for the text shown and the transcript links."""
+        """The latest few messages of each group, for the text shown and the transcript links.
+
+        One small ``LIMIT`` query per group, glued with ``UNION ALL``: each reads a few entries of
+        the ``staff_messages_missed`` index, however often the question was asked.
+        """
         if not keys:
             return {}
-        rows = self._rows(
-            "SELECT * FROM (SELECT m.event_id, m.sender_id, m.timestamp, m.text, m.norm_text, m.intent,"
-            " m.confidence, r.status, r.intent AS assigned_intent, ROW_NUMBER() OVER ("
-            " PARTITION BY m.norm_text ORDER BY m.timestamp DESC, m.event_id DESC) AS position"
-            " FROM staff_messages m LEFT JOIN staff_message_reviews r ON r.event_id = m.event_id"
-            f" WHERE m.norm_text IN :keys AND {' AND '.join(where)}) ranked"
-            f" WHERE position <= {SAMPLES_PER_GROUP} ORDER BY timestamp DESC",
-            {**params, "keys": keys},
-            expanding=("keys",),
-        )
+        parts, values = [], dict(params)
+        for number, key in enumerate(keys):
+            values[f"key{number}"] = key
+            parts.append(
+                "SELECT * FROM (SELECT m.event_id, m.sender_id, m.timestamp, m.text, m.norm_text, m.intent,"
+                " m.confidence, r.status, r.intent AS assigned_intent FROM staff_messages m"
+                " LEFT JOIN staff_message_reviews r ON r.event_id = m.event_id"
+                f" WHERE m.norm_text = :key{number} AND {' AND '.join(where)}"
+                f" ORDER BY m.timestamp DESC, m.event_id DESC LIMIT {SAMPLES_PER_GROUP}) AS s{number}"
+            )
         grouped: Dict[str, List[Dict[str, Any]]] = {}
-        for row in rows:
+        for row in self._rows(" UNION ALL ".join(parts), values):
             grouped.setdefault(row["norm_text"], []).append(row)
+        for rows in grouped.values():
+            rows.sort(key=lambda row: (-(row["timestamp"] or 0), -row["event_id"]))
         return grouped
 
     def missed_event_ids(self, keys: Sequence[str]) -> List[Tuple[int, str]]:
@@ -419,29 +424,39 @@ class ConsoleQueries:
         return rows[0] if rows else None
 
     # -- trends ---------------------------------------------------------------------------------
+    def _local_day_sql(self, column: str, start: float, end: float) -> str:
+        """SQL for the local day number of ``column``, exact across daylight-saving changes."""
+        periods = offset_periods(start, end, self.tz)
+        shift = str(periods[0][1])
+        if len(periods) > 1:
+            cases = " ".join(f"WHEN {column} < {until!r} THEN {offset}"
+                             for (_, offset), (until, _) in zip(periods, periods[1:]))
+            shift = f"CASE {cases} ELSE {periods[-1][1]} END"
+        return self.store.bucket_sql(f"({column} + {shift})", 86400)
+
     def trends(self, since: date, until: date) -> Trends:
         """Per-day counts between two local days (inclusive)."""
         start, end = day_range(since, until, self.tz)
         days = [since + timedelta(days=offset) for offset in range((until - since).days + 1)]
         index = {day: position for position, day in enumerate(days)}
         params = {"since": start, "until": end, "threshold": self.threshold}
-        bucket_c = self.store.bucket_sql("c.started_at", BUCKET_SECONDS)
-        bucket_m = self.store.bucket_sql("m.timestamp", BUCKET_SECONDS)
+        day_c = self._local_day_sql("c.started_at", start, end)
+        day_m = self._local_day_sql("m.timestamp", start, end)
         conversations = [0] * len(days)
         for row in self._rows(
-            f"SELECT {bucket_c} AS b, count(*) AS n FROM staff_conversations c WHERE c.started_at >= :since"
-            " AND c.started_at < :until AND c.visitor_messages > 0 GROUP BY b",
+            f"SELECT {day_c} AS d, count(*) AS n FROM staff_conversations c WHERE c.started_at >= :since"
+            " AND c.started_at < :until AND c.visitor_messages > 0 GROUP BY d",
             params,
         ):
-            self._add(conversations, index, row["b"], row["n"])
+            self._add(conversations, index, row["d"], row["n"])
         messages, missed = [0] * len(days), [0] * len(days)
         for row in self._rows(
-            f"SELECT {bucket_m} AS b, count(*) AS n, sum(CASE WHEN {MISSED_SQL} THEN 1 ELSE 0 END) AS missed"
-            " FROM staff_messages m WHERE m.timestamp >= :since AND m.timestamp < :until GROUP BY b",
+            f"SELECT {day_m} AS d, count(*) AS n, sum(CASE WHEN {MISSED_SQL} THEN 1 ELSE 0 END) AS missed"
+            " FROM staff_messages m WHERE m.timestamp >= :since AND m.timestamp < :until GROUP BY d",
             params,
         ):
-            self._add(messages, index, row["b"], row["n"])
-            self._add(missed, index, row["b"], row["missed"] or 0)
+            self._add(messages, index, row["d"], row["n"])
+            self._add(missed, index, row["d"], row["missed"] or 0)
         topics = [
             (row["intent"], int(row["n"]))
             for row in self._rows(
@@ -453,18 +468,19 @@ class ConsoleQueries:
         ][:10]
         programs: Dict[str, List[int]] = {"mism": [0] * len(days), "msit": [0] * len(days)}
         for row in self._rows(
-            f"SELECT {bucket_c} AS b, c.programs, count(*) AS n FROM staff_conversations c"
+            f"SELECT {day_c} AS d, c.programs, count(*) AS n FROM staff_conversations c"
             " WHERE c.started_at >= :since AND c.started_at < :until AND c.programs <> ','"
-            " GROUP BY b, c.programs",
+            " GROUP BY d, c.programs",
             params,
         ):
             for program in split_list(row["programs"]):
                 if program in programs:
-                    self._add(programs[program], index, row["b"], row["n"])
+                    self._add(programs[program], index, row["d"], row["n"])
         return Trends(days, conversations, messages, missed, topics, programs)
 
-    def _add(self, series: List[int], index: Dict[date, int], bucket: Any, count: Any) -> None:
-        day = local_day(int(bucket) * BUCKET_SECONDS, self.tz)
+    @staticmethod
+    def _add(series: List[int], index: Dict[date, int], day_number: Any, count: Any) -> None:
+        day = day_from_number(day_number)
         if day in index:
             series[index[day]] += int(count or 0)
 

@@ -59,7 +59,9 @@ def table_statements(store: EventStore) -> List[str]:
         )""",
         "CREATE INDEX IF NOT EXISTS staff_conversations_activity"
         " ON staff_conversations (last_activity, sender_id)",
-        "CREATE INDEX IF NOT EXISTS staff_conversations_started ON staff_conversations (started_at)",
+        # Covering indexes: trends and exports read only these columns over a date range.
+        "CREATE INDEX IF NOT EXISTS staff_conversations_start"
+        " ON staff_conversations (started_at, visitor_messages, programs)",
         """CREATE TABLE IF NOT EXISTS staff_messages (
             event_id INTEGER PRIMARY KEY,
             sender_id VARCHAR(255) NOT NULL,
@@ -70,8 +72,10 @@ def table_statements(store: EventStore) -> List[str]:
             confidence DOUBLE PRECISION
         )""",
         "CREATE INDEX IF NOT EXISTS staff_messages_sender ON staff_messages (sender_id)",
-        "CREATE INDEX IF NOT EXISTS staff_messages_time ON staff_messages (timestamp)",
-        "CREATE INDEX IF NOT EXISTS staff_messages_norm ON staff_messages (norm_text)",
+        "CREATE INDEX IF NOT EXISTS staff_messages_day ON staff_messages (timestamp, intent, confidence)",
+        # Covers the missed-questions page: group by text, filter by intent/confidence/time.
+        "CREATE INDEX IF NOT EXISTS staff_messages_missed"
+        " ON staff_messages (norm_text, timestamp, confidence, intent, sender_id)",
         """CREATE TABLE IF NOT EXISTS staff_conversation_reviews (
             sender_id VARCHAR(255) PRIMARY KEY,
             status VARCHAR(32) NOT NULL,
@@ -104,6 +108,10 @@ def table_statements(store: EventStore) -> List[str]:
         )""",
         "CREATE INDEX IF NOT EXISTS staff_login_failures_key"
         " ON staff_login_failures (username, address, failed_at)",
+        # Superseded by the covering indexes above (development databases may still have them).
+        "DROP INDEX IF EXISTS staff_conversations_started",
+        "DROP INDEX IF EXISTS staff_messages_time",
+        "DROP INDEX IF EXISTS staff_messages_norm",
     ]
 
 

@@ -5,8 +5,8 @@ event with ``id, sender_id, type_name, timestamp, intent_name, action_name, data
 reads it (and, for the retention purge, deletes whole conversations); it never changes its columns.
 
 Almost all SQL is the same on both databases. :class:`EventStore` holds it; the two subclasses only
-supply what genuinely differs: how a connection is made, how to cut timestamps into buckets and
-how to declare an auto-increment key.
+supply what genuinely differs: how a connection is made, how to cut timestamps into buckets, how
+to match text regardless of case and how to declare an auto-increment key.
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ class EventStore:
 
     def bucket_sql(self, column: str, seconds: int) -> str:
         """SQL for ``floor(column / seconds)`` as an integer (used to count per day)."""
+        raise NotImplementedError  # pragma: no cover - overridden
+
+    def contains_sql(self, column: str, param: str) -> str:
+        """Case-insensitive ``column`` contains the ``LIKE`` pattern in ``:param`` (escape ``!``)."""
         raise NotImplementedError  # pragma: no cover - overridden
 
     # -- connections ------------------------------------------------------------------------
@@ -160,6 +164,10 @@ class SQLiteStore(EventStore):
         # Timestamps are positive, so truncation is floor; SQLite may lack the math functions.
         return f"CAST({column} / {int(seconds)} AS INTEGER)"
 
+    def contains_sql(self, column: str, param: str) -> str:
+        # SQLite's LIKE already ignores ASCII case (as its lower() does), and is faster without it.
+        return f"{column} LIKE :{param} ESCAPE '!'"
+
 
 class PostgresStore(EventStore):
     """Production: the tracker store's PostgreSQL database."""
@@ -178,6 +186,9 @@ class PostgresStore(EventStore):
     def bucket_sql(self, column: str, seconds: int) -> str:
         # PostgreSQL rounds when casting a float to an integer, so floor explicitly.
         return f"CAST(floor({column} / {int(seconds)}) AS BIGINT)"
+
+    def contains_sql(self, column: str, param: str) -> str:
+        return f"{column} ILIKE :{param} ESCAPE '!'"
 
 
 def create_store(database_url: str) -> EventStore:

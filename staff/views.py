@@ -36,7 +36,7 @@ from staff.charts import bar_chart, hbar_chart, line_chart
 from staff.config import StaffConfig
 from staff.console import Console
 from staff.dates import day_range, format_time, parse_date, today
-from staff.events import KNOWN_INTENTS, KNOWN_PROGRAMS, PROGRAM_LABELS, Turn, TurnBuilder, topic_label
+from staff.events import KNOWN_PROGRAMS, PROGRAM_LABELS, Turn, TurnBuilder, domain_intents, topic_label
 from staff.export import FORMATS, KINDS, export_chunks, filename
 from staff.privacy import mask_value
 from staff.queries import (
@@ -261,7 +261,12 @@ def conversations() -> Any:
 
 
 def _intent_choices() -> List[str]:
-    return list(KNOWN_INTENTS)
+    return list(domain_intents())
+
+
+def _assignable_intents() -> List[str]:
+    """Intents a missed question may be labelled with (``nlu_fallback`` is not a training label)."""
+    return [intent for intent in domain_intents() if intent != "nlu_fallback"]
 
 
 def transcript(sender_id: str) -> Any:
@@ -277,7 +282,7 @@ def transcript(sender_id: str) -> Any:
         turns=turns,
         summary=summary,
         reviews=staff_console.queries.message_reviews(sender_id),
-        intents=_intent_choices(),
+        intents=_assignable_intents(),
         truncated=len(rows) >= 5000,
     )
 
@@ -353,7 +358,7 @@ def missed() -> Any:
         group_count=group_count,
         message_count=message_count,
         reasons=MISS_REASONS,
-        intents=_intent_choices(),
+        intents=_assignable_intents(),
         assigned=sum(len(v) for v in staff_console.reviews.assigned_examples().values()),
     )
 

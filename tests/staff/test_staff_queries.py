@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from staff.dates import local_day
+from staff.dates import day_range, local_day, offset_periods
+from staff.config import load_timezone
 from staff.queries import ConversationFilter, Cursor, MissedFilter
 from staff_rasa_events import DAY, INJECTION_TEXT, NOW, answer, save, start, tracker_store, user
 
@@ -172,3 +173,29 @@ def test_rebuild_gives_the_same_summaries(console, seeded):
     console.summariser.rebuild()
     after = console.queries.conversations(ConversationFilter(include_empty=True)).rows
     assert before == after
+
+
+def test_days_are_cut_in_local_time_across_daylight_saving():
+    tz = load_timezone("America/New_York")
+    start, end = day_range(date(2025, 3, 1), date(2025, 11, 30), tz)
+    periods = offset_periods(start, end, tz)
+    # EST -> EDT at 2025-03-09 07:00 UTC, EDT -> EST at 2025-11-02 06:00 UTC.
+    assert [(datetime.fromtimestamp(at, timezone.utc).isoformat(), offset) for at, offset in periods] == [
+        ("2025-03-01T05:00:00+00:00", -18000),
+        ("2025-03-09T07:00:00+00:00", -14400),
+        ("2025-11-02T06:00:00+00:00", -18000),
+    ]
+
+
+def test_trend_days_follow_the_office_clock(console, seeded, db_url):
+    """A message at 23:30 New York time on a summer day counts for that day, not the next (UTC) one."""
+    store = tracker_store(db_url)
+    late = datetime(2020, 7, 4, 23, 30, tzinfo=console.tz).timestamp()
+    winter = datetime(2020, 12, 24, 23, 59, tzinfo=console.tz).timestamp()
+    save(store, "visitor-late-night", start(late - 60) + [user("hello", "greet", 0.9, late)])
+    save(store, "visitor-winter", start(winter - 60) + [user("hello", "greet", 0.9, winter)])
+    store.engine.dispose()
+    console.refresh(force=True)
+    data = console.queries.trends(date(2020, 7, 3), date(2020, 12, 26))
+    counted = {day: n for day, n in zip(data.days, data.messages) if n}
+    assert counted == {date(2020, 7, 4): 1, date(2020, 12, 24): 1}

@@ -1,0 +1,93 @@
+"""The production configuration on the real services: PostgreSQL tracker store + Redis lock store.
+
+Runs the same stack as ``make run`` with ``DATABASE_URL`` pointing at a fresh PostgreSQL database
+on 127.0.0.1:5432 and ``REDIS_URL`` at the local Redis. Locally it skips (with the reason) when a
+server is unreachable; in CI it must run.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.conftest import skip_or_fail
+from tests.test_end_to_end import say, texts
+from webapp.launcher import Stack, free_port, lock_store_config, render_endpoints, tracker_store_config
+from webapp.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
+    assert tracker_store_config("postgresql://bot:s3cret@db.internal:6543/heinz") == {
+        "type": "SQL", "dialect": "postgresql", "url": "db.internal", "db": "heinz", "username": "bot",
+        "port": 6543, "password": "${DB_PASSWORD}",
+    }
+    assert lock_store_config("redis://:pw@cache:6380/2") == {
+        "type": "redis", "url": "cache", "port": 6380, "db": 2, "password": "${REDIS_PASSWORD}"}
+    settings = Settings(database_url="postgresql://bot:s3cret@db.internal/heinz", redis_url="redis://cache")
+    written = render_endpoints(settings, tmp_path / "endpoints.yml").read_text()
+    assert "s3cret" not in written and "lock_store" in written
+
+
+@pytest.fixture()
+def postgres_database():
+    psycopg2 = pytest.importorskip("psycopg2")
+    try:
+        admin = psycopg2.connect(ADMIN_DSN, connect_timeout=3)
+    except psycopg2.OperationalError as error:
+        skip_or_fail(f"PostgreSQL on 127.0.0.1:5432 is unreachable: {error}")
+    admin.autocommit = True
+    name = f"heinz_e2e_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture()
+def redis_client():
+    redis = pytest.importorskip("redis")
+    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        skip_or_fail(f"Redis on 127.0.0.1:6379 is unreachable: {error}")
+    return client
+
+
+def lock_commands(client) -> int:
+    stats = client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("set", "del", "get"))
+
+
+def test_conversation_is_stored_in_postgresql_with_redis_locks(trained_model, tmp_path, postgres_database,
+                                                               redis_client):
+    import psycopg2
+
+    settings = Settings(web_port=free_port(), rasa_port=free_port(), action_port=free_port(),
+                        database_url=f"postgresql://postgres@127.0.0.1:5432/{postgres_database}",
+                        redis_url="redis://127.0.0.1:6379/0")
+    stack = Stack(settings, model=trained_model, log_dir=tmp_path / "logs")
+    before = lock_commands(redis_client)
+    try:
+        stack.start_actions()
+        stack.start_rasa()
+        sender = f"pg-{uuid.uuid4()}"
+        assert "16-month Traditional Track" in texts(say(stack, sender, "How long is the MISM program?"))
+        assert "Application deadlines, MISM" in texts(say(stack, sender, "and the deadlines?"))
+    finally:
+        stack.stop()
+    assert lock_commands(redis_client) > before, "the Redis lock store was not used"
+    with psycopg2.connect(f"host=127.0.0.1 user=postgres dbname={postgres_database}") as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id",
+                           (sender,))
+            stored = [json.loads(row[0])["text"] for row in cursor.fetchall()]
+    assert stored == ["How long is the MISM program?", "and the deadlines?"]
