@@ -21,8 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp.launcher import Stack, free_port  # noqa: E402
-from webapp.settings import Settings  # noqa: E402
+from webapp.launcher import Stack, settings_on_free_ports  # noqa: E402
 
 CONVERSATION = [
     "hi",
@@ -51,8 +50,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-rest-"))
-    settings = Settings(web_port=free_port(), rasa_port=free_port(), action_port=free_port(),
-                        database_url=f"sqlite:///{workdir / 'conversations.db'}")
+    settings = settings_on_free_ports(f"sqlite:///{workdir / 'conversations.db'}")
     stack = Stack(settings, log_dir=workdir / "logs")
     started = time.perf_counter()
     stack.start_actions()

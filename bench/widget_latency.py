@@ -125,19 +125,10 @@ def start_stack():
     """The same stack the tests use (webapp.launcher.Stack) on free ports with a throwaway database."""
     import tempfile
 
-    from webapp.launcher import Stack, free_port
-    from webapp.settings import Settings
+    from webapp.launcher import Stack, settings_on_free_ports
 
     workdir = Path(tempfile.mkdtemp(prefix="widget-latency-"))
-    web_port, rasa_port = free_port(), free_port()
-    settings = Settings(
-        web_port=web_port,
-        rasa_port=rasa_port,
-        action_port=free_port(),
-        public_rasa_url=f"http://127.0.0.1:{rasa_port}",
-        database_url=f"sqlite:///{workdir / 'conversations.db'}",
-        cors_origins=[f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"],
-    )
+    settings = settings_on_free_ports(f"sqlite:///{workdir / 'conversations.db'}")
     stack = Stack(settings, log_dir=workdir / "logs")
     print(f"starting the stack (logs in {workdir / 'logs'}) ...", file=sys.stderr)
     try:

@@ -14,13 +14,11 @@ import html
 import re
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.base import ConfigOnlyComponent
 
 TAG = re.compile(r"<[^>]{0,500}>")
 SPACE = re.compile(r"\s+")
@@ -39,25 +37,16 @@ def has_words(text: str) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
-class InputGuard(GraphComponent):
+class InputGuard(ConfigOnlyComponent):
     """Bounds and cleans the text before tokenization. Config: ``max_chars`` (default 1000)."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"max_chars": 1000}
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "InputGuard":
-        return cls(config)
-
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.max_chars = int(config.get("max_chars", 1000))
+        super().__init__(config)
+        self.max_chars = int(config["max_chars"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -65,23 +54,10 @@ class InputGuard(GraphComponent):
             message.set(TEXT, cleaned if has_words(cleaned) else PLACEHOLDER)
         return messages
 
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class WordlessMessageFilter(GraphComponent):
+class WordlessMessageFilter(ConfigOnlyComponent):
     """Sets a zero-confidence intent on messages without words; place it before FallbackClassifier."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "WordlessMessageFilter":
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -90,6 +66,3 @@ class WordlessMessageFilter(GraphComponent):
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

@@ -15,16 +15,13 @@ import spacy
 from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from actions.knowledge import Knowledge, KnowledgeSource
+from components.base import ConfigOnlyComponent
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +66,7 @@ class AliasMatcher:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class ProgramEntityExtractor(GraphComponent, EntityExtractorMixin):
+class ProgramEntityExtractor(ConfigOnlyComponent, EntityExtractorMixin):
     """Adds ``program``/``track`` entities using the aliases in the knowledge file.
 
     Config: ``knowledge_file`` (optional) — path of the knowledge file; defaults to the
@@ -80,17 +77,8 @@ class ProgramEntityExtractor(GraphComponent, EntityExtractorMixin):
     def get_default_config() -> Dict[Text, Any]:
         return {"knowledge_file": None}
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "ProgramEntityExtractor":
-        return cls(config)
-
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self._source = KnowledgeSource(config.get("knowledge_file"))
         self._knowledge: Optional[Knowledge] = None
         self._matcher: Optional[AliasMatcher] = None
@@ -110,6 +98,3 @@ class ProgramEntityExtractor(GraphComponent, EntityExtractorMixin):
             found = self.add_extractor_name(matcher.find(message.get(TEXT) or ""))
             message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data

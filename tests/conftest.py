@@ -9,8 +9,8 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from webapp.launcher import DEFAULT_MODEL, Stack, free_port
-from webapp.settings import PROJECT_ROOT, Settings
+from webapp.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports
+from webapp.settings import PROJECT_ROOT
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -48,15 +48,7 @@ def trained_model() -> Path:
 def stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Action server + Rasa server + web server on free ports, conversations in a fresh SQLite file."""
     workdir = tmp_path_factory.mktemp("stack")
-    web_port, rasa_port = free_port(), free_port()
-    settings = Settings(
-        web_port=web_port,
-        rasa_port=rasa_port,
-        action_port=free_port(),
-        public_rasa_url=f"http://127.0.0.1:{rasa_port}",
-        database_url=f"sqlite:///{workdir / 'conversations.db'}",
-        cors_origins=[f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"],
-    )
+    settings = settings_on_free_ports(f"sqlite:///{workdir / 'conversations.db'}")
     running = Stack(settings, model=trained_model, log_dir=workdir / "logs")
     try:
         running.start()

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import skip_or_fail
 from tests.test_end_to_end import say, texts
-from webapp.launcher import Stack, free_port, lock_store_config, render_endpoints, tracker_store_config
+from webapp.launcher import Stack, lock_store_config, render_endpoints, settings_on_free_ports, tracker_store_config
 from webapp.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -71,9 +71,8 @@ def test_conversation_is_stored_in_postgresql_with_redis_locks(trained_model, tm
                                                                redis_client):
     import psycopg2
 
-    settings = Settings(web_port=free_port(), rasa_port=free_port(), action_port=free_port(),
-                        database_url=f"postgresql://postgres@127.0.0.1:5432/{postgres_database}",
-                        redis_url="redis://127.0.0.1:6379/0")
+    settings = settings_on_free_ports(f"postgresql://postgres@127.0.0.1:5432/{postgres_database}",
+                                      redis_url="redis://127.0.0.1:6379/0")
     stack = Stack(settings, model=trained_model, log_dir=tmp_path / "logs")
     before = lock_commands(redis_client)
     try:

@@ -36,6 +36,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def settings_on_free_ports(database_url: str, redis_url: str = "") -> Settings:
+    """Settings for a private stack (tests, benchmarks): free ports, its own database, CORS for its page."""
+    web_port, rasa_port = free_port(), free_port()
+    return Settings(
+        web_port=web_port,
+        rasa_port=rasa_port,
+        action_port=free_port(),
+        public_rasa_url=f"http://127.0.0.1:{rasa_port}",
+        database_url=database_url,
+        redis_url=redis_url,
+        cors_origins=[f"http://127.0.0.1:{web_port}", f"http://localhost:{web_port}"],
+    )
+
+
 def tracker_store_config(database_url: str) -> Dict[str, object]:
     """Rasa's SQL tracker store settings for a database URL (SQLite file or PostgreSQL).
 
@@ -151,8 +165,12 @@ class Stack:
         process = self._spawn("actions", [PYTHON, "-m", "actions", "--port", str(self.settings.action_port)])
         wait_for(f"{self.action_url}/health", 120, process)
 
+    @property
+    def endpoints_file(self) -> Path:
+        return VAR_DIR / f"endpoints-{self.settings.rasa_port}.yml"
+
     def start_rasa(self) -> None:
-        endpoints = render_endpoints(self.settings, VAR_DIR / f"endpoints-{self.settings.rasa_port}.yml")
+        endpoints = render_endpoints(self.settings, self.endpoints_file)
         command = [RASA, "run", "--model", str(self.model), "--endpoints", str(endpoints),
                    "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(self.settings.rasa_port),
                    "--interface", self.settings.host, "--enable-api", f"--auth-token={self.token}",
@@ -187,6 +205,7 @@ class Stack:
     def stop(self) -> None:
         for name in ("web", "rasa", "actions"):
             self.stop_process(name)
+        self.endpoints_file.unlink(missing_ok=True)
 
 
 def main() -> None:
