@@ -112,7 +112,8 @@ def _configure_app(app: Flask, staff_console: Console) -> None:
 
 # -- request guards -----------------------------------------------------------------------------
 def _wants_json() -> bool:
-    return request.path.startswith(url_for("staff.api_stats").rsplit("/", 1)[0] + "/")
+    """JSON endpoints answer 401/400 in JSON; pages redirect or render HTML."""
+    return request.path.startswith(url_for("staff.conversations") + "api/")
 
 
 def _guard() -> Optional[Response]:

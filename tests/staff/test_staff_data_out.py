@@ -145,3 +145,12 @@ def test_cli_commands(console, seeded, settings):
     assert code == 0 and text.startswith("Deleted 1 conversation (")
     code, text = run_cli(settings, "sync", "--rebuild")
     assert code == 0 and "up to date" in text
+
+
+def test_cli_set_password_creates_a_hashed_local_user(console, settings):
+    code, text = run_cli(settings, "set-password", "Counselor", "--generate")
+    password = text.rsplit("Password: ", 1)[1].strip()
+    assert code == 0 and console.auth.check("counselor", password)
+    with console.store.connect() as connection:
+        stored = connection.execute(sa.text("SELECT password_hash FROM staff_users")).scalar()
+    assert password not in stored

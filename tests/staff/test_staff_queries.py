@@ -199,3 +199,24 @@ def test_trend_days_follow_the_office_clock(console, seeded, db_url):
     data = console.queries.trends(date(2020, 7, 3), date(2020, 12, 26))
     counted = {day: n for day, n in zip(data.days, data.messages) if n}
     assert counted == {date(2020, 7, 4): 1, date(2020, 12, 24): 1}
+
+
+def test_summaries_do_not_depend_on_batch_boundaries(console, seeded):
+    """Conversations split over many small batches sum up to the same rows as one pass."""
+    from staff.sync import Summariser
+
+    before = console.queries.conversations(ConversationFilter(include_empty=True)).rows
+    Summariser(console.store, batch_size=3).rebuild()
+    assert console.queries.conversations(ConversationFilter(include_empty=True)).rows == before
+
+
+def test_nearly_identical_questions_merge():
+    from staff.queries import MissedGroup, merge_similar
+
+    def group(key, count):
+        return MissedGroup([key], key, count, count, 1.0, {"open": count}, None, [])
+
+    merged = merge_similar([group("tuition fees for msit", 4), group("what is a capstone", 2),
+                            group("tution fees for msit", 1)])
+    assert [(g.keys, g.count) for g in merged] == [
+        (["tuition fees for msit", "tution fees for msit"], 5), (["what is a capstone"], 2)]
