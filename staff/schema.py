@@ -122,11 +122,23 @@ def create_tables(store: EventStore) -> None:
             with store.begin() as connection:
                 for statement in table_statements(store):
                     connection.execute(sa.text(statement))
-            return
+            break
         except DBAPIError:
             if attempt == 2:
                 raise
             logger.info("Staff tables were being created by another process; retrying.")
+    _optional(store, store.search_index_statements())
+
+
+def _optional(store: EventStore, statements: List[str]) -> None:
+    """Run speed-ups the console can live without, stopping at the first that is refused."""
+    for statement in statements:
+        try:
+            with store.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text(statement))
+        except DBAPIError as error:
+            logger.info("Skipped optional index (%s): %s", statement.split(" ON ")[0], error.orig)
+            return
 
 
 def create_event_indexes(store: EventStore) -> bool:

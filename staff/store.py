@@ -61,6 +61,10 @@ class EventStore:
         """Case-insensitive ``column`` contains the ``LIKE`` pattern in ``:param`` (escape ``!``)."""
         raise NotImplementedError  # pragma: no cover - overridden
 
+    def search_index_statements(self) -> List[str]:
+        """Optional DDL that speeds up text search; each may fail (e.g. for lack of privileges)."""
+        return []
+
     # -- connections ------------------------------------------------------------------------
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -176,7 +180,10 @@ class PostgresStore(EventStore):
     autoincrement_key = "BIGSERIAL PRIMARY KEY"
 
     def _create_engine(self, url: URL) -> Engine:
-        kwargs: Dict[str, Any] = {"pool_size": 5, "max_overflow": 10, "pool_pre_ping": True}
+        # values_plus_batch: executemany of text() statements goes out in pages, not row by row.
+        kwargs: Dict[str, Any] = {
+            "pool_size": 5, "max_overflow": 10, "pool_pre_ping": True, "executemany_mode": "values_plus_batch",
+        }
         # Rasa honours POSTGRESQL_SCHEMA by setting the search path; read the same tables it writes.
         schema = os.environ.get("POSTGRESQL_SCHEMA", "").strip()
         if schema:
@@ -189,6 +196,14 @@ class PostgresStore(EventStore):
 
     def contains_sql(self, column: str, param: str) -> str:
         return f"{column} ILIKE :{param} ESCAPE '!'"
+
+    def search_index_statements(self) -> List[str]:
+        # A trigram index lets ILIKE '%word%' use an index instead of reading every message.
+        # pg_trgm ships with PostgreSQL and is a trusted extension (the database owner may add it).
+        return [
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+            "CREATE INDEX IF NOT EXISTS staff_messages_text_trgm ON staff_messages USING gin (text gin_trgm_ops)",
+        ]
 
 
 def create_store(database_url: str) -> EventStore:

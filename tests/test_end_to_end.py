@@ -106,3 +106,25 @@ def test_cors_allows_only_the_configured_origins(stack):
     _, headers = post(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": "cors", "message": "hi"},
                       {"Origin": "https://evil.example"})
     assert headers.get("Access-Control-Allow-Origin") is None
+
+
+def test_socketio_channel_answers(stack):
+    socketio = pytest.importorskip("socketio")
+    client = socketio.Client(reconnection=False)
+    replies: List[Dict[str, Any]] = []
+    answered = __import__("threading").Event()
+
+    @client.on("bot_uttered")
+    def on_bot(message):  # noqa: ANN001 - socket.io callback
+        replies.append(message)
+        answered.set()
+
+    client.connect(stack.rasa_url, transports=["polling"], socketio_path="/socket.io")
+    try:
+        session = str(uuid.uuid4())
+        client.emit("session_request", {"session_id": session})
+        client.emit("user_uttered", {"message": "How long is the MISM program?", "session_id": session})
+        assert answered.wait(30), "no reply over socket.io"
+    finally:
+        client.disconnect()
+    assert "16-month Traditional Track" in replies[0]["text"]

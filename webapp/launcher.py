@@ -263,7 +263,10 @@ def _staff_login_hint(settings: Settings) -> str:
     username, password = ensure_local_user(settings)
     if password:
         return f"(log in as '{username}' with password '{password}'; set STAFF_USER/STAFF_PASSWORD to choose)"
-    return f"(log in as '{username}')"
+    if os.environ.get("STAFF_USER"):
+        return f"(log in as '{username}' with STAFF_PASSWORD)"
+    return (f"(log in as '{username}' with the password printed on the first run; "
+            f"forgot it? admissions-logs set-password {username})")
 
 
 if __name__ == "__main__":
