@@ -218,18 +218,19 @@ def main() -> None:
     except (RuntimeError, TimeoutError) as error:
         stack.stop()
         sys.exit(f"Could not start: {error}. Logs are in {stack.log_dir}.")
+    except KeyboardInterrupt:
+        stack.stop()
+        sys.exit("Interrupted while starting; everything is stopped.")
     _print_banner(stack)
     stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    try:
-        while not stop["now"]:
-            for name, process in list(stack.processes.items()):
-                if process.poll() is not None:
-                    print(f"The {name} server stopped (exit code {process.returncode}); see {stack.log_dir}/{name}.log")
-                    stop["now"] = True
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.update(now=True))
+    while not stop["now"]:
+        for name, process in list(stack.processes.items()):
+            if process.poll() is not None:
+                print(f"The {name} server stopped (exit code {process.returncode}); see {stack.log_dir}/{name}.log")
+                stop["now"] = True
+        time.sleep(0.5)
     print("\nStopping...")
     stack.stop()
     print("Stopped.")
