@@ -86,19 +86,16 @@ def _join(items: Iterable[str]) -> str:
 
 
 def _min(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
+    return _either(min, a, b)
 
 
 def _max(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
+    return _either(max, a, b)
+
+
+def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """``pick(a, b)`` where both are known, else whichever is."""
+    return b if a is None else a if b is None else pick(a, b)
 
 
 def fold_events(rows: Iterable[Mapping[str, Any]]) -> Tuple[Dict[str, ConversationDelta], List[Dict[str, Any]]]:
