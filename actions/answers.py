@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from actions.knowledge import Fact, Knowledge, Program, Topic
+from actions.knowledge import Fact, Knowledge, Program, Topic, Track
 
 # The ask_* intents, and the topic each one asks about (intent names are a contract).
 INTENT_TOPICS: Dict[str, Topic] = {
@@ -136,12 +136,13 @@ def answer(
     track = program.tracks.get(track_id) if track_id else None
     fact = knowledge.lookup(program_id, track_id, topic)
     if fact is None:
-        subject = _subject(program, track.name if track else None)
-        page = str(track.url if track else program.url)
-        return [Reply(f"utter_unknown_{topic.value}", {**contact, "subject": subject, "link": page})]
-    from_track = bool(track and topic in track.facts)
-    subject = _subject(program, track.name if from_track and track else None)
-    link = str(fact.link or (track.url if from_track else program.url))
+        subject = _subject(program, track)
+        link = str((track or program).url)
+        return [Reply(f"utter_unknown_{topic.value}", {**contact, "subject": subject, "link": link})]
+    # Name the track only when the fact is the track's own, not the program's.
+    own_track = track if track and topic in track.facts else None
+    subject = _subject(program, own_track)
+    link = str(fact.link or (own_track or program).url)
     body = render_fact(fact, phrases, contact, link, extra_items=_extra_items(topic, program))
     replies = [Reply(f"utter_answer_{topic.value}", {"subject": subject, "body": body, "link": link})]
     if topic is Topic.stem_opt:
@@ -153,8 +154,8 @@ def answer(
     return replies
 
 
-def _subject(program: Program, track_name: Optional[str]) -> str:
-    return f"{program.short_name} — {track_name}" if track_name else program.short_name
+def _subject(program: Program, track: Optional[Track]) -> str:
+    return f"{program.short_name} — {track.name}" if track else program.short_name
 
 
 def _extra_items(topic: Topic, program: Program) -> List[str]:
