@@ -18,9 +18,12 @@ from widget_harness import (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(chromium_path):
-    """Headless Debian Chromium (``chromium_path`` from tests/conftest.py skips, or fails in CI, without it)."""
+    """Headless Debian Chromium (``chromium_path`` from tests/conftest.py skips, or fails in CI, without it).
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running in the main thread while it
+    is open, which would break later tests that run coroutines (e.g. Rasa's tracker store)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
