@@ -193,6 +193,20 @@ def test_typing_indicator_while_waiting(page, fake_web, fake_rasa, fake_state):
     assert typing.is_hidden()
 
 
+def test_a_reply_with_nothing_to_show_offers_the_contact(page, fake_web, fake_rasa):
+    # Rasa answers [] when its action server is down: the visitor must not be left in silence.
+    w = open_fresh(page, fake_web.url)
+    w.send("nothing")
+    notice = page.locator(".hc-notice--error")
+    notice.wait_for(state="visible", timeout=5000)
+    assert "couldn't answer that just now" in notice.inner_text()
+    assert notice.locator("a[href='mailto:hnzadmit@andrew.cmu.edu']").count() == 1
+    assert notice.locator("a[href^='tel:']").count() == 1
+    w.send("hello again")
+    w.wait_bot_count(2)
+    assert "You said: hello again" in w.log_text()
+
+
 def test_empty_stays_unsent_and_length_is_capped(page, fake_web, fake_rasa, fake_state):
     w = open_fresh(page, fake_web.url)
     inp = page.locator(".hc-input")

@@ -805,7 +805,8 @@
 
   Widget.prototype.receive = function (replies) {
     var self = this;
-    replies.forEach(function (r) {
+    var shown = 0;
+    (Array.isArray(replies) ? replies : []).forEach(function (r) {
       if (!r || typeof r !== "object") return;
       var text = typeof r.text === "string" ? r.text : "";
       var buttons = cleanButtons(r.buttons);
@@ -813,7 +814,9 @@
       var m = { id: newConversationId(), from: "bot", text: text };
       if (buttons.length) m.buttons = buttons;
       self.appendMessage(m);
+      shown += 1;
     });
+    if (!shown) this.noAnswer();
   };
 
   /* ---- connection problems ---- */
@@ -827,15 +830,29 @@
     if (wasOffline) return;
     this.notice("error", function (bubble) {
       var p1 = el("p", { className: "hc-p", text: "Sorry, the assistant can't be reached right now. Your message is kept, so you can retry it in a moment." });
-      var p2 = el("p", { className: "hc-p" }, ["Need an answer now? Contact Heinz College Admissions at "]);
-      p2.appendChild(link("mailto:" + o.contactEmail, o.contactEmail, null));
-      p2.appendChild(document.createTextNode(" or "));
-      var tel = el("a", { className: "hc-link", href: "tel:+1" + o.contactPhone.replace(/[^0-9]/g, "") });
-      tel.textContent = o.contactPhone;
-      p2.appendChild(tel);
-      p2.appendChild(document.createTextNode("."));
       bubble.appendChild(p1);
-      bubble.appendChild(p2);
+      bubble.appendChild(contactParagraph(o, "Need an answer now? Contact Heinz College Admissions at "));
+    });
+  };
+
+  /** "…at EMAIL or PHONE." with both as links: the human fallback whenever the bot can't answer. */
+  function contactParagraph(o, lead) {
+    var p = el("p", { className: "hc-p" }, [lead]);
+    p.appendChild(link("mailto:" + o.contactEmail, o.contactEmail, null));
+    p.appendChild(document.createTextNode(" or "));
+    var tel = el("a", { className: "hc-link", href: "tel:+1" + o.contactPhone.replace(/[^0-9]/g, "") });
+    tel.textContent = o.contactPhone;
+    p.appendChild(tel);
+    p.appendChild(document.createTextNode("."));
+    return p;
+  }
+
+  /** The server answered but said nothing we can show (e.g. its action server is down). */
+  Widget.prototype.noAnswer = function () {
+    var o = this.opts;
+    this.notice("error", function (bubble) {
+      bubble.appendChild(el("p", { className: "hc-p", text: "Sorry, I couldn't answer that just now. Please try again in a moment." }));
+      bubble.appendChild(contactParagraph(o, "Or contact Heinz College Admissions at "));
     });
   };
 
