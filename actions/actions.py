@@ -9,7 +9,6 @@ phrases; and the slots ``program``, ``track`` and ``topic`` with custom mappings
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,8 +18,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers, misses
 from actions.knowledge import Knowledge, KnowledgeSource
 
-logger = logging.getLogger(__name__)
-
 _source: Optional[KnowledgeSource] = None
 
 
@@ -29,11 +26,7 @@ def current_knowledge() -> Knowledge:
     global _source
     if _source is None:
         _source = KnowledgeSource()
-    knowledge = _source.get()
-    if _source.last_error:
-        logger.error("Knowledge file edit rejected, still answering from the last good version: %s",
-                     _source.last_error)
-    return knowledge
+    return _source.get()
 
 
 def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
@@ -50,8 +43,7 @@ def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
         return events
     phrases = answers.phrases_from_domain(domain)
     for program in context.programs or [None]:
-        track = context.track if program and context.track in knowledge.programs[program].tracks else None
-        for reply in answers.answer(knowledge, topic, program, track, phrases):
+        for reply in answers.answer(knowledge, topic, program, context.track, phrases):
             dispatcher.utter_message(response=reply.response, **reply.variables)
     if len(context.programs) == 1:
         events.append(SlotSet("program", context.programs[0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import logging
 import os
 import threading
 from pathlib import Path
@@ -20,6 +21,8 @@ from pydantic import BaseModel, Extra, HttpUrl, ValidationError, root_validator,
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "programs.yml"
+
+logger = logging.getLogger(__name__)
 
 
 class Topic(str, enum.Enum):
@@ -233,6 +236,9 @@ class KnowledgeSource:
         try:
             stamp = self._file_stamp()
         except OSError as error:
+            if self.last_error is None:
+                logger.error("Knowledge file cannot be read, still answering from the last good version: %s",
+                             error.strerror)
             self.last_error = f"{self.path}: cannot be read ({error.strerror})"
             return self._knowledge
         if stamp != self._stamp:
@@ -241,9 +247,12 @@ class KnowledgeSource:
         return self._knowledge
 
     def _reload(self, stamp: Tuple[float, int]) -> None:
+        """Called once per change of the file, so a rejected edit is logged once, not per message."""
         try:
             self._knowledge = load_knowledge(self.path)
             self.last_error = None
+            logger.info("Knowledge file reloaded: %s", self.path)
         except KnowledgeError as error:
             self.last_error = str(error)
+            logger.error("Knowledge file edit rejected, still answering from the last good version: %s", error)
         self._stamp = stamp

@@ -8,7 +8,6 @@ when the file changes, so even a running server picks up a new alias.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Text
 
 import spacy
@@ -23,7 +22,6 @@ from rasa.shared.nlu.training_data.message import Message
 from actions.knowledge import Knowledge, KnowledgeSource
 from components.base import ConfigOnlyComponent
 
-logger = logging.getLogger(__name__)
 
 ENTITY_TYPES = ("program", "track")
 
@@ -88,8 +86,6 @@ class ProgramEntityExtractor(ConfigOnlyComponent, EntityExtractorMixin):
         if knowledge is not self._knowledge:
             self._matcher = AliasMatcher(knowledge)
             self._knowledge = knowledge
-        if self._source.last_error:
-            logger.error("Knowledge file not reloaded, using the last good one: %s", self._source.last_error)
         return self._matcher  # type: ignore[return-value]
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -151,13 +151,16 @@ def test_edited_file_is_picked_up_without_restart(tmp_path):
     assert source.get().contact.phone == "412-000-0000"
 
 
-def test_broken_edit_keeps_the_last_good_version(tmp_path):
+def test_broken_edit_keeps_the_last_good_version_and_is_logged_once(tmp_path, caplog):
     path = write(tmp_path, REAL)
     source = KnowledgeSource(path)
     path.write_text("version: [", encoding="utf-8")
     _touch_later(path)
-    assert source.get().contact.email == "hnzadmit@andrew.cmu.edu"
+    for _ in range(3):  # three visitor messages while the file is broken
+        assert source.get().contact.email == "hnzadmit@andrew.cmu.edu"
     assert "invalid YAML" in source.last_error
+    rejected = [r for r in caplog.records if "edit rejected" in r.getMessage()]
+    assert len(rejected) == 1 and str(path) in rejected[0].getMessage()
 
 
 def test_action_server_refuses_to_start_with_a_broken_file(tmp_path):
@@ -173,3 +176,4 @@ def test_action_server_refuses_to_start_with_a_broken_file(tmp_path):
         f"Action server not started: {path}: invalid knowledge file — programs.mism.url: field required"
     )
     assert time.monotonic() - started < 120
+

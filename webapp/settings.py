@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List
 
+import yaml
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "conversations.db"
 
@@ -25,6 +27,15 @@ def _int(name: str, default: int) -> int:
 def _list(name: str, default: List[str]) -> List[str]:
     raw = os.environ.get(name, "").strip()
     return [item.strip() for item in raw.split(",") if item.strip()] if raw else default
+
+
+def fallback_threshold(config_file: Path = PROJECT_ROOT / "config.yml") -> float:
+    """The FallbackClassifier threshold of the NLU pipeline: below it, the bot says it is not sure."""
+    pipeline = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("pipeline") or []
+    for component in pipeline:
+        if component.get("name") == "FallbackClassifier":
+            return float(component.get("threshold", 0.3))  # 0.3: Rasa's own default
+    return 0.3
 
 
 def default_database_url() -> str:
@@ -57,9 +68,10 @@ class Settings:
     secret_key: str = field(
         default_factory=lambda: os.environ.get("SECRET_KEY", "") or secrets.token_hex(32)
     )
-    # Messages the NLU classified with less confidence than this count as missed in the console.
+    # Messages the NLU classified with less confidence than this count as missed in the console;
+    # by default the same threshold at which the bot itself falls back (config.yml).
     low_confidence_threshold: float = field(
-        default_factory=lambda: float(os.environ.get("LOW_CONFIDENCE_THRESHOLD", "0.6"))
+        default_factory=lambda: float(os.environ.get("LOW_CONFIDENCE_THRESHOLD", "") or fallback_threshold())
     )
     retention_days: int = field(default_factory=lambda: _int("RETENTION_DAYS", 365))
 
