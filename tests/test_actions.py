@@ -244,3 +244,11 @@ def test_every_response_the_actions_use_exists_in_the_domain(domain_dict):
     for name in ("utter_ask_program", "utter_fallback", "utter_handoff", "utter_out_of_scope",
                  "utter_stem_opt_general", "utter_phrase_cycle", "utter_phrase_gaps"):
         assert name in responses
+
+
+def test_responses_without_buttons_stay_one_bubble(domain_dict):
+    # Rasa's output channels split button-less text at blank lines into separate messages, which
+    # would strand a link in a bubble of its own; responses with buttons are sent whole.
+    split = [name for name, variations in domain_dict["responses"].items()
+             for v in variations if "\n\n" in v.get("text", "") and not v.get("buttons")]
+    assert split == []
