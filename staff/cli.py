@@ -28,7 +28,13 @@ from staff.dates import day_range, format_time, parse_date, today
 from staff.events import TurnBuilder, topic_label
 from staff.export import FORMATS, KINDS, export_chunks
 from staff.privacy import mask_value
-from staff.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES, ConversationFilter, MissedFilter
+from staff.queries import (
+    CONVERSATION_STATUSES,
+    MESSAGE_STATUSES,
+    ConversationFilter,
+    MissedFilter,
+    summary_record,
+)
 from staff.retention import purge
 
 
@@ -111,7 +117,7 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     page = console.queries.conversations(flt, limit=max(1, args.limit))
     if args.json:
         for row in page.rows:
-            out.write(json.dumps(_summary(row), ensure_ascii=False) + "\n")
+            out.write(json.dumps(summary_record(row), ensure_ascii=False) + "\n")
         return 0
     total = console.queries.count_conversations(flt)
     rows = [
@@ -124,15 +130,6 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     _table(out, ["ID", "STARTED", "LAST ACTIVITY", "MSGS", "PROGRAMS", "TOPICS", "MISSED", "REVIEW"], rows)
     out.write(f"\n{len(rows)} of {total} conversations.\n")
     return 0
-
-
-def _summary(row: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        "id": row["sender_id"], "started_at": row["started_at"], "last_activity": row["last_activity"],
-        "visitor_messages": row["visitor_messages"], "missed_messages": row["missed_messages"],
-        "programs": row["programs_list"], "topics": row["topics_list"],
-        "review_status": row.get("review_status") or "new", "first_message": row.get("first_message"),
-    }
 
 
 def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:

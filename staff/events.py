@@ -56,9 +56,6 @@ PROGRAM_LABELS = {"mism": "MISM", "msit": "MSIT"}
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
 # Actions that answer a miss (the assistant's own and Rasa's default).
 FALLBACK_ACTIONS = frozenset({"action_handle_miss", "action_fallback", "action_default_fallback"})
-# Event types whose JSON the console needs; the rest are counted from their columns only.
-PARSED_TYPES = ("user", "bot", "slot", "session_started")
-TRACKED_SLOTS = ("program", "track")
 
 
 DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"

@@ -186,6 +186,21 @@ def split_list(value: Optional[str]) -> List[str]:
     return [item for item in (value or "").split(",") if item]
 
 
+def summary_record(row: Mapping[str, Any]) -> Dict[str, Any]:
+    """A listed conversation (a row of :meth:`ConsoleQueries.conversations`) for the JSON API and the CLI."""
+    return {
+        "id": row["sender_id"],
+        "started_at": row["started_at"],
+        "last_activity": row["last_activity"],
+        "visitor_messages": row["visitor_messages"],
+        "missed_messages": row["missed_messages"],
+        "programs": row["programs_list"],
+        "topics": row["topics_list"],
+        "review_status": row.get("review_status") or "new",
+        "first_message": row.get("first_message"),
+    }
+
+
 class ConsoleQueries:
     """Queries for one database, one miss threshold and one time zone."""
 

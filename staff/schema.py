@@ -28,8 +28,6 @@ from staff.store import EVENTS_TABLE, EventStore
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-
 
 def table_statements(store: EventStore) -> List[str]:
     """DDL for the console's tables; safe to run at every start."""
@@ -160,18 +158,3 @@ def create_event_indexes(store: EventStore) -> bool:
         logger.warning("Could not add index staff_events_time on %s: %s", EVENTS_TABLE, error)
         return False
 
-
-def drop_tables(store: EventStore) -> None:
-    """Remove everything the console created (tests use it to leave a database as they found it)."""
-    with store.begin() as connection:
-        for table in (
-            "staff_sync",
-            "staff_conversations",
-            "staff_messages",
-            "staff_conversation_reviews",
-            "staff_message_reviews",
-            "staff_users",
-            "staff_login_failures",
-        ):
-            connection.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
-        connection.execute(sa.text("DROP INDEX IF EXISTS staff_events_time"))

@@ -93,6 +93,12 @@ def _max(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return _either(max, a, b)
 
 
+def _add_track(delta: ConversationDelta, value: Any) -> None:
+    """Note a track slot or entity value (masked, lower case, short); ignores empty values."""
+    if isinstance(value, str) and value.strip():
+        delta.tracks.add(mask_text(value.strip().lower())[:60])
+
+
 def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
     """``pick(a, b)`` where both are known, else whichever is."""
     return b if a is None else a if b is None else pick(a, b)
@@ -122,8 +128,8 @@ def _fold_slot(delta: ConversationDelta, row: Mapping[str, Any]) -> None:
     for value in values if isinstance(values, list) else [values]:
         if row["action_name"] == "program" and normalise_program(value):
             delta.programs.add(normalise_program(value))
-        elif row["action_name"] == "track" and isinstance(value, str) and value.strip():
-            delta.tracks.add(mask_text(value.strip().lower())[:60])
+        elif row["action_name"] == "track":
+            _add_track(delta, value)
 
 
 def _fold_user(delta: ConversationDelta, row: Mapping[str, Any]) -> Dict[str, Any]:
@@ -137,8 +143,8 @@ def _fold_user(delta: ConversationDelta, row: Mapping[str, Any]) -> Dict[str, An
         delta.intents.add(message.intent)
     delta.programs.update(message.programs)
     for name, value in message.entities:
-        if name == "track" and isinstance(value, str) and value.strip():
-            delta.tracks.add(mask_text(value.strip().lower())[:60])
+        if name == "track":
+            _add_track(delta, value)
     if delta.first_message is None and not text.startswith("/"):
         delta.first_message = text[:PREVIEW_LENGTH]
     return {

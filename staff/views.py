@@ -46,6 +46,7 @@ from staff.queries import (
     ConversationFilter,
     Cursor,
     MissedFilter,
+    summary_record,
 )
 from staff.review import ReviewError, nlu_yaml
 
@@ -483,23 +484,9 @@ def api_conversations() -> Any:
     limit = max(1, min(_int(request.args.get("limit"), staff_console.config.page_size), 500))
     page = staff_console.queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
     return jsonify(
-        conversations=[_public_summary(row) for row in page.rows],
+        conversations=[summary_record(row) for row in page.rows],
         next=page.older.encode() if page.older else None,
     )
-
-
-def _public_summary(row: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        "id": row["sender_id"],
-        "started_at": row["started_at"],
-        "last_activity": row["last_activity"],
-        "visitor_messages": row["visitor_messages"],
-        "missed_messages": row["missed_messages"],
-        "programs": row["programs_list"],
-        "topics": row["topics_list"],
-        "review_status": row.get("review_status") or "new",
-        "first_message": row.get("first_message"),
-    }
 
 
 def api_conversation(sender_id: str) -> Any:

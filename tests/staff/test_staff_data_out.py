@@ -125,22 +125,22 @@ def test_cli_commands(console, seeded, settings):
     code, text = run_cli(settings, "list", "--missed")
     assert code == 0 and "visitor-missed" in text and "visitor-msit-buttons" not in text
     code, text = run_cli(settings, "list", "--json", "--program", "msit")
-    assert [json.loads(line)["id"] for line in text.splitlines()] == ["visitor-msit-buttons", "visitor-returning"]
+    assert code == 0 and [json.loads(line)["id"] for line in text.splitlines()] == ["visitor-msit-buttons", "visitor-returning"]
     code, text = run_cli(settings, "show", "visitor-msit-buttons")
-    assert 'clicked "MSIT"' in text and "[x] MSIT" in text and "ask_deadlines" in text
+    assert code == 0 and 'clicked "MSIT"' in text and "[x] MSIT" in text and "ask_deadlines" in text
     code, text = run_cli(settings, "show", "visitor-missed")
-    assert "MISSED: out of scope" in text and "jane.doe@example.com" not in text
+    assert code == 0 and "MISSED: out of scope" in text and "jane.doe@example.com" not in text
     code, text = run_cli(settings, "missed")
-    assert "5 missed messages in 3 groups" in text
+    assert code == 0 and "5 missed messages in 3 groups" in text
     code, text = run_cli(settings, "stats", "--days", "7")
-    assert "Last 7 days: 4 conversations, 9 visitor messages, 5 missed" in text
+    assert code == 0 and "Last 7 days: 4 conversations, 9 visitor messages, 5 missed" in text
     since = local_day(NOW - 30 * DAY, console.tz).isoformat()
     code, text = run_cli(settings, "export", "--format", "jsonl", "--since", since, "--kind", "conversations")
-    assert len(text.splitlines()) == 5
+    assert code == 0 and len(text.splitlines()) == 5
     code, text = run_cli(settings, "export", "--format", "csv", "--since", since)
-    assert text.startswith("conversation_id,event_id,time,speaker") and "jane.doe" not in text
+    assert code == 0 and text.startswith("conversation_id,event_id,time,speaker") and "jane.doe" not in text
     code, text = run_cli(settings, "export", "--format", "csv", "--since", since, "--unmask")
-    assert "jane.doe@example.com" in text
+    assert code == 0 and "jane.doe@example.com" in text
     code, text = run_cli(settings, "purge", "--older-than", "365")
     assert code == 0 and text.startswith("Deleted 1 conversation (")
     code, text = run_cli(settings, "sync", "--rebuild")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 import yaml
 from flask import session
 
@@ -86,6 +87,11 @@ def test_post_without_csrf_token_is_refused(client, app):
     response = anonymous.post("/staff/login", data={"username": "admissions", "password": STAFF_PASSWORD})
     assert response.status_code == 400
     assert client.get("/staff/conversations/visitor-missed").data.count(b"badge-reviewed") == 0
+    # Nothing was written by the refused posts.
+    staff_console = app.extensions["staff_console"]
+    assert staff_console.queries.conversation("visitor-missed")["review_status"] is None
+    with staff_console.store.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM staff_message_reviews")).scalar() == 0
 
 
 def test_open_redirect_is_refused(app):
