@@ -171,7 +171,7 @@
       } else if (match[3] !== undefined) {
         var parts = splitTrailing(match[3]);
         var href = safeWebHref(parts[0]);
-        if (href && parts[0].length > "https://".length - 1) {
+        if (href) {
           node = link(href, parts[0], newTabHintId);
           trail = parts[1];
         }
@@ -645,23 +645,36 @@
     return group;
   };
 
-  Widget.prototype.appendMessage = function (m) {
-    if (m.from === "user") {
-      // Quick replies only matter until the visitor answers; don't keep stale ones in storage.
-      this.state.messages.forEach(function (old) {
-        delete old.buttons;
-      });
-    }
-    this.state.messages.push(m);
+  /** Add one turn (the visitor's message, or all replies to it): stored once, shown, scrolled to. */
+  Widget.prototype.appendMessages = function (list) {
+    var self = this;
+    var msgs = this.state.messages;
+    var first = null;
+    list.forEach(function (m) {
+      if (m.from === "user") {
+        // Quick replies only matter until the visitor answers; don't keep stale ones in storage.
+        msgs.forEach(function (old) {
+          delete old.buttons;
+        });
+      }
+      msgs.push(m);
+      var node = self.renderMessage(m);
+      self.nodes.log.appendChild(node);
+      first = first || node;
+    });
     this.save();
-    this.nodes.log.appendChild(this.renderMessage(m));
     this.refreshQuickReplies();
-    this.scrollToEnd();
+    // A long answer is read from its start, so don't scroll past its first line.
+    this.scrollToEnd(list.length && list[0].from === "bot" ? first : null);
   };
 
-  Widget.prototype.scrollToEnd = function () {
+  /** Scroll the log to its end, but never so far that the top of `startNode` (if given) is hidden. */
+  Widget.prototype.scrollToEnd = function (startNode) {
     var body = this.nodes.body;
     body.scrollTop = body.scrollHeight;
+    if (!startNode) return;
+    var hidden = body.getBoundingClientRect().top - startNode.getBoundingClientRect().top;
+    if (hidden > 0) body.scrollTop -= hidden + 8; // 8px: a little air above the answer
   };
 
   Widget.prototype.setTyping = function (delta) {
@@ -699,7 +712,7 @@
   Widget.prototype.send = function (display, payload) {
     var m = { id: newConversationId(), from: "user", text: String(display), status: "pending" };
     if (payload != null && payload !== display) m.payload = String(payload);
-    this.appendMessage(m);
+    this.appendMessages([m]);
     this.deliver(m);
   };
 
@@ -804,8 +817,7 @@
   };
 
   Widget.prototype.receive = function (replies) {
-    var self = this;
-    var shown = 0;
+    var shown = [];
     (Array.isArray(replies) ? replies : []).forEach(function (r) {
       if (!r || typeof r !== "object") return;
       var text = typeof r.text === "string" ? r.text : "";
@@ -813,10 +825,10 @@
       if (!text && !buttons.length) return; // images, custom payloads: not supported here
       var m = { id: newConversationId(), from: "bot", text: text };
       if (buttons.length) m.buttons = buttons;
-      self.appendMessage(m);
-      shown += 1;
+      shown.push(m);
     });
-    if (!shown) this.noAnswer();
+    if (shown.length) this.appendMessages(shown);
+    else this.noAnswer();
   };
 
   /* ---- connection problems ---- */
@@ -979,9 +991,9 @@
     if (!href) return null;
     var links = document.querySelectorAll('link[rel="stylesheet"]');
     for (var i = 0; i < links.length; i++) if (links[i].href === href) return null;
-    var link = el("link", { rel: "stylesheet", href: href });
-    document.head.appendChild(link);
-    return link;
+    var sheet = el("link", { rel: "stylesheet", href: href });
+    document.head.appendChild(sheet);
+    return sheet;
   }
 
   function optionsFromScript(script) {
