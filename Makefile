@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python 2>/dev/null | tail -n 1)
 TRAINING_INPUTS := domain.yml config.yml $(shell find data components -name '*.yml' -o -name '*.py' 2>/dev/null)
 
-.PHONY: install train run test validate browser clean
+.PHONY: install train run test lint validate browser clean
 
 install: $(STAMP)
 
@@ -42,7 +42,18 @@ browser:
 run: $(STAMP) $(MODEL)
 	$(PY) -m webapp.launcher
 
-test: $(STAMP) $(MODEL) browser
+# Lint and type gate: ruff (lint + format), mypy, and a syntax check of the widget with Node.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@command -v node >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; \
+	  else echo "node is missing: install Node.js to check the widget's JavaScript."; exit 1; fi; }
+	node --check web/static/chat-widget.js
+
+test: $(STAMP) lint $(MODEL) browser
 	$(PY) -m pytest
 
 clean:

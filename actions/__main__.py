@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from actions.knowledge import KnowledgeError, knowledge_file_from_env, load_knowledge
+from core.knowledge import KnowledgeError, knowledge_file_from_env, load_knowledge
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, misses
-from actions.knowledge import Knowledge, KnowledgeSource
+from core.knowledge import Knowledge, KnowledgeSource
 
 _source: Optional[KnowledgeSource] = None
 

@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from actions.knowledge import Fact, Knowledge, Program, Topic, Track
+from core.knowledge import Fact, Knowledge, Program, Topic, Track
 
 # The ask_* intents, and the topic each one asks about (intent names are a contract).
 INTENT_TOPICS: Dict[str, Topic] = {
@@ -87,9 +87,7 @@ def resolve_context(
     return Context([], slot_track if slot_track and knowledge.programs_with_track(slot_track) else None)
 
 
-def _context_for_track(
-    knowledge: Knowledge, track: str, programs: List[str], slot_program: Optional[str]
-) -> Context:
+def _context_for_track(knowledge: Knowledge, track: str, programs: List[str], slot_program: Optional[str]) -> Context:
     owners = knowledge.programs_with_track(track)
     if not owners:
         return Context(programs)
@@ -128,8 +126,12 @@ def answer(
     """The replies for one topic and one program (or none, for program-independent topics)."""
     contact = _contact_variables(knowledge)
     if topic is Topic.contact:
-        return [Reply("utter_answer_contact", {**contact, "address": knowledge.contact.address,
-                                               "office": knowledge.contact.office})]
+        return [
+            Reply(
+                "utter_answer_contact",
+                {**contact, "address": knowledge.contact.address, "office": knowledge.contact.office},
+            )
+        ]
     program = knowledge.program(program_id) if program_id else None
     if program is None or program_id is None:
         return [Reply("utter_ask_program")]
@@ -148,8 +150,10 @@ def answer(
     if topic is Topic.stem_opt:
         rules = knowledge.stem_opt_rules
         replies.append(
-            Reply("utter_stem_opt_general", {"body": render_fact(rules, phrases, contact, str(rules.link)),
-                                             "link": str(rules.link)})
+            Reply(
+                "utter_stem_opt_general",
+                {"body": render_fact(rules, phrases, contact, str(rules.link)), "link": str(rules.link)},
+            )
         )
     return replies
 

@@ -48,21 +48,42 @@ from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered  # noqa: E402
 
 DAY = 86400.0
-DOMAIN = Domain.from_dict({
-    "intents": ["greet", "inform", "ask_deadlines", "nlu_fallback", "out_of_scope"],
-    "entities": ["program", "track"],
-    "slots": {"program": {"type": "text", "mappings": [{"type": "from_entity", "entity": "program"}]}},
-})
+DOMAIN = Domain.from_dict(
+    {
+        "intents": ["greet", "inform", "ask_deadlines", "nlu_fallback", "out_of_scope"],
+        "entities": ["program", "track"],
+        "slots": {"program": {"type": "text", "mappings": [{"type": "from_entity", "entity": "program"}]}},
+    }
+)
 
 QUESTIONS: Dict[str, List[str]] = {
-    "ask_deadlines": ["When is the application deadline for {p}?", "what are the {p} deadlines", "deadline for fall?",
-                      "Is there an early deadline?", "when do applications close"],
-    "ask_cost": ["How much is tuition for {p}?", "what does the {p} cost", "tuition fees", "Is there financial aid?",
-                 "how expensive is the program"],
-    "ask_requirements": ["Do I need the GRE for {p}?", "what are the admission requirements", "is toefl required",
-                         "minimum GPA for {p}?", "do I need work experience"],
-    "ask_how_to_apply": ["How do I apply to {p}?", "where is the application", "how to apply",
-                         "what documents do I need to apply"],
+    "ask_deadlines": [
+        "When is the application deadline for {p}?",
+        "what are the {p} deadlines",
+        "deadline for fall?",
+        "Is there an early deadline?",
+        "when do applications close",
+    ],
+    "ask_cost": [
+        "How much is tuition for {p}?",
+        "what does the {p} cost",
+        "tuition fees",
+        "Is there financial aid?",
+        "how expensive is the program",
+    ],
+    "ask_requirements": [
+        "Do I need the GRE for {p}?",
+        "what are the admission requirements",
+        "is toefl required",
+        "minimum GPA for {p}?",
+        "do I need work experience",
+    ],
+    "ask_how_to_apply": [
+        "How do I apply to {p}?",
+        "where is the application",
+        "how to apply",
+        "what documents do I need to apply",
+    ],
     "ask_program_overview": ["Tell me about {p}", "what is {p}", "what's the difference between MISM and MSIT"],
     "ask_tracks": ["What tracks does {p} have?", "is there a business intelligence track", "tracks?"],
     "ask_careers": ["What jobs do {p} graduates get?", "career outcomes", "average salary after {p}"],
@@ -76,16 +97,42 @@ QUESTIONS: Dict[str, List[str]] = {
     "greet": ["hi", "hello", "Hey there"],
     "thank": ["thanks!", "thank you"],
 }
-WEIGHTS = {"ask_deadlines": 12, "ask_cost": 12, "ask_requirements": 10, "ask_how_to_apply": 9,
-           "ask_program_overview": 8, "ask_tracks": 7, "ask_careers": 6, "ask_program_length": 5,
-           "ask_stem_opt": 5, "ask_internship": 4, "ask_format": 4, "ask_capstone": 3, "ask_events": 3,
-           "ask_contact": 3, "greet": 6, "thank": 3}
-MISSED_TEXTS = ["do you have a phd program", "can I bring my dog to campus", "what's the weather in pittsburgh",
-                "is there a scholarship for veterans", "can I transfer credits from another school",
-                "do you sponsor h1b", "what about housing", "asdfgh", "is the gre waived for cmu alumni",
-                "can I defer my admission", "do you accept three year bachelor degrees", "parking on campus?"]
-PROGRAM_BUTTONS = [{"title": "MISM", "payload": '/inform{"program":"mism"}'},
-                   {"title": "MSIT", "payload": '/inform{"program":"msit"}'}]
+WEIGHTS = {
+    "ask_deadlines": 12,
+    "ask_cost": 12,
+    "ask_requirements": 10,
+    "ask_how_to_apply": 9,
+    "ask_program_overview": 8,
+    "ask_tracks": 7,
+    "ask_careers": 6,
+    "ask_program_length": 5,
+    "ask_stem_opt": 5,
+    "ask_internship": 4,
+    "ask_format": 4,
+    "ask_capstone": 3,
+    "ask_events": 3,
+    "ask_contact": 3,
+    "greet": 6,
+    "thank": 3,
+}
+MISSED_TEXTS = [
+    "do you have a phd program",
+    "can I bring my dog to campus",
+    "what's the weather in pittsburgh",
+    "is there a scholarship for veterans",
+    "can I transfer credits from another school",
+    "do you sponsor h1b",
+    "what about housing",
+    "asdfgh",
+    "is the gre waived for cmu alumni",
+    "can I defer my admission",
+    "do you accept three year bachelor degrees",
+    "parking on campus?",
+]
+PROGRAM_BUTTONS = [
+    {"title": "MISM", "payload": '/inform{"program":"mism"}'},
+    {"title": "MSIT", "payload": '/inform{"program":"msit"}'},
+]
 
 
 # -- generation -----------------------------------------------------------------------------------
@@ -102,20 +149,34 @@ def _visitor(rng: random.Random, at: float) -> Tuple[UserUttered, str]:
         intent = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
         confidence = round(rng.uniform(0.35, 0.6) if roll < 0.12 else rng.uniform(0.7, 0.999), 4)
         text = rng.choice(QUESTIONS[intent]).format(
-            p=(program or "the program").upper(), email=f"visitor{rng.randint(1, 9999)}@example.com",
-            phone=f"412-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}")
+            p=(program or "the program").upper(),
+            email=f"visitor{rng.randint(1, 9999)}@example.com",
+            phone=f"412-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
+        )
     ranking = [{"name": intent, "confidence": confidence}] + [
-        {"name": name, "confidence": round((1 - confidence) / 4, 4)} for name in rng.sample(list(WEIGHTS), 4)]
-    event = UserUttered(text, {"name": intent, "confidence": confidence}, entities,
-                        parse_data={"intent_ranking": ranking}, timestamp=at, input_channel="rest")
+        {"name": name, "confidence": round((1 - confidence) / 4, 4)} for name in rng.sample(list(WEIGHTS), 4)
+    ]
+    event = UserUttered(
+        text,
+        {"name": intent, "confidence": confidence},
+        entities,
+        parse_data={"intent_ranking": ranking},
+        timestamp=at,
+        input_channel="rest",
+    )
     return event, program or ""
 
 
 def _click(at: float, program: str) -> UserUttered:
     payload = f'/inform{{"program":"{program}"}}'
-    return UserUttered(payload, {"name": "inform", "confidence": 1.0}, [{"entity": "program", "value": program}],
-                       parse_data={"intent_ranking": [{"name": "inform", "confidence": 1.0}]},
-                       timestamp=at, input_channel="rest")
+    return UserUttered(
+        payload,
+        {"name": "inform", "confidence": 1.0},
+        [{"entity": "program", "value": program}],
+        parse_data={"intent_ranking": [{"name": "inform", "confidence": 1.0}]},
+        timestamp=at,
+        input_channel="rest",
+    )
 
 
 def conversation(rng: random.Random, now: float) -> Tuple[str, List[Event]]:
@@ -130,19 +191,25 @@ def conversation(rng: random.Random, now: float) -> Tuple[str, List[Event]]:
     missed = user1.intent["name"] in ("nlu_fallback", "out_of_scope")
     action = "action_fallback" if missed else "action_answer_topic"
     offers = not program and not missed and rng.random() < 0.5
-    events += [ActionExecuted(action, policy="RulePolicy", confidence=1.0, timestamp=t + 0.2),
-               BotUttered("Which program are you asking about?" if offers else f"Answer about {user1.intent['name']}.",
-                          {"buttons": PROGRAM_BUTTONS} if offers else {}, {"utter_action": "utter_answer"},
-                          timestamp=t + 0.3)]
+    events += [
+        ActionExecuted(action, policy="RulePolicy", confidence=1.0, timestamp=t + 0.2),
+        BotUttered(
+            "Which program are you asking about?" if offers else f"Answer about {user1.intent['name']}.",
+            {"buttons": PROGRAM_BUTTONS} if offers else {},
+            {"utter_action": "utter_answer"},
+            timestamp=t + 0.3,
+        ),
+    ]
     t += 0.3
     if target >= 5 and program:
         events.append(SlotSet("program", program, timestamp=t + 0.01))
     if len(events) + 3 <= target:
         user2 = _click(t + step(), rng.choice(["mism", "msit"])) if offers else _visitor(rng, t + step())[0]
-        events += [user2, ActionExecuted("action_answer_topic", policy="TEDPolicy", confidence=0.97,
-                                         timestamp=user2.timestamp + 0.2),
-                   BotUttered("Here is what I found.", {}, {"utter_action": "utter_answer"},
-                              timestamp=user2.timestamp + 0.3)]
+        events += [
+            user2,
+            ActionExecuted("action_answer_topic", policy="TEDPolicy", confidence=0.97, timestamp=user2.timestamp + 0.2),
+            BotUttered("Here is what I found.", {}, {"utter_action": "utter_answer"}, timestamp=user2.timestamp + 0.3),
+        ]
     while len(events) < target:
         events.append(ActionExecuted("action_listen", timestamp=events[-1].timestamp + 0.01))
     return uuid.UUID(int=rng.getrandbits(128)).hex, events[:target]
@@ -292,9 +359,9 @@ class Result:
 
 
 def run_console(backend: str, url: str, conversations: int, events: int, load_s: float) -> Result:
+    from core.settings import Settings
     from staff.queries import ConversationFilter
     from webapp import create_app
-    from webapp.settings import Settings
 
     os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")
     app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="bench"))
@@ -315,6 +382,7 @@ def run_console(backend: str, url: str, conversations: int, events: int, load_s:
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
             return len(response.data)
+
         return call
 
     some_id = staff_console.queries.conversations(ConversationFilter(missed=True), limit=1).rows[0]["sender_id"]
@@ -339,16 +407,18 @@ def run_console(backend: str, url: str, conversations: int, events: int, load_s:
     until = "2100-01-01"
     with PeakMemory() as memory:
         start = time.perf_counter()
-        response = client.get(f"/staff/export/download?kind=messages&format=csv&since={since}&until={until}",
-                              buffered=False)
+        response = client.get(
+            f"/staff/export/download?kind=messages&format=csv&since={since}&until={until}", buffered=False
+        )
         rows = 0
         for chunk in response.response:
             rows += chunk.count(b"\n") if isinstance(chunk, bytes) else chunk.count("\n")
         response.close()
         export_s = time.perf_counter() - start
     staff_console.close()
-    return Result(backend, conversations, events, load_s, sync_s, sync_mb, results, export_s, rows - 1,
-                  memory.growth_mb)
+    return Result(
+        backend, conversations, events, load_s, sync_s, sync_mb, results, export_s, rows - 1, memory.growth_mb
+    )
 
 
 def _deep_page(client: Any, depth: int) -> str:
@@ -369,8 +439,11 @@ def bench_sqlite(count: int, seed: int, now: float, workdir: Path) -> Result:
         start = time.perf_counter()
         events = load_sqlite(path, generate(count, seed, now))
         load_s = time.perf_counter() - start
-        print(f"  sqlite: loaded {events:,} events in {load_s:.1f}s; Rasa read back "
-              f"{verify_with_rasa(store, seed, now)} conversations identically", flush=True)
+        print(
+            f"  sqlite: loaded {events:,} events in {load_s:.1f}s; Rasa read back "
+            f"{verify_with_rasa(store, seed, now)} conversations identically",
+            flush=True,
+        )
         return run_console("SQLite", f"sqlite:///{path}", count, events, load_s)
     finally:
         store.engine.dispose()
@@ -392,8 +465,11 @@ def bench_postgres(count: int, seed: int, now: float, host: str, port: int, user
         start = time.perf_counter()
         events = load_postgres(url, generate(count, seed, now))
         load_s = time.perf_counter() - start
-        print(f"  postgresql: loaded {events:,} events in {load_s:.1f}s; Rasa read back "
-              f"{verify_with_rasa(store, seed, now)} conversations identically", flush=True)
+        print(
+            f"  postgresql: loaded {events:,} events in {load_s:.1f}s; Rasa read back "
+            f"{verify_with_rasa(store, seed, now)} conversations identically",
+            flush=True,
+        )
         return run_console("PostgreSQL", url, count, events, load_s)
     finally:
         if store is not None:
@@ -404,18 +480,32 @@ def bench_postgres(count: int, seed: int, now: float, host: str, port: int, user
 
 
 def report(results: List[Result]) -> str:
-    lines = ["| Step | " + " | ".join(r.backend for r in results) + " |",
-             "| --- | " + " | ".join("---:" for _ in results) + " |"]
-    lines.append("| Conversations / events loaded | " + " | ".join(
-        f"{r.conversations:,} / {r.events:,}" for r in results) + " |")
-    lines.append("| Bulk load (bench set-up, not the console) | " + " | ".join(f"{r.load_s:.1f} s" for r in results) + " |")
-    lines.append("| One-time catch-up of the summary tables | " + " | ".join(
-        f"{r.sync_s:.1f} s (+{r.sync_mb:.0f} MB)" for r in results) + " |")
+    lines = [
+        "| Step | " + " | ".join(r.backend for r in results) + " |",
+        "| --- | " + " | ".join("---:" for _ in results) + " |",
+    ]
+    lines.append(
+        "| Conversations / events loaded | " + " | ".join(f"{r.conversations:,} / {r.events:,}" for r in results) + " |"
+    )
+    lines.append(
+        "| Bulk load (bench set-up, not the console) | " + " | ".join(f"{r.load_s:.1f} s" for r in results) + " |"
+    )
+    lines.append(
+        "| One-time catch-up of the summary tables | "
+        + " | ".join(f"{r.sync_s:.1f} s (+{r.sync_mb:.0f} MB)" for r in results)
+        + " |"
+    )
     for name in results[0].pages:
-        lines.append(f"| {name} | " + " | ".join(
-            f"{r.pages[name][0]:.0f} ms (warm {r.pages[name][1]:.0f} ms)" for r in results) + " |")
-    lines.append("| Full CSV export of all messages, streamed | " + " | ".join(
-        f"{r.export_s:.1f} s, {r.export_rows:,} rows, peak +{r.export_mb:.0f} MB" for r in results) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{r.pages[name][0]:.0f} ms (warm {r.pages[name][1]:.0f} ms)" for r in results)
+            + " |"
+        )
+    lines.append(
+        "| Full CSV export of all messages, streamed | "
+        + " | ".join(f"{r.export_s:.1f} s, {r.export_rows:,} rows, peak +{r.export_mb:.0f} MB" for r in results)
+        + " |"
+    )
     return "\n".join(lines)
 
 
@@ -440,8 +530,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             workdir.mkdir(parents=True, exist_ok=True)
             results.append(bench_sqlite(args.conversations, args.seed, now, workdir))
         elif backend == "postgresql":
-            results.append(bench_postgres(args.conversations, args.seed, now, args.pg_host, args.pg_port,
-                                          args.pg_user, args.pg_db))
+            results.append(
+                bench_postgres(args.conversations, args.seed, now, args.pg_host, args.pg_port, args.pg_user, args.pg_db)
+            )
         else:
             parser.error(f"unknown backend {backend}")
     print()

@@ -59,14 +59,15 @@ def main() -> None:
     try:
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
         send(url, "warm-up", "hello")
-        timings = [send(url, f"bench-{uuid.uuid4()}-{r}", text)
-                   for r in range(args.rounds) for text in CONVERSATION]
+        timings = [send(url, f"bench-{uuid.uuid4()}-{r}", text) for r in range(args.rounds) for text in CONVERSATION]
     finally:
         stack.stop()
     timings.sort()
     p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
-    print(f"REST replies: n={len(timings)}  median {statistics.median(timings) * 1000:.0f} ms  "
-          f"p95 {p95 * 1000:.0f} ms  max {timings[-1] * 1000:.0f} ms  (SQLite tracker store)")
+    print(
+        f"REST replies: n={len(timings)}  median {statistics.median(timings) * 1000:.0f} ms  "
+        f"p95 {p95 * 1000:.0f} ms  max {timings[-1] * 1000:.0f} ms  (SQLite tracker store)"
+    )
 
 
 if __name__ == "__main__":

@@ -117,8 +117,13 @@ def measure(web_url: str, n: int) -> dict:
             times.append(page.evaluate(MEASURE_JS, q))
             wait_idle(page)
         browser.close()
-    return {"web_url": web_url, "rasa_url": rasa_url, "widget": summary(times), "widget_samples_ms": [round(t, 1) for t in times],
-            "rest_direct": summary(rest_latency(rasa_url, questions))}
+    return {
+        "web_url": web_url,
+        "rasa_url": rasa_url,
+        "widget": summary(times),
+        "widget_samples_ms": [round(t, 1) for t in times],
+        "rest_direct": summary(rest_latency(rasa_url, questions)),
+    }
 
 
 def start_stack():
@@ -166,8 +171,10 @@ def main() -> int:
         return 0
     w, r = result["widget"], result["rest_direct"]
     print(f"page {result['web_url']}  (Rasa {result['rasa_url']})")
-    print(f"widget, send -> answer painted: median {w['median_ms']} ms  p90 {w['p90_ms']} ms  "
-          f"min {w['min_ms']}  max {w['max_ms']}  (n={w['n']})")
+    print(
+        f"widget, send -> answer painted: median {w['median_ms']} ms  p90 {w['p90_ms']} ms  "
+        f"min {w['min_ms']}  max {w['max_ms']}  (n={w['n']})"
+    )
     print(f"REST webhook direct (same questions): median {r['median_ms']} ms  p90 {r['p90_ms']} ms  (n={r['n']})")
     print("samples (ms):", ", ".join(str(t) for t in result["widget_samples_ms"]))
     return 0

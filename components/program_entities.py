@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 import spacy
-from spacy.matcher import PhraseMatcher
-from spacy.util import filter_spans
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from spacy.matcher import PhraseMatcher
+from spacy.util import filter_spans
 
-from actions.knowledge import Knowledge, KnowledgeSource
 from components.base import ConfigOnlyComponent
-
+from core.knowledge import Knowledge, KnowledgeSource
 
 ENTITY_TYPES = ("program", "track")
 

@@ -92,9 +92,7 @@ class Authenticator:
                 {"old": self._window_start() - 3600},
             )
             connection.execute(
-                sa.text(
-                    "INSERT INTO staff_login_failures (username, address, failed_at) VALUES (:u, :a, :now)"
-                ),
+                sa.text("INSERT INTO staff_login_failures (username, address, failed_at) VALUES (:u, :a, :now)"),
                 {"u": normalise_username(username), "a": address[:64], "now": time.time()},
             )
 

@@ -21,7 +21,7 @@ import json
 import secrets
 import sys
 from datetime import date, timedelta
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 from staff.console import Console
 from staff.dates import day_range, format_time, parse_date, today
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--kind", choices=list(KINDS), default="messages")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
     export.add_argument(
-        "--unmask", action="store_true",
+        "--unmask",
+        action="store_true",
         help="keep e-mail addresses and phone numbers in message text (authorised operators only)",
     )
 
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _console(args: argparse.Namespace) -> Console:
-    from webapp.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings()
     if args.database_url:
@@ -111,8 +112,13 @@ def _console(args: argparse.Namespace) -> Console:
 
 def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     flt = ConversationFilter(
-        since=args.since, until=args.until, program=args.program or "", topic=args.topic or "",
-        missed=args.missed, status=args.status or "", search=args.search or "",
+        since=args.since,
+        until=args.until,
+        program=args.program or "",
+        topic=args.topic or "",
+        missed=args.missed,
+        status=args.status or "",
+        search=args.search or "",
     )
     page = console.queries.conversations(flt, limit=max(1, args.limit))
     if args.json:
@@ -121,10 +127,16 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
         return 0
     total = console.queries.count_conversations(flt)
     rows = [
-        [row["sender_id"], format_time(row["started_at"], console.tz), format_time(row["last_activity"], console.tz),
-         str(row["visitor_messages"]), ",".join(row["programs_list"]) or "-",
-         ",".join(topic_label(t) for t in row["topics_list"][:3]) or "-", str(row["missed_messages"]),
-         row.get("review_status") or "new"]
+        [
+            row["sender_id"],
+            format_time(row["started_at"], console.tz),
+            format_time(row["last_activity"], console.tz),
+            str(row["visitor_messages"]),
+            ",".join(row["programs_list"]) or "-",
+            ",".join(topic_label(t) for t in row["topics_list"][:3]) or "-",
+            str(row["missed_messages"]),
+            row.get("review_status") or "new",
+        ]
         for row in page.rows
     ]
     _table(out, ["ID", "STARTED", "LAST ACTIVITY", "MSGS", "PROGRAMS", "TOPICS", "MISSED", "REVIEW"], rows)
@@ -141,15 +153,31 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     for turn in list(TurnBuilder(console.threshold, mask_value).build(rows)):
         when = format_time(turn.timestamp, console.tz, seconds=True)
         if args.json:
-            out.write(json.dumps({"event_id": turn.event_id, "kind": turn.kind, "time": when, "text": turn.text,
-                                  "intent": turn.intent, "confidence": turn.confidence, "missed": turn.miss_reason,
-                                  "button": turn.button_title, "action": turn.action}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "event_id": turn.event_id,
+                        "kind": turn.kind,
+                        "time": when,
+                        "text": turn.text,
+                        "intent": turn.intent,
+                        "confidence": turn.confidence,
+                        "missed": turn.miss_reason,
+                        "button": turn.button_title,
+                        "action": turn.action,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         elif turn.kind == "visitor":
             said = f'[clicked "{turn.button_title}"]' if turn.button_title else turn.text
             flag = f"  << MISSED: {turn.miss_reason}" if turn.missed else ""
             conf = f"{turn.confidence:.2f}" if turn.confidence is not None else "-"
             entities = " ".join(f"{n}={v}" for n, v in turn.entities)
-            out.write(f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{' ' + entities if entities else ''}){flag}\n")
+            out.write(
+                f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{' ' + entities if entities else ''}){flag}\n"
+            )
         elif turn.kind == "bot":
             buttons = "".join(f"\n{'':21}[{'x' if b.clicked else ' '}] {b.title}" for b in turn.buttons)
             out.write(f"{when}  BOT      {turn.text}{buttons}\n{'':21}({turn.action or 'response'})\n")
@@ -164,8 +192,15 @@ def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     flt = MissedFilter(status=args.status, since=args.since, until=args.until)
     groups, group_count, message_count = console.queries.missed_groups(flt, 1, max(1, args.limit))
     rows = [
-        [str(g.count), str(g.conversations), format_time(g.last_seen, console.tz), g.status,
-         g.assigned_intent or "-", g.text[:70], g.samples[0]["sender_id"] if g.samples else "-"]
+        [
+            str(g.count),
+            str(g.conversations),
+            format_time(g.last_seen, console.tz),
+            g.status,
+            g.assigned_intent or "-",
+            g.text[:70],
+            g.samples[0]["sender_id"] if g.samples else "-",
+        ]
         for g in groups
     ]
     _table(out, ["COUNT", "CONVS", "LAST SEEN", "STATUS", "INTENT", "QUESTION", "LATEST CONVERSATION"], rows)
@@ -178,11 +213,17 @@ def cmd_stats(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     until = today(console.tz)
     data = console.queries.trends(until - timedelta(days=max(1, args.days) - 1), until)
     messages, missed = sum(data.messages), sum(data.missed)
-    out.write(f"All time: {totals['conversations']} conversations, {totals['visitor_messages']} visitor messages, "
-              f"{totals['missed_messages']} missed.\n")
-    out.write(f"Last {args.days} days: {sum(data.conversations)} conversations, {messages} visitor messages, "
-              f"{missed} missed ({(missed / messages * 100) if messages else 0:.1f}%).\n")
-    out.write(f"Program interest: MISM {sum(data.programs['mism'])}, MSIT {sum(data.programs['msit'])} conversations.\n")
+    out.write(
+        f"All time: {totals['conversations']} conversations, {totals['visitor_messages']} visitor messages, "
+        f"{totals['missed_messages']} missed.\n"
+    )
+    out.write(
+        f"Last {args.days} days: {sum(data.conversations)} conversations, {messages} visitor messages, "
+        f"{missed} missed ({(missed / messages * 100) if messages else 0:.1f}%).\n"
+    )
+    out.write(
+        f"Program interest: MISM {sum(data.programs['mism'])}, MSIT {sum(data.programs['msit'])} conversations.\n"
+    )
     out.write("Top topics:\n")
     for intent, count in data.topics:
         out.write(f"  {count:>7}  {topic_label(intent)}\n")
@@ -194,8 +235,9 @@ def cmd_export(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     start, end = day_range(args.since, until, console.tz)
     if args.unmask:
         print("Warning: exporting unmasked text (contact details included).", file=sys.stderr)
-    chunks = export_chunks(console.store, args.kind, args.format, start, end, console.threshold, console.tz,
-                           unmask=args.unmask)
+    chunks = export_chunks(
+        console.store, args.kind, args.format, start, end, console.threshold, console.tz, unmask=args.unmask
+    )
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as handle:
             for chunk in chunks:
@@ -211,8 +253,10 @@ def cmd_purge(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     days = args.older_than if args.older_than is not None else int(console.settings.retention_days)
     result = purge(console.store, days, dry_run=args.dry_run)
     verb = "Would delete" if args.dry_run else "Deleted"
-    out.write(f"{verb} {result.conversations} conversation{'s' if result.conversations != 1 else ''} "
-              f"({result.events} events) with no activity since {format_time(result.cutoff, console.tz)}.\n")
+    out.write(
+        f"{verb} {result.conversations} conversation{'s' if result.conversations != 1 else ''} "
+        f"({result.events} events) with no activity since {format_time(result.cutoff, console.tz)}.\n"
+    )
     return 0
 
 
@@ -234,19 +278,29 @@ def cmd_set_password(console: Console, args: argparse.Namespace, out: TextIO) ->
         print("Use at least 10 characters.", file=sys.stderr)
         return 1
     console.auth.set_password(args.user, password)
-    out.write(f"Password set for {args.user.strip().lower()}." + (f" Password: {password}\n" if args.generate else "\n"))
+    out.write(
+        f"Password set for {args.user.strip().lower()}." + (f" Password: {password}\n" if args.generate else "\n")
+    )
     return 0
 
 
 def _table(out: TextIO, headers: List[str], rows: List[List[str]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
     for row in [headers] + rows:
-        out.write("  ".join(str(cell).replace("\n", " ").ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+        out.write(
+            "  ".join(str(cell).replace("\n", " ").ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n"
+        )
 
 
 COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
-    "list": cmd_list, "show": cmd_show, "missed": cmd_missed, "stats": cmd_stats, "export": cmd_export,
-    "purge": cmd_purge, "sync": cmd_sync, "set-password": cmd_set_password,
+    "list": cmd_list,
+    "show": cmd_show,
+    "missed": cmd_missed,
+    "stats": cmd_stats,
+    "export": cmd_export,
+    "purge": cmd_purge,
+    "sync": cmd_sync,
+    "set-password": cmd_set_password,
 }
 
 

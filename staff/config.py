@@ -1,6 +1,6 @@
 """Console-only settings read from the environment.
 
-The shared :class:`webapp.settings.Settings` holds what the whole project needs (database URL, secret
+The shared :class:`core.settings.Settings` holds what the whole project needs (database URL, secret
 key, low-confidence threshold, retention). What only the staff console needs lives here, so that the
 console can grow without touching the shared settings module.
 
@@ -53,12 +53,8 @@ def load_timezone(name: str) -> tzinfo:
 class StaffConfig:
     user: str = field(default_factory=lambda: os.environ.get("STAFF_USER", "").strip())
     password: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD", ""))
-    password_hash: str = field(
-        default_factory=lambda: os.environ.get("STAFF_PASSWORD_HASH", "").strip()
-    )
-    timezone_name: str = field(
-        default_factory=lambda: os.environ.get("STAFF_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
-    )
+    password_hash: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD_HASH", "").strip())
+    timezone_name: str = field(default_factory=lambda: os.environ.get("STAFF_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
     cookie_secure: bool = field(default_factory=lambda: _flag("STAFF_COOKIE_SECURE"))
     session_hours: int = field(default_factory=lambda: _int("STAFF_SESSION_HOURS", 12))
     page_size: int = field(default_factory=lambda: max(10, min(_int("STAFF_PAGE_SIZE", 50), 500)))

@@ -298,8 +298,12 @@ class TurnBuilder:
             return self._bot(load_data(row["data"]), context, base)
         if kind == "slot":
             data = load_data(row["data"])
-            return Turn(kind="slot", action=row.get("action_name") or data.get("name"),
-                        slot_value=self.mask(data.get("value")), **base)
+            return Turn(
+                kind="slot",
+                action=row.get("action_name") or data.get("name"),
+                slot_value=self.mask(data.get("value")),
+                **base,
+            )
         if kind == "session_started":
             context.offered = []
             return Turn(kind="session", **base)
@@ -313,8 +317,9 @@ class TurnBuilder:
         context.action = name
         context.policy = data.get("policy")
         context.action_confidence = _float(data.get("confidence"))
-        return Turn(kind="action", action=name, policy=context.policy,
-                    action_confidence=context.action_confidence, **base)
+        return Turn(
+            kind="action", action=name, policy=context.policy, action_confidence=context.action_confidence, **base
+        )
 
     def _visitor(self, data: Mapping[str, Any], context: _Context, base: dict) -> Turn:
         message = parse_user(data)

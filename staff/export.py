@@ -23,12 +23,29 @@ from staff.queries import MISSED_SQL, split_list
 from staff.store import EventStore
 
 MESSAGE_FIELDS = [
-    "conversation_id", "event_id", "time", "speaker", "text", "intent", "confidence",
-    "entities", "missed", "button", "action",
+    "conversation_id",
+    "event_id",
+    "time",
+    "speaker",
+    "text",
+    "intent",
+    "confidence",
+    "entities",
+    "missed",
+    "button",
+    "action",
 ]
 CONVERSATION_FIELDS = [
-    "conversation_id", "started", "last_activity", "visitor_messages", "bot_messages",
-    "missed_messages", "programs", "topics", "review_status", "first_message",
+    "conversation_id",
+    "started",
+    "last_activity",
+    "visitor_messages",
+    "bot_messages",
+    "missed_messages",
+    "programs",
+    "topics",
+    "review_status",
+    "first_message",
 ]
 KINDS = ("messages", "conversations")
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
@@ -161,4 +178,3 @@ def export_chunks(
 
 def filename(kind: str, fmt: str, since_label: str, until_label: str) -> str:
     return f"heinz-assistant-{kind}-{since_label}-to-{until_label}.{fmt}"
-

@@ -305,8 +305,11 @@ class ConsoleQueries:
             row["programs_list"] = split_list(row.get("programs"))
             row["topics_list"] = [intent for intent in split_list(row.get("intents")) if is_topic(intent)]
             row["missed_messages"] = 0
-        flagged = [row["sender_id"] for row in rows if row["hard_misses"] or (
-            row["min_confidence"] is not None and row["min_confidence"] < self.threshold)]
+        flagged = [
+            row["sender_id"]
+            for row in rows
+            if row["hard_misses"] or (row["min_confidence"] is not None and row["min_confidence"] < self.threshold)
+        ]
         if not flagged:
             return
         counts = self._rows(
@@ -333,8 +336,7 @@ class ConsoleQueries:
 
     def message_reviews(self, sender_id: str) -> Dict[int, Dict[str, Any]]:
         rows = self._rows(
-            "SELECT event_id, status, intent, updated_by, updated_at FROM staff_message_reviews"
-            " WHERE sender_id = :id",
+            "SELECT event_id, status, intent, updated_by, updated_at FROM staff_message_reviews WHERE sender_id = :id",
             {"id": sender_id},
         )
         return {int(row["event_id"]): row for row in rows}
@@ -373,7 +375,8 @@ class ConsoleQueries:
         order = "last_seen DESC, n DESC" if flt.sort == "recent" else "n DESC, last_seen DESC"
         statuses = ", ".join(
             f"sum(CASE WHEN r.status = '{status}' THEN 1 ELSE 0 END) AS {status}_n"
-            for status in MESSAGE_STATUSES if status != "open"
+            for status in MESSAGE_STATUSES
+            if status != "open"
         )
         groups = self._rows(
             "SELECT m.norm_text, count(*) AS n, count(DISTINCT m.sender_id) AS conversations,"
@@ -444,8 +447,9 @@ class ConsoleQueries:
         periods = offset_periods(start, end, self.tz)
         shift = str(periods[0][1])
         if len(periods) > 1:
-            cases = " ".join(f"WHEN {column} < {until!r} THEN {offset}"
-                             for (_, offset), (until, _) in zip(periods, periods[1:]))
+            cases = " ".join(
+                f"WHEN {column} < {until!r} THEN {offset}" for (_, offset), (until, _) in zip(periods, periods[1:])
+            )
             shift = f"CASE {cases} ELSE {periods[-1][1]} END"
         return self.store.bucket_sql(f"({column} + {shift})", 86400)
 
@@ -545,4 +549,6 @@ def _similar(a: str, b: str, threshold: float) -> bool:
     if not a or not b:
         return a == b
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    return (
+        matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    )

@@ -37,10 +37,13 @@ def stale_conversations(store: EventStore, cutoff: float) -> List[str]:
     ids: List[str] = []
     with store.connect() as connection:
         if store.has_events_table():
-            ids = [row[0] for row in connection.execute(
-                sa.text(f"SELECT sender_id FROM {EVENTS_TABLE} GROUP BY sender_id HAVING max(timestamp) < :cutoff"),
-                {"cutoff": cutoff},
-            )]
+            ids = [
+                row[0]
+                for row in connection.execute(
+                    sa.text(f"SELECT sender_id FROM {EVENTS_TABLE} GROUP BY sender_id HAVING max(timestamp) < :cutoff"),
+                    {"cutoff": cutoff},
+                )
+            ]
         orphans = connection.execute(
             sa.text("SELECT sender_id FROM staff_conversations WHERE last_activity < :cutoff"), {"cutoff": cutoff}
         )
@@ -59,7 +62,7 @@ def purge(store: EventStore, older_than_days: int, dry_run: bool = False, now: O
         return PurgeResult(len(candidates), _count_events(store, candidates), cutoff)
     conversations = events = 0
     for start in range(0, len(candidates), CHUNK):
-        removed, removed_events = _purge_chunk(store, candidates[start:start + CHUNK], cutoff)
+        removed, removed_events = _purge_chunk(store, candidates[start : start + CHUNK], cutoff)
         conversations += removed
         events += removed_events
     return PurgeResult(conversations, events, cutoff)
@@ -71,11 +74,16 @@ def _purge_chunk(store: EventStore, chunk: List[str], cutoff: float) -> tuple:
         connection.execute(sa.text("UPDATE staff_sync SET updated_at = :now WHERE id = 1"), {"now": time.time()})
         still_active = set()
         if store.has_events_table():
-            still_active = {row[0] for row in connection.execute(
-                _expanding(f"SELECT DISTINCT sender_id FROM {EVENTS_TABLE} WHERE sender_id IN :ids"
-                           " AND timestamp >= :cutoff"),
-                {"ids": chunk, "cutoff": cutoff},
-            )}
+            still_active = {
+                row[0]
+                for row in connection.execute(
+                    _expanding(
+                        f"SELECT DISTINCT sender_id FROM {EVENTS_TABLE} WHERE sender_id IN :ids"
+                        " AND timestamp >= :cutoff"
+                    ),
+                    {"ids": chunk, "cutoff": cutoff},
+                )
+            }
         doomed = [sender_id for sender_id in chunk if sender_id not in still_active]
         if not doomed:
             return 0, 0
@@ -98,6 +106,6 @@ def _count_events(store: EventStore, sender_ids: List[str]) -> int:
         for start in range(0, len(sender_ids), CHUNK):
             total += connection.execute(
                 _expanding(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE sender_id IN :ids"),
-                {"ids": sender_ids[start:start + CHUNK]},
+                {"ids": sender_ids[start : start + CHUNK]},
             ).scalar()
     return total

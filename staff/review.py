@@ -92,8 +92,14 @@ class Reviews:
                     " updated_by = excluded.updated_by, updated_at = excluded.updated_at"
                 ),
                 [
-                    {"event_id": event_id, "sender_id": sender_id, "status": status, "intent": intent,
-                     "user": user, "now": now}
+                    {
+                        "event_id": event_id,
+                        "sender_id": sender_id,
+                        "status": status,
+                        "intent": intent,
+                        "user": user,
+                        "now": now,
+                    }
                     for event_id, sender_id in messages
                 ],
             )
@@ -123,7 +129,7 @@ class Reviews:
 
 def _chunks(items: List[int], size: int) -> Iterable[List[int]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def example_line(text: str) -> str:

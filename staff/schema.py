@@ -55,8 +55,7 @@ def table_statements(store: EventStore) -> List[str]:
             tracks TEXT NOT NULL DEFAULT ',',
             first_message TEXT
         )""",
-        "CREATE INDEX IF NOT EXISTS staff_conversations_activity"
-        " ON staff_conversations (last_activity, sender_id)",
+        "CREATE INDEX IF NOT EXISTS staff_conversations_activity ON staff_conversations (last_activity, sender_id)",
         # Covering indexes: trends and exports read only these columns over a date range.
         "CREATE INDEX IF NOT EXISTS staff_conversations_start"
         " ON staff_conversations (started_at, visitor_messages, programs)",
@@ -81,8 +80,7 @@ def table_statements(store: EventStore) -> List[str]:
             updated_by VARCHAR(255),
             updated_at DOUBLE PRECISION
         )""",
-        "CREATE INDEX IF NOT EXISTS staff_conversation_reviews_status"
-        " ON staff_conversation_reviews (status)",
+        "CREATE INDEX IF NOT EXISTS staff_conversation_reviews_status ON staff_conversation_reviews (status)",
         """CREATE TABLE IF NOT EXISTS staff_message_reviews (
             event_id INTEGER PRIMARY KEY,
             sender_id VARCHAR(255) NOT NULL,
@@ -104,8 +102,7 @@ def table_statements(store: EventStore) -> List[str]:
             address VARCHAR(64) NOT NULL,
             failed_at DOUBLE PRECISION NOT NULL
         )""",
-        "CREATE INDEX IF NOT EXISTS staff_login_failures_key"
-        " ON staff_login_failures (username, address, failed_at)",
+        "CREATE INDEX IF NOT EXISTS staff_login_failures_key ON staff_login_failures (username, address, failed_at)",
         # Superseded by the covering indexes above (development databases may still have them).
         "DROP INDEX IF EXISTS staff_conversations_started",
         "DROP INDEX IF EXISTS staff_messages_time",
@@ -157,4 +154,3 @@ def create_event_indexes(store: EventStore) -> bool:
     except DBAPIError as error:
         logger.warning("Could not add index staff_events_time on %s: %s", EVENTS_TABLE, error)
         return False
-

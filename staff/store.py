@@ -24,8 +24,7 @@ EVENTS_TABLE = "events"
 # Which rows' JSON the summariser needs: visitor messages and the slots it tracks. Everything else
 # is summarised from the plain columns, which keeps catching up with a large table quick.
 _SYNC_DATA = (
-    "CASE WHEN type_name = 'user' OR (type_name = 'slot' AND action_name IN ('program', 'track'))"
-    " THEN data END AS data"
+    "CASE WHEN type_name = 'user' OR (type_name = 'slot' AND action_name IN ('program', 'track')) THEN data END AS data"
 )
 _ROW = "id, sender_id, type_name, timestamp, intent_name, action_name"
 
@@ -34,7 +33,7 @@ def normalise_url(database_url: str) -> URL:
     """Accept the URL forms operators paste (``postgres://`` from Heroku-style configs)."""
     raw = database_url.strip()
     if raw.startswith("postgres://"):
-        raw = "postgresql://" + raw[len("postgres://"):]
+        raw = "postgresql://" + raw[len("postgres://") :]
     return make_url(raw)
 
 
@@ -119,9 +118,7 @@ class EventStore:
             rows = connection.execute(query, {"sender_id": sender_id, "limit": limit})
             return [dict(row._mapping) for row in rows]
 
-    def stream_messages(
-        self, since: float, until: float, batch_size: int = 2000
-    ) -> Iterator[Mapping[str, Any]]:
+    def stream_messages(self, since: float, until: float, batch_size: int = 2000) -> Iterator[Mapping[str, Any]]:
         """Visitor/bot messages and the actions between them in a time range, as a stream.
 
         Uses a server-side cursor on PostgreSQL (``stream_results``) and fetches in batches, so an
@@ -139,14 +136,10 @@ class EventStore:
         )
         yield from self.stream(query, {"since": since, "until": until}, batch_size)
 
-    def stream(
-        self, query: Any, params: Dict[str, Any], batch_size: int = 2000
-    ) -> Iterator[Mapping[str, Any]]:
+    def stream(self, query: Any, params: Dict[str, Any], batch_size: int = 2000) -> Iterator[Mapping[str, Any]]:
         """Run ``query`` with a server-side cursor and yield its rows one batch at a time."""
         with self.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, max_row_buffer=batch_size).execute(
-                query, params
-            )
+            result = connection.execution_options(stream_results=True, max_row_buffer=batch_size).execute(query, params)
             for batch in result.partitions(batch_size):
                 for row in batch:
                     yield row._mapping
@@ -182,7 +175,10 @@ class PostgresStore(EventStore):
     def _create_engine(self, url: URL) -> Engine:
         # values_plus_batch: executemany of text() statements goes out in pages, not row by row.
         kwargs: Dict[str, Any] = {
-            "pool_size": 5, "max_overflow": 10, "pool_pre_ping": True, "executemany_mode": "values_plus_batch",
+            "pool_size": 5,
+            "max_overflow": 10,
+            "pool_pre_ping": True,
+            "executemany_mode": "values_plus_batch",
         }
         # Rasa honours POSTGRESQL_SCHEMA by setting the search path; read the same tables it writes.
         schema = os.environ.get("POSTGRESQL_SCHEMA", "").strip()

@@ -206,14 +206,8 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]]) -> None:
     select = sa.text("SELECT * FROM staff_conversations WHERE sender_id IN :ids").bindparams(
         sa.bindparam("ids", expanding=True)
     )
-    existing = {
-        row._mapping["sender_id"]: row._mapping
-        for row in connection.execute(select, {"ids": list(deltas)})
-    }
-    updates = [
-        {"sender_id": sender_id, **merge(existing.get(sender_id), delta)}
-        for sender_id, delta in deltas.items()
-    ]
+    existing = {row._mapping["sender_id"]: row._mapping for row in connection.execute(select, {"ids": list(deltas)})}
+    updates = [{"sender_id": sender_id, **merge(existing.get(sender_id), delta)} for sender_id, delta in deltas.items()]
     connection.execute(_UPSERT_CONVERSATION, updates)
 
 

@@ -74,9 +74,7 @@ def console() -> Console:
 def build_blueprint(settings: Any, config: Optional[StaffConfig] = None) -> Blueprint:
     """The blueprint with its routes; the console itself is attached to the app on registration."""
     staff_console = Console(settings, config)
-    bp = Blueprint(
-        "staff", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
-    )
+    bp = Blueprint("staff", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
     def configure(state: Any) -> None:
         _configure_app(state.app, staff_console)
@@ -404,25 +402,40 @@ def trends() -> Any:
     span = f"{since:%b %d, %Y} to {until:%b %d, %Y}"
     charts = {
         "conversations": bar_chart(
-            "chart-conversations", "Conversations per day", f"Conversations started each day, {span}.",
-            labels, data.conversations,
+            "chart-conversations",
+            "Conversations per day",
+            f"Conversations started each day, {span}.",
+            labels,
+            data.conversations,
         ),
         "messages": bar_chart(
-            "chart-messages", "Visitor messages per day", f"Messages typed or clicked by visitors each day, {span}.",
-            labels, data.messages,
+            "chart-messages",
+            "Visitor messages per day",
+            f"Messages typed or clicked by visitors each day, {span}.",
+            labels,
+            data.messages,
         ),
         "missed": line_chart(
-            "chart-missed", "Share of messages missed", f"Per day, the share of visitor messages the assistant "
+            "chart-missed",
+            "Share of messages missed",
+            f"Per day, the share of visitor messages the assistant "
             f"could not answer (fallback, out of scope or low confidence), {span}.",
-            labels, {"Missed": data.missed_share}, percent=True,
+            labels,
+            {"Missed": data.missed_share},
+            percent=True,
         ),
         "topics": hbar_chart(
-            "chart-topics", "Top topics", f"The ten most asked topics, {span}.",
+            "chart-topics",
+            "Top topics",
+            f"The ten most asked topics, {span}.",
             [(topic_label(intent), count) for intent, count in data.topics],
         ),
         "programs": line_chart(
-            "chart-programs", "MISM vs MSIT interest", f"Conversations per day that mentioned each program, {span}.",
-            labels, {PROGRAM_LABELS[p]: data.programs[p] for p in KNOWN_PROGRAMS},
+            "chart-programs",
+            "MISM vs MSIT interest",
+            f"Conversations per day that mentioned each program, {span}.",
+            labels,
+            {PROGRAM_LABELS[p]: data.programs[p] for p in KNOWN_PROGRAMS},
         ),
     }
     share = [("–" if value is None else f"{value * 100:.1f}%") for value in data.missed_share]
@@ -434,7 +447,13 @@ def trends() -> Any:
         "programs": list(zip(days, data.programs["mism"], data.programs["msit"])),
     }
     return render_template(
-        "staff/trends.html", data=data, charts=charts, tables=tables, since=since, until=until, ranges=TREND_RANGES,
+        "staff/trends.html",
+        data=data,
+        charts=charts,
+        tables=tables,
+        since=since,
+        until=until,
+        ranges=TREND_RANGES,
         days=_int(request.args.get("days"), 30) if not request.args.get("since") else None,
         program_totals={p: sum(data.programs[p]) for p in KNOWN_PROGRAMS},
     )
@@ -444,7 +463,9 @@ def trends() -> Any:
 def export_page() -> Any:
     tz = console().tz
     return render_template(
-        "staff/export.html", today=today(tz), month_ago=today(tz) - timedelta(days=30),
+        "staff/export.html",
+        today=today(tz),
+        month_ago=today(tz) - timedelta(days=30),
         retention_days=console().settings.retention_days,
         assigned=sum(len(v) for v in console().reviews.assigned_examples().values()),
     )
@@ -473,8 +494,9 @@ def export_download() -> Any:
 def nlu_export() -> Any:
     text = nlu_yaml(console().reviews.assigned_examples())
     name = f"staff_reviewed_nlu_{date.today():%Y%m%d}.yml"
-    return Response(text, mimetype="application/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        text, mimetype="application/yaml", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -500,10 +522,16 @@ def api_conversation(sender_id: str) -> Any:
 
 def _public_turn(turn: Turn) -> Dict[str, Any]:
     return {
-        "event_id": turn.event_id, "kind": turn.kind, "timestamp": turn.timestamp, "text": turn.text,
-        "intent": turn.intent, "confidence": turn.confidence,
+        "event_id": turn.event_id,
+        "kind": turn.kind,
+        "timestamp": turn.timestamp,
+        "text": turn.text,
+        "intent": turn.intent,
+        "confidence": turn.confidence,
         "entities": [{"entity": name, "value": value} for name, value in turn.entities],
-        "missed": turn.miss_reason, "button": turn.button_title, "action": turn.action,
+        "missed": turn.miss_reason,
+        "button": turn.button_title,
+        "action": turn.action,
         "buttons": [{"title": b.title, "payload": b.payload, "clicked": b.clicked} for b in turn.buttons],
         "slot_value": turn.slot_value,
     }

@@ -9,8 +9,8 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
+from core.settings import PROJECT_ROOT
 from webapp.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports
-from webapp.settings import PROJECT_ROOT
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -32,7 +32,7 @@ def domain_dict() -> Dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def knowledge():
-    from actions.knowledge import load_knowledge
+    from core.knowledge import load_knowledge
 
     return load_knowledge()
 

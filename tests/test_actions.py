@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswerTopic, ActionHandleMiss
 from actions.answers import INTENT_TOPICS
-from actions.knowledge import Topic
+from core.knowledge import Topic
 
 URL = re.compile(r"https?://\S+")
 
@@ -28,12 +28,25 @@ def user_event(intent: str, text: str = "", entities: Optional[list] = None) -> 
     return {"event": "user", "text": text, "parse_data": parse}
 
 
-def make_tracker(intent: str, entities: Optional[list] = None, slots: Optional[dict] = None,
-                 history: Optional[List[dict]] = None, text: str = "") -> Tracker:
+def make_tracker(
+    intent: str,
+    entities: Optional[list] = None,
+    slots: Optional[dict] = None,
+    history: Optional[List[dict]] = None,
+    text: str = "",
+) -> Tracker:
     latest = user_event(intent, text, entities)
     events = [*(history or []), latest]
-    return Tracker("visitor", {"program": None, "track": None, "topic": None, **(slots or {})},
-                   latest["parse_data"], events, False, None, None, "action_listen")
+    return Tracker(
+        "visitor",
+        {"program": None, "track": None, "topic": None, **(slots or {})},
+        latest["parse_data"],
+        events,
+        False,
+        None,
+        None,
+        "action_listen",
+    )
 
 
 def render(domain: Dict[str, Any], message: Dict[str, Any]) -> str:
@@ -135,8 +148,9 @@ def test_track_shared_by_both_programs_needs_the_program(domain_dict):
     messages, _, slots = answer(domain_dict, "ask_program_overview", entities=[entity("track", "bida")])
     assert messages[0]["response"] == "utter_ask_program"
     assert slots["track"] == "bida"
-    _, texts, _ = answer(domain_dict, "inform", entities=[entity("program", "msit")],
-                         slots={"topic": "overview", "track": "bida"})
+    _, texts, _ = answer(
+        domain_dict, "inform", entities=[entity("program", "msit")], slots={"topic": "overview", "track": "bida"}
+    )
     assert texts[0].startswith("MSIT — Business Intelligence & Data Analytics (BIDA) at a glance:")
 
 
@@ -170,22 +184,26 @@ def test_program_carries_over_to_the_next_question(domain_dict):
 
 
 def test_switching_program_keeps_the_topic(domain_dict):
-    _, texts, slots = answer(domain_dict, "inform", entities=[entity("program", "mism")],
-                             slots={"program": "msit", "topic": "deadlines"})
+    _, texts, slots = answer(
+        domain_dict, "inform", entities=[entity("program", "mism")], slots={"program": "msit", "topic": "deadlines"}
+    )
     assert texts[0].startswith("Application deadlines, MISM:")
     assert slots["program"] == "mism"
 
 
 def test_switching_program_drops_a_track_it_does_not_have(domain_dict):
-    _, texts, slots = answer(domain_dict, "inform", entities=[entity("program", "msit")],
-                             slots={"program": "mism", "track": "16_month", "topic": "length"})
+    _, texts, slots = answer(
+        domain_dict,
+        "inform",
+        entities=[entity("program", "msit")],
+        slots={"program": "mism", "track": "16_month", "topic": "length"},
+    )
     assert slots["track"] is None
     assert "MSIT" in texts[0]
 
 
 def test_naming_both_programs_answers_both_and_forgets_the_choice(domain_dict):
-    _, texts, slots = answer(domain_dict, "ask_format",
-                             entities=[entity("program", "msit"), entity("program", "mism")])
+    _, texts, slots = answer(domain_dict, "ask_format", entities=[entity("program", "msit"), entity("program", "mism")])
     assert texts[0].startswith("How MSIT is taught:") and texts[1].startswith("How MISM is taught:")
     assert slots["program"] is None
 
@@ -230,8 +248,9 @@ def test_a_good_answer_resets_the_miss_count(domain_dict):
 
 
 def test_unsure_message_naming_a_program_is_answered(domain_dict):
-    messages, texts, _ = miss(domain_dict, "nlu_fallback", entities=[entity("program", "mism")],
-                              slots={"topic": "length"})
+    messages, texts, _ = miss(
+        domain_dict, "nlu_fallback", entities=[entity("program", "mism")], slots={"topic": "length"}
+    )
     assert messages[0]["response"] == "utter_answer_length"
 
 
@@ -241,14 +260,25 @@ def test_every_response_the_actions_use_exists_in_the_domain(domain_dict):
         assert f"utter_answer_{topic.value}" in responses
         if topic is not Topic.contact:
             assert f"utter_unknown_{topic.value}" in responses
-    for name in ("utter_ask_program", "utter_fallback", "utter_handoff", "utter_out_of_scope",
-                 "utter_stem_opt_general", "utter_phrase_cycle", "utter_phrase_gaps"):
+    for name in (
+        "utter_ask_program",
+        "utter_fallback",
+        "utter_handoff",
+        "utter_out_of_scope",
+        "utter_stem_opt_general",
+        "utter_phrase_cycle",
+        "utter_phrase_gaps",
+    ):
         assert name in responses
 
 
 def test_responses_without_buttons_stay_one_bubble(domain_dict):
     # Rasa's output channels split button-less text at blank lines into separate messages, which
     # would strand a link in a bubble of its own; responses with buttons are sent whole.
-    split = [name for name, variations in domain_dict["responses"].items()
-             for v in variations if "\n\n" in v.get("text", "") and not v.get("buttons")]
+    split = [
+        name
+        for name, variations in domain_dict["responses"].items()
+        for v in variations
+        if "\n\n" in v.get("text", "") and not v.get("buttons")
+    ]
     assert split == []

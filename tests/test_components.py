@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import yaml
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.knowledge import DEFAULT_KNOWLEDGE_FILE
 from components.input_guard import PLACEHOLDER, InputGuard, WordlessMessageFilter, clean_text, has_words
 from components.program_entities import AliasMatcher, ProgramEntityExtractor
+from core.knowledge import DEFAULT_KNOWLEDGE_FILE
 
 
 def found(matcher: AliasMatcher, text: str):
-    return [(e["entity"], e["value"], text[e["start"]:e["end"]]) for e in matcher.find(text)]
+    return [(e["entity"], e["value"], text[e["start"] : e["end"]]) for e in matcher.find(text)]
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +32,18 @@ def matcher(knowledge) -> AliasMatcher:
         ("is it part-time?", [("program", "msit", "part-time")]),
         ("I'd rather study on campus", [("program", "mism", "on campus")]),
         ("Is the program in Pittsburgh?", [("program", "mism", "Pittsburgh")]),
-        ("Master of Science in Information Technology deadlines",
-         [("program", "msit", "Master of Science in Information Technology")]),
+        (
+            "Master of Science in Information Technology deadlines",
+            [("program", "msit", "Master of Science in Information Technology")],
+        ),
         ("information systems management tracks", [("program", "mism", "information systems management")]),
         ("the 12 month one", [("track", "12_month", "12 month")]),
         ("16-month track", [("track", "16_month", "16-month")]),
         ("BIDA", [("track", "bida", "BIDA")]),
-        ("MSIT information security track",
-         [("program", "msit", "MSIT"), ("track", "information_security", "information security")]),
+        (
+            "MSIT information security track",
+            [("program", "msit", "MSIT"), ("track", "information_security", "information security")],
+        ),
         ("what are the deadlines?", []),
     ],
 )
@@ -85,8 +88,10 @@ def test_clean_text_strips_markup_and_bounds_length():
     assert clean_text("tuition &amp; fees", 1000) == "tuition & fees"
 
 
-@pytest.mark.parametrize("text, words", [("", False), ("😀😀", False), ("?!...", False), ("MISM", True),
-                                         ("費用は？", True), ("<script></script>", True)])
+@pytest.mark.parametrize(
+    "text, words",
+    [("", False), ("😀😀", False), ("?!...", False), ("MISM", True), ("費用は？", True), ("<script></script>", True)],
+)
 def test_has_words(text, words):
     assert has_words(text) is words
 

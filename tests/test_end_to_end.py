@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 def post(url: str, payload: Dict[str, Any], headers: Optional[Dict[str, str]] = None):
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read()), response.headers
 
@@ -35,10 +36,17 @@ def test_multi_turn_conversation_is_answered_and_stored(stack):
     sender = f"e2e-{uuid.uuid4()}"
     turns = [
         ("hi", lambda r: "MISM" in texts(r) and len(r[0]["buttons"]) >= 4),
-        ("How long is the MISM program?", lambda r: "16-month Traditional Track" in texts(r)
-         and "https://www.heinz.cmu.edu/programs/information-systems-management-master/" in texts(r)),
-        ("What about the online program?", lambda r: "I don't have the program length of MSIT" in texts(r)
-         and "hnzadmit@andrew.cmu.edu" in texts(r)),
+        (
+            "How long is the MISM program?",
+            lambda r: (
+                "16-month Traditional Track" in texts(r)
+                and "https://www.heinz.cmu.edu/programs/information-systems-management-master/" in texts(r)
+            ),
+        ),
+        (
+            "What about the online program?",
+            lambda r: "I don't have the program length of MSIT" in texts(r) and "hnzadmit@andrew.cmu.edu" in texts(r),
+        ),
         ("what are its deadlines?", lambda r: "Application deadlines, MSIT" in texts(r) and "July 1" in texts(r)),
         ("what are the deadlines for MISM", lambda r: "For the August 2027 start" in texts(r)),
         ("thank you", lambda r: "welcome" in texts(r)),
@@ -50,7 +58,8 @@ def test_multi_turn_conversation_is_answered_and_stored(stack):
     database = make_url(stack.settings.database_url).database
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
-            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+            "SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
     user_texts = [json.loads(data)["text"] for kind, data in rows if kind == "user"]
     assert user_texts == [message for message, _ in turns]
     bot_texts = [json.loads(data)["text"] for kind, data in rows if kind == "bot"]
@@ -68,8 +77,10 @@ def test_clarifying_question_buttons_work(stack):
     assert "Application deadlines, MSIT" in texts(say(stack, sender, payload))
 
 
-@pytest.mark.parametrize("message", ["", "   ", "😀🎓", "x" * 20000, "<img src=x onerror=alert(1)>",
-                                     "'; DROP TABLE events; --", "\u0000\ufffd"])
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "😀🎓", "x" * 20000, "<img src=x onerror=alert(1)>", "'; DROP TABLE events; --", "\u0000\ufffd"],
+)
 def test_bad_input_gets_a_sensible_reply(stack, message):
     replies = say(stack, f"e2e-{uuid.uuid4()}", message)
     assert replies, "no reply"
@@ -89,7 +100,8 @@ def test_huge_message_is_stored_whole(stack):
     database = make_url(stack.settings.database_url).database
     with sqlite3.connect(database) as connection:
         (data,) = connection.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchone()
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchone()
     assert json.loads(data)["text"] == message
 
 
@@ -104,11 +116,15 @@ def test_http_api_needs_the_token(stack):
 
 def test_cors_allows_only_the_configured_origins(stack):
     allowed = stack.settings.cors_origins[0]
-    _, headers = post(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": "cors", "message": "hi"},
-                      {"Origin": allowed})
+    _, headers = post(
+        f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": "cors", "message": "hi"}, {"Origin": allowed}
+    )
     assert headers.get("Access-Control-Allow-Origin") == allowed
-    _, headers = post(f"{stack.rasa_url}/webhooks/rest/webhook", {"sender": "cors", "message": "hi"},
-                      {"Origin": "https://evil.example"})
+    _, headers = post(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        {"sender": "cors", "message": "hi"},
+        {"Origin": "https://evil.example"},
+    )
     assert headers.get("Access-Control-Allow-Origin") is None
 
 

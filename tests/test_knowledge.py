@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.knowledge import (
+from core.knowledge import (
     DEFAULT_KNOWLEDGE_FILE,
     KnowledgeError,
     KnowledgeSource,
     Topic,
     load_knowledge,
 )
-from webapp.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 REAL = yaml.safe_load(DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"))
 
@@ -93,13 +93,34 @@ def test_retired_adelaide_track_is_not_stated():
     "mutate, expected",
     [
         (lambda d: d["programs"]["mism"].pop("name"), "programs.mism.name: field required"),
-        (lambda d: d["programs"]["msit"]["facts"]["format"].pop("source"), "programs.msit.facts.format.source: field required"),
-        (lambda d: d["programs"]["mism"]["facts"]["length"].update(source="not a url"), "programs.mism.facts.length.source: invalid or missing URL scheme"),
-        (lambda d: d["programs"]["mism"]["facts"]["deadlines"].pop("as_of"), "programs.mism.facts.deadlines: a fact with a 'cycle' also needs an 'as_of' date"),
-        (lambda d: d["programs"]["mism"]["facts"].update(tuition={"text": "x", "source": "https://a.b"}), "programs.mism.facts: unknown topic 'tuition'; topics are: overview, format, length"),
-        (lambda d: d["programs"]["mism"]["facts"]["length"].update(lenght="typo"), "programs.mism.facts.length.lenght: extra fields not permitted"),
-        (lambda d: d["programs"]["mism"]["facts"]["length"].update(items="not a list"), "programs.mism.facts.length.items: value is not a valid list"),
-        (lambda d: d["programs"]["msit"]["aliases"].append("pittsburgh"), "program alias 'pittsburgh' is used for both 'mism' and 'msit'"),
+        (
+            lambda d: d["programs"]["msit"]["facts"]["format"].pop("source"),
+            "programs.msit.facts.format.source: field required",
+        ),
+        (
+            lambda d: d["programs"]["mism"]["facts"]["length"].update(source="not a url"),
+            "programs.mism.facts.length.source: invalid or missing URL scheme",
+        ),
+        (
+            lambda d: d["programs"]["mism"]["facts"]["deadlines"].pop("as_of"),
+            "programs.mism.facts.deadlines: a fact with a 'cycle' also needs an 'as_of' date",
+        ),
+        (
+            lambda d: d["programs"]["mism"]["facts"].update(tuition={"text": "x", "source": "https://a.b"}),
+            "programs.mism.facts: unknown topic 'tuition'; topics are: overview, format, length",
+        ),
+        (
+            lambda d: d["programs"]["mism"]["facts"]["length"].update(lenght="typo"),
+            "programs.mism.facts.length.lenght: extra fields not permitted",
+        ),
+        (
+            lambda d: d["programs"]["mism"]["facts"]["length"].update(items="not a list"),
+            "programs.mism.facts.length.items: value is not a valid list",
+        ),
+        (
+            lambda d: d["programs"]["msit"]["aliases"].append("pittsburgh"),
+            "program alias 'pittsburgh' is used for both 'mism' and 'msit'",
+        ),
         (lambda d: d.pop("contact"), "contact: field required"),
     ],
 )
@@ -168,12 +189,14 @@ def test_action_server_refuses_to_start_with_a_broken_file(tmp_path):
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "actions", "--port", "0"],
-        cwd=PROJECT_ROOT, env={**os.environ, "KNOWLEDGE_FILE": str(path)},
-        capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "KNOWLEDGE_FILE": str(path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"Action server not started: {path}: invalid knowledge file — programs.mism.url: field required"
     )
     assert time.monotonic() - started < 120
-

@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
+from core.settings import Settings
 from tests.conftest import skip_or_fail
 from tests.test_end_to_end import say, texts
 from webapp.launcher import Stack, lock_store_config, render_endpoints, settings_on_free_ports, tracker_store_config
-from webapp.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -24,11 +24,21 @@ ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
     assert tracker_store_config("postgresql://bot:s3cret@db.internal:6543/heinz") == {
-        "type": "SQL", "dialect": "postgresql", "url": "db.internal", "db": "heinz", "username": "bot",
-        "port": 6543, "password": "${DB_PASSWORD}",
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": "db.internal",
+        "db": "heinz",
+        "username": "bot",
+        "port": 6543,
+        "password": "${DB_PASSWORD}",
     }
     assert lock_store_config("redis://:pw@cache:6380/2") == {
-        "type": "redis", "url": "cache", "port": 6380, "db": 2, "password": "${REDIS_PASSWORD}"}
+        "type": "redis",
+        "url": "cache",
+        "port": 6380,
+        "db": 2,
+        "password": "${REDIS_PASSWORD}",
+    }
     settings = Settings(database_url="postgresql://bot:s3cret@db.internal/heinz", redis_url="redis://cache")
     written = render_endpoints(settings, tmp_path / "endpoints.yml").read_text()
     assert "s3cret" not in written and "lock_store" in written
@@ -67,12 +77,14 @@ def lock_commands(client) -> int:
     return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("set", "del", "get"))
 
 
-def test_conversation_is_stored_in_postgresql_with_redis_locks(trained_model, tmp_path, postgres_database,
-                                                               redis_client):
+def test_conversation_is_stored_in_postgresql_with_redis_locks(
+    trained_model, tmp_path, postgres_database, redis_client
+):
     import psycopg2
 
-    settings = settings_on_free_ports(f"postgresql://postgres@127.0.0.1:5432/{postgres_database}",
-                                      redis_url="redis://127.0.0.1:6379/0")
+    settings = settings_on_free_ports(
+        f"postgresql://postgres@127.0.0.1:5432/{postgres_database}", redis_url="redis://127.0.0.1:6379/0"
+    )
     stack = Stack(settings, model=trained_model, log_dir=tmp_path / "logs")
     before = lock_commands(redis_client)
     try:
@@ -86,7 +98,6 @@ def test_conversation_is_stored_in_postgresql_with_redis_locks(trained_model, tm
     assert lock_commands(redis_client) > before, "the Redis lock store was not used"
     with psycopg2.connect(f"host=127.0.0.1 user=postgres dbname={postgres_database}") as connection:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id",
-                           (sender,))
+            cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
             stored = [json.loads(row[0])["text"] for row in cursor.fetchall()]
     assert stored == ["How long is the MISM program?", "and the deadlines?"]

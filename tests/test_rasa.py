@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from webapp.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 MIN_WEIGHTED_F1 = 0.90
@@ -28,24 +28,39 @@ def test_training_data_is_valid(domain_dict):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     warnings = re.findall(r"UserWarning: (.*)", result.stdout + result.stderr)
     # Responses sent from custom actions never appear in stories; anything else is a real problem.
-    sent_by_actions = re.compile(r"The utterance '(utter_(answer|unknown|phrase)_\w+|utter_ask_program|utter_fallback"
-                                 r"|utter_handoff|utter_out_of_scope|utter_stem_opt_general)' is not used in any story or rule\.")
+    sent_by_actions = re.compile(
+        r"The utterance '(utter_(answer|unknown|phrase)_\w+|utter_ask_program|utter_fallback"
+        r"|utter_handoff|utter_out_of_scope|utter_stem_opt_general)' is not used in any story or rule\."
+    )
     unexpected = [w for w in warnings if not sent_by_actions.fullmatch(w.strip())]
     assert unexpected == []
 
 
 def test_conversations(trained_model, tmp_path):
-    result = rasa("test", "core", "--model", str(trained_model), "--stories", "tests/test_conversations.yml",
-                  "--fail-on-prediction-errors", "--out", str(tmp_path))
-    failed = (tmp_path / "failed_test_stories.yml")
+    result = rasa(
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        "tests/test_conversations.yml",
+        "--fail-on-prediction-errors",
+        "--out",
+        str(tmp_path),
+    )
+    failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0, details + result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_held_out_nlu_evaluation(trained_model, tmp_path, capsys):
     holdout = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
-    examples = [line for block in yaml.safe_load(holdout.read_text())["nlu"]
-                for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    examples = [
+        line
+        for block in yaml.safe_load(holdout.read_text())["nlu"]
+        for line in block["examples"].splitlines()
+        if line.strip().startswith("- ")
+    ]
     assert len(examples) >= 150
     result = rasa("test", "nlu", "--model", str(trained_model), "--nlu", str(holdout), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -58,14 +73,19 @@ def test_held_out_nlu_evaluation(trained_model, tmp_path, capsys):
 
 def format_report(report: dict) -> str:
     """Rasa's intent report as a per-intent precision / recall / F1 table."""
-    lines = ["", "Held-out NLU evaluation (tests/nlu_holdout.yml)",
-             f"{'intent':<24}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>5}"]
+    lines = [
+        "",
+        "Held-out NLU evaluation (tests/nlu_holdout.yml)",
+        f"{'intent':<24}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>5}",
+    ]
     rows = {k: v for k, v in report.items() if isinstance(v, dict) and "f1-score" in v}
     summary = ("macro avg", "weighted avg", "micro avg")
     for intent in [*sorted(k for k in rows if k not in summary), *(k for k in summary if k in rows)]:
         scores = rows[intent]
-        lines.append(f"{intent:<24}{scores['precision']:>10.3f}{scores['recall']:>10.3f}"
-                     f"{scores['f1-score']:>8.3f}{scores['support']:>5}")
+        lines.append(
+            f"{intent:<24}{scores['precision']:>10.3f}{scores['recall']:>10.3f}"
+            f"{scores['f1-score']:>8.3f}{scores['support']:>5}"
+        )
     lines.append(f"accuracy {report.get('accuracy', 0):.3f}; the suite fails below weighted F1 {MIN_WEIGHTED_F1}")
     return "\n".join(lines)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from webapp.settings import PROJECT_ROOT, Settings, fallback_threshold
+from core.settings import PROJECT_ROOT, Settings, fallback_threshold
 
 
 def test_console_miss_threshold_defaults_to_the_bots_fallback_threshold(monkeypatch):

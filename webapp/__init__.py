@@ -10,7 +10,7 @@ from typing import Optional
 
 from flask import Flask, render_template
 
-from webapp.settings import PROJECT_ROOT, Settings, load_settings
+from core.settings import PROJECT_ROOT, Settings, load_settings
 
 WEB_DIR = PROJECT_ROOT / "web"
 

@@ -6,8 +6,8 @@ import logging
 
 from waitress import serve
 
+from core.settings import load_settings
 from webapp import create_app
-from webapp.settings import load_settings
 
 
 def main() -> None:

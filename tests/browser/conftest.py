@@ -7,7 +7,6 @@ server and web server). The widget-only tests use ``fake_rasa`` / ``host_page`` 
 from __future__ import annotations
 
 import pytest
-
 from widget_harness import (
     FakeRasa,
     ServerThread,

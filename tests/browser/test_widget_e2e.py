@@ -12,7 +12,6 @@ import re
 import time
 
 import pytest
-
 from widget_harness import (
     SCREENSHOT_DIR,
     UNREACHABLE_EMAIL,
@@ -42,9 +41,7 @@ def focused_is(page, cls: str) -> bool:
 
 def settle(page) -> None:
     """Wait until no request of the widget is in flight (typing indicator gone)."""
-    page.wait_for_function(
-        "() => document.querySelector('.hc-typing').hidden", timeout=BOT_TIMEOUT_MS
-    )
+    page.wait_for_function("() => document.querySelector('.hc-typing').hidden", timeout=BOT_TIMEOUT_MS)
 
 
 def new_bot_messages(page, before: int):

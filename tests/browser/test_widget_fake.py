@@ -14,7 +14,6 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-
 from widget_harness import (
     GREETING,
     UNREACHABLE_EMAIL,
@@ -162,11 +161,14 @@ def test_only_http_links_and_no_html_from_bot(page, fake_web, fake_rasa):
     assert page.dialogs == []
 
 
-@pytest.mark.parametrize("payload", [
-    "<img src=x onerror=alert(1)>",
-    "<script>alert(1)</script>",
-    '"><svg onload=alert(1)>',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<img src=x onerror=alert(1)>",
+        "<script>alert(1)</script>",
+        '"><svg onload=alert(1)>',
+    ],
+)
 def test_visitor_and_echoed_markup_stays_text(page, fake_web, fake_rasa, payload):
     w = open_fresh(page, fake_web.url)
     w.ask(payload)

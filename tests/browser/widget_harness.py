@@ -140,9 +140,12 @@ class FakeRasa:
         if message == "/ask_deadlines":
             return [{"text": DEADLINES}]
         if message.startswith("/inform"):
-            return [{"text": "MSIT is online and part-time."}, {"text": "Anything else?", "buttons": GREETING_BUTTONS[:1]}]
+            return [
+                {"text": "MSIT is online and part-time."},
+                {"text": "Anything else?", "buttons": GREETING_BUTTONS[:1]},
+            ]
         if message.startswith("echo:"):
-            return [{"text": message[len("echo:"):]}]
+            return [{"text": message[len("echo:") :]}]
         if message == "links":
             return [{"text": TRICKY_LINKS}]
         if message == "nothing":
@@ -182,6 +185,7 @@ def make_fake_rasa(state: FakeRasa) -> Flask:
 
 # --------------------------------------------------------------------------------- host page
 
+
 def make_host_page() -> Flask:
     """A bare third-party page: ``/?server-url=…&timeout-ms=…`` embeds the widget with one tag."""
     app = Flask("host_page", static_folder=str(STATIC_DIR), static_url_path="/static")
@@ -204,8 +208,8 @@ def make_host_page() -> Flask:
 
 def make_web_app(rasa_url: str):
     """The real web app (``webapp.create_app``) with the widget pointed at ``rasa_url``."""
+    from core.settings import Settings
     from webapp import create_app
-    from webapp.settings import Settings
 
     last_error: Optional[Exception] = None
     for _ in range(30):  # another engineer may be mid-edit on the staff blueprint: retry briefly
@@ -218,6 +222,7 @@ def make_web_app(rasa_url: str):
 
 
 # --------------------------------------------------------------------------------- browser
+
 
 def launch_chromium(playwright, executable_path: str = CHROMIUM_PATH):
     return playwright.chromium.launch(executable_path=executable_path, args=CHROMIUM_ARGS)
@@ -248,6 +253,7 @@ def format_violations(violations: List[Dict[str, Any]]) -> str:
 
 
 # --------------------------------------------------------------------------------- page objects
+
 
 class WidgetPage:
     """Small page object for the widget (selectors live here, not in every test)."""

@@ -15,7 +15,6 @@ from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
-
 from staff_helpers import STAFF_PASSWORD, log_in
 from staff_rasa_events import Seed, seed
 
@@ -59,8 +58,12 @@ def postgres_database() -> Iterator[str]:
 def _reset_postgres(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        tables = [row[0] for row in connection.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            )
+        ]
         for table in tables:
             connection.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
         connection.execute(sa.text("DROP SEQUENCE IF EXISTS events_seq"))
@@ -84,7 +87,7 @@ def seeded(db_url) -> Seed:
 
 @pytest.fixture
 def settings(db_url):
-    from webapp.settings import Settings
+    from core.settings import Settings
 
     return dataclasses.replace(Settings(), database_url=db_url, secret_key="test-secret", retention_days=365)
 

@@ -31,13 +31,23 @@ NOW = time.time()
 DOMAIN = Domain.from_dict(
     {
         "intents": [
-            "greet", "goodbye", "inform", "ask_deadlines", "ask_cost", "ask_contact", "ask_tracks",
-            "out_of_scope", "nlu_fallback",
+            "greet",
+            "goodbye",
+            "inform",
+            "ask_deadlines",
+            "ask_cost",
+            "ask_contact",
+            "ask_tracks",
+            "out_of_scope",
+            "nlu_fallback",
         ],
         "entities": ["program", "track"],
         "slots": {
-            "program": {"type": "categorical", "values": ["mism", "msit"],
-                        "mappings": [{"type": "from_entity", "entity": "program"}]},
+            "program": {
+                "type": "categorical",
+                "values": ["mism", "msit"],
+                "mappings": [{"type": "from_entity", "entity": "program"}],
+            },
             "track": {"type": "text", "mappings": [{"type": "from_entity", "entity": "track"}]},
         },
         "actions": ["action_answer_topic", "action_fallback"],
@@ -56,8 +66,13 @@ def tracker_store(url: str) -> SQLTrackerStore:
     if parsed.get_backend_name() == "sqlite":
         return SQLTrackerStore(DOMAIN, dialect="sqlite", db=parsed.database)
     return SQLTrackerStore(
-        DOMAIN, dialect="postgresql", host=parsed.host, port=parsed.port or 5432,
-        db=parsed.database, username=parsed.username, password=parsed.password,
+        DOMAIN,
+        dialect="postgresql",
+        host=parsed.host,
+        port=parsed.port or 5432,
+        db=parsed.database,
+        username=parsed.username,
+        password=parsed.password,
     )
 
 
@@ -69,8 +84,14 @@ def save(store: SQLTrackerStore, sender_id: str, events: List[Event]) -> None:
     asyncio.run(store.save(tracker))
 
 
-def user(text: str, intent: Optional[str], confidence: float, at: float,
-         entities: Optional[List[Dict[str, Any]]] = None, ranking: Optional[List[tuple]] = None) -> UserUttered:
+def user(
+    text: str,
+    intent: Optional[str],
+    confidence: float,
+    at: float,
+    entities: Optional[List[Dict[str, Any]]] = None,
+    ranking: Optional[List[tuple]] = None,
+) -> UserUttered:
     ranking = ranking or [(intent, confidence)]
     return UserUttered(
         text,
@@ -81,8 +102,12 @@ def user(text: str, intent: Optional[str], confidence: float, at: float,
     )
 
 
-def bot(text: str, at: float, buttons: Optional[List[Dict[str, str]]] = None, utter: Optional[str] = None) -> BotUttered:
-    return BotUttered(text, {"buttons": buttons} if buttons else {}, {"utter_action": utter} if utter else {}, timestamp=at)
+def bot(
+    text: str, at: float, buttons: Optional[List[Dict[str, str]]] = None, utter: Optional[str] = None
+) -> BotUttered:
+    return BotUttered(
+        text, {"buttons": buttons} if buttons else {}, {"utter_action": utter} if utter else {}, timestamp=at
+    )
 
 
 def action(name: str, at: float, policy: str = "RulePolicy", confidence: float = 1.0) -> ActionExecuted:
@@ -90,8 +115,11 @@ def action(name: str, at: float, policy: str = "RulePolicy", confidence: float =
 
 
 def start(at: float) -> List[Event]:
-    return [ActionExecuted("action_session_start", timestamp=at), SessionStarted(timestamp=at + 0.01),
-            ActionExecuted("action_listen", timestamp=at + 0.02)]
+    return [
+        ActionExecuted("action_session_start", timestamp=at),
+        SessionStarted(timestamp=at + 0.01),
+        ActionExecuted("action_listen", timestamp=at + 0.02),
+    ]
 
 
 def answer(text: str, at: float, name: str = "action_answer_topic", buttons=None) -> List[Event]:
@@ -118,34 +146,51 @@ def seed(url: str) -> Seed:
 
     t = NOW - 1 * DAY
     info.ids["msit"], info.times["msit"] = "visitor-msit-buttons", t
-    save(store, "visitor-msit-buttons", start(t) + answer("Which program are you interested in?", t + 1,
-                                                           "utter_ask_program", PROGRAM_BUTTONS)
-         + [user('/inform{"program":"msit"}', "inform", 1.0, t + 5, [{"entity": "program", "value": "msit"}])]
-         + answer("MSIT is a 16-month program.", t + 6)
-         + [SlotSet("program", "msit", timestamp=t + 6.5),
-            user("When is the application deadline?", "ask_deadlines", 0.95, t + 20,
-                 ranking=[("ask_deadlines", 0.95), ("ask_how_to_apply", 0.03)])]
-         + answer("The final deadline is in January.", t + 21))
+    save(
+        store,
+        "visitor-msit-buttons",
+        start(t)
+        + answer("Which program are you interested in?", t + 1, "utter_ask_program", PROGRAM_BUTTONS)
+        + [user('/inform{"program":"msit"}', "inform", 1.0, t + 5, [{"entity": "program", "value": "msit"}])]
+        + answer("MSIT is a 16-month program.", t + 6)
+        + [
+            SlotSet("program", "msit", timestamp=t + 6.5),
+            user(
+                "When is the application deadline?",
+                "ask_deadlines",
+                0.95,
+                t + 20,
+                ranking=[("ask_deadlines", 0.95), ("ask_how_to_apply", 0.03)],
+            ),
+        ]
+        + answer("The final deadline is in January.", t + 21),
+    )
 
     t = NOW - 2 * DAY
     info.ids["missed"], info.times["missed"] = "visitor-missed", t
-    save(store, "visitor-missed", start(t)
-         + [user("Do you offer a PhD in basket weaving?", "out_of_scope", 0.91, t + 2)]
-         + answer("Sorry, I can only help with MISM and MSIT.", t + 3, "action_fallback")
-         + [user(SCRIPT_TEXT, "nlu_fallback", 0.3, t + 10,
-                 ranking=[("nlu_fallback", 0.3), ("ask_tracks", 0.28)])]
-         + answer("I did not get that.", t + 11, "action_fallback")
-         + [user("what's the tuition??", "ask_cost", 0.41, t + 20, [{"entity": "program", "value": "mism"}])]
-         + answer("Tuition for MISM is on the website.", t + 21)
-         + [user("Whats the tuition", "ask_cost", 0.45, t + 30)]
-         + answer("Tuition for MISM is on the website.", t + 31)
-         + [user(CONTACT_TEXT, "ask_contact", 0.92, t + 40)]
-         + answer("Admissions will reach out.", t + 41))
+    save(
+        store,
+        "visitor-missed",
+        start(t)
+        + [user("Do you offer a PhD in basket weaving?", "out_of_scope", 0.91, t + 2)]
+        + answer("Sorry, I can only help with MISM and MSIT.", t + 3, "action_fallback")
+        + [user(SCRIPT_TEXT, "nlu_fallback", 0.3, t + 10, ranking=[("nlu_fallback", 0.3), ("ask_tracks", 0.28)])]
+        + answer("I did not get that.", t + 11, "action_fallback")
+        + [user("what's the tuition??", "ask_cost", 0.41, t + 20, [{"entity": "program", "value": "mism"}])]
+        + answer("Tuition for MISM is on the website.", t + 21)
+        + [user("Whats the tuition", "ask_cost", 0.45, t + 30)]
+        + answer("Tuition for MISM is on the website.", t + 31)
+        + [user(CONTACT_TEXT, "ask_contact", 0.92, t + 40)]
+        + answer("Admissions will reach out.", t + 41),
+    )
     # A second visitor asks the same question in the same words: grouped with the one above.
     t = NOW - 3 * DAY
     info.ids["tuition2"], info.times["tuition2"] = "visitor-tuition-2", t
-    save(store, "visitor-tuition-2", start(t) + [user("What's the tuition?", "ask_cost", 0.38, t + 2)]
-         + answer("Tuition is on the website.", t + 3))
+    save(
+        store,
+        "visitor-tuition-2",
+        start(t) + [user("What's the tuition?", "ask_cost", 0.38, t + 2)] + answer("Tuition is on the website.", t + 3),
+    )
 
     t = NOW - 3 * DAY + 600
     info.ids["injection"], info.times["injection"] = "visitor-injection", t
@@ -158,10 +203,21 @@ def seed(url: str) -> Seed:
     t = NOW - 400 * DAY
     info.ids["returning"], info.times["returning"] = "visitor-returning", t
     save(store, "visitor-returning", start(t) + [user("hello", "greet", 0.99, t + 1)] + answer("Hello!", t + 2))
-    save(store, "visitor-returning", start(NOW - 10 * DAY)
-         + [user("which tracks does msit have", "ask_tracks", 0.88, NOW - 10 * DAY + 1,
-                 [{"entity": "program", "value": "msit"}])]
-         + answer("MSIT has several tracks.", NOW - 10 * DAY + 2))
+    save(
+        store,
+        "visitor-returning",
+        start(NOW - 10 * DAY)
+        + [
+            user(
+                "which tracks does msit have",
+                "ask_tracks",
+                0.88,
+                NOW - 10 * DAY + 1,
+                [{"entity": "program", "value": "msit"}],
+            )
+        ]
+        + answer("MSIT has several tracks.", NOW - 10 * DAY + 2),
+    )
 
     info.ids["silent"] = "visitor-silent"
     save(store, "visitor-silent", start(NOW - 5 * DAY))

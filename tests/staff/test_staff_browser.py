@@ -14,22 +14,29 @@ from pathlib import Path
 
 import pytest
 import yaml
-from werkzeug.serving import make_server
-
 from staff_helpers import STAFF_PASSWORD
 from staff_rasa_events import seed
+from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def live_console(tmp_path, monkeypatch):
+    from core.settings import Settings
     from webapp import create_app
-    from webapp.settings import Settings
 
     monkeypatch.setenv("STAFF_USER", "admissions")
     monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
@@ -75,7 +82,9 @@ def test_staff_reviews_a_missed_question_and_downloads_files(live_console, chrom
             turn.get_by_placeholder("intent, e.g. ask_cost").fill("out_of_scope")
             turn.get_by_role("button", name="Assign intent").click()
             expect(page.get_by_text("Assigned 1 message to intent out_of_scope.")).to_be_visible()
-            expect(page.locator("li.turn.visitor", has_text="basket weaving?").first.locator(".badge-assigned")).to_be_visible()
+            expect(
+                page.locator("li.turn.visitor", has_text="basket weaving?").first.locator(".badge-assigned")
+            ).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "staff-transcript.png"), full_page=True)
 
             # The missed-questions page offers the NLU file with the assigned example.

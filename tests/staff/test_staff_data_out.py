@@ -8,6 +8,7 @@ import json
 
 import sqlalchemy as sa
 import yaml
+from staff_rasa_events import CONTACT_TEXT, DAY, NOW
 
 from staff import cli
 from staff.dates import day_range, local_day
@@ -17,7 +18,6 @@ from staff.privacy import mask_text, mask_value
 from staff.queries import ConversationFilter, MissedFilter
 from staff.retention import purge
 from staff.review import nlu_yaml
-from staff_rasa_events import CONTACT_TEXT, DAY, NOW
 
 
 def export_text(console, kind="messages", fmt="csv", days=30, unmask=False):
@@ -29,7 +29,12 @@ def export_text(console, kind="messages", fmt="csv", days=30, unmask=False):
 def test_messages_csv_has_every_message_with_context(console, seeded):
     rows = list(csv.DictReader(io.StringIO(export_text(console))))
     assert {row["conversation_id"] for row in rows} == {
-        "visitor-msit-buttons", "visitor-missed", "visitor-tuition-2", "visitor-injection", "visitor-returning"}
+        "visitor-msit-buttons",
+        "visitor-missed",
+        "visitor-tuition-2",
+        "visitor-injection",
+        "visitor-returning",
+    }
     click = next(r for r in rows if r["text"] == '/inform{"program":"msit"}')
     assert click["speaker"] == "visitor" and click["button"] == "MSIT" and click["entities"] == "program=msit"
     offer = next(r for r in rows if r["text"] == "Which program are you interested in?")
@@ -45,8 +50,13 @@ def test_messages_csv_has_every_message_with_context(console, seeded):
 def test_conversations_jsonl(console, seeded):
     records = [json.loads(line) for line in export_text(console, "conversations", "jsonl").splitlines()]
     by_id = {r["conversation_id"]: r for r in records}
-    assert set(by_id) == {"visitor-msit-buttons", "visitor-missed", "visitor-tuition-2", "visitor-injection",
-                          "visitor-returning"}
+    assert set(by_id) == {
+        "visitor-msit-buttons",
+        "visitor-missed",
+        "visitor-tuition-2",
+        "visitor-injection",
+        "visitor-returning",
+    }
     assert by_id["visitor-missed"]["missed_messages"] == 4
     assert by_id["visitor-msit-buttons"]["programs"] == "msit"
     assert by_id["visitor-msit-buttons"]["started"].endswith(("-05:00", "-04:00"))
@@ -57,8 +67,12 @@ def test_contact_details_are_masked_everywhere_by_default(console, seeded):
     transcript = TurnBuilder(console.threshold, mask_value).build(console.store.conversation_events("visitor-missed"))
     texts = [turn.text for turn in transcript]
     assert mask_text(CONTACT_TEXT) in texts
-    for text in (export_text(console), export_text(console, fmt="jsonl"),
-                 export_text(console, "conversations"), " ".join(texts)):
+    for text in (
+        export_text(console),
+        export_text(console, fmt="jsonl"),
+        export_text(console, "conversations"),
+        " ".join(texts),
+    ):
         assert secret_email not in text and secret_phone not in text
     assert "[email hidden]" in export_text(console) and "[phone hidden]" in export_text(console)
     with console.store.connect() as connection:
@@ -125,7 +139,10 @@ def test_cli_commands(console, seeded, settings):
     code, text = run_cli(settings, "list", "--missed")
     assert code == 0 and "visitor-missed" in text and "visitor-msit-buttons" not in text
     code, text = run_cli(settings, "list", "--json", "--program", "msit")
-    assert code == 0 and [json.loads(line)["id"] for line in text.splitlines()] == ["visitor-msit-buttons", "visitor-returning"]
+    assert code == 0 and [json.loads(line)["id"] for line in text.splitlines()] == [
+        "visitor-msit-buttons",
+        "visitor-returning",
+    ]
     code, text = run_cli(settings, "show", "visitor-msit-buttons")
     assert code == 0 and 'clicked "MSIT"' in text and "[x] MSIT" in text and "ask_deadlines" in text
     code, text = run_cli(settings, "show", "visitor-missed")

@@ -6,11 +6,11 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-
-from staff.dates import day_range, local_day, offset_periods
-from staff.config import load_timezone
-from staff.queries import ConversationFilter, Cursor, MissedFilter
 from staff_rasa_events import DAY, INJECTION_TEXT, NOW, answer, save, start, tracker_store, user
+
+from staff.config import load_timezone
+from staff.dates import day_range, local_day, offset_periods
+from staff.queries import ConversationFilter, Cursor, MissedFilter
 
 
 def ids(page):
@@ -20,8 +20,12 @@ def ids(page):
 def test_list_is_newest_first_with_summary_columns(console, seeded):
     page = console.queries.conversations(ConversationFilter())
     assert ids(page) == [
-        "visitor-msit-buttons", "visitor-missed", "visitor-injection", "visitor-tuition-2",
-        "visitor-returning", "visitor-old",
+        "visitor-msit-buttons",
+        "visitor-missed",
+        "visitor-injection",
+        "visitor-tuition-2",
+        "visitor-returning",
+        "visitor-old",
     ]
     rows = {row["sender_id"]: row for row in page.rows}
     msit = rows["visitor-msit-buttons"]
@@ -137,7 +141,11 @@ def test_trends_count_per_local_day(console, seeded):
 def test_summaries_follow_new_events_without_double_counting(console, seeded, db_url):
     store = tracker_store(db_url)
     at = NOW - 60
-    save(store, "visitor-msit-buttons", [user("Is the GRE required?", "ask_requirements", 0.2, at)] + answer("Hm.", at + 1))
+    save(
+        store,
+        "visitor-msit-buttons",
+        [user("Is the GRE required?", "ask_requirements", 0.2, at)] + answer("Hm.", at + 1),
+    )
     save(store, "visitor-new", start(at) + [user("hello", "greet", 0.97, at + 1)])
     store.engine.dispose()
     console.refresh(force=True)
@@ -150,13 +158,21 @@ def test_summaries_follow_new_events_without_double_counting(console, seeded, db
 
 def test_late_commits_below_the_watermark_are_picked_up(console, seeded):
     """PostgreSQL can commit id N+1 before id N; the summariser watches such holes."""
+
     def insert(connection, event_id, text):
-        data = {"event": "user", "timestamp": NOW, "text": text,
-                "parse_data": {"intent": {"name": "greet", "confidence": 0.9}, "entities": []}}
-        connection.execute(sa.text(
-            "INSERT INTO events (id, sender_id, type_name, timestamp, intent_name, action_name, data)"
-            " VALUES (:id, 'visitor-late', 'user', :ts, 'greet', NULL, :data)"),
-            {"id": event_id, "ts": NOW, "data": json.dumps(data)})
+        data = {
+            "event": "user",
+            "timestamp": NOW,
+            "text": text,
+            "parse_data": {"intent": {"name": "greet", "confidence": 0.9}, "entities": []},
+        }
+        connection.execute(
+            sa.text(
+                "INSERT INTO events (id, sender_id, type_name, timestamp, intent_name, action_name, data)"
+                " VALUES (:id, 'visitor-late', 'user', :ts, 'greet', NULL, :data)"
+            ),
+            {"id": event_id, "ts": NOW, "data": json.dumps(data)},
+        )
 
     with console.store.begin() as connection:
         top = console.store.max_event_id(connection)
@@ -216,7 +232,10 @@ def test_nearly_identical_questions_merge():
     def group(key, count):
         return MissedGroup([key], key, count, count, 1.0, {"open": count}, None, [])
 
-    merged = merge_similar([group("tuition fees for msit", 4), group("what is a capstone", 2),
-                            group("tution fees for msit", 1)])
+    merged = merge_similar(
+        [group("tuition fees for msit", 4), group("what is a capstone", 2), group("tution fees for msit", 1)]
+    )
     assert [(g.keys, g.count) for g in merged] == [
-        (["tuition fees for msit", "tution fees for msit"], 5), (["what is a capstone"], 2)]
+        (["tuition fees for msit", "tution fees for msit"], 5),
+        (["what is a capstone"], 2),
+    ]

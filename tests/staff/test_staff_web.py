@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from flask import session
+from staff_helpers import STAFF_PASSWORD, csrf_token, log_in
+from staff_rasa_events import DAY, INJECTION_TEXT, NOW
 
 from staff.auth import ensure_local_user
 from staff.config import load_config
 from staff.dates import local_day
-from staff_helpers import STAFF_PASSWORD, csrf_token, log_in
-from staff_rasa_events import DAY, INJECTION_TEXT, NOW
 
 EXPORT = "/staff/export/download?kind={kind}&format={fmt}&since={since}"
 
@@ -80,8 +80,9 @@ def test_login_rate_limit(app):
 def test_post_without_csrf_token_is_refused(client, app):
     response = client.post("/staff/review/conversation", data={"sender_id": "visitor-missed", "status": "reviewed"})
     assert response.status_code == 400 and b"expired" in response.data
-    response = client.post("/staff/review/message", data={"event_id": "1", "action": "dismissed",
-                                                           "csrf_token": "forged"})
+    response = client.post(
+        "/staff/review/message", data={"event_id": "1", "action": "dismissed", "csrf_token": "forged"}
+    )
     assert response.status_code == 400
     anonymous = app.test_client()
     response = anonymous.post("/staff/login", data={"username": "admissions", "password": STAFF_PASSWORD})
@@ -97,8 +98,15 @@ def test_post_without_csrf_token_is_refused(client, app):
 def test_open_redirect_is_refused(app):
     client = app.test_client()
     token = csrf_token(client)
-    response = client.post("/staff/login", data={"username": "admissions", "password": STAFF_PASSWORD,
-                                                  "csrf_token": token, "next": "https://evil.example/"})
+    response = client.post(
+        "/staff/login",
+        data={
+            "username": "admissions",
+            "password": STAFF_PASSWORD,
+            "csrf_token": token,
+            "next": "https://evil.example/",
+        },
+    )
     assert response.headers["Location"] == "/staff/"
 
 
@@ -133,24 +141,33 @@ def test_review_and_assign_from_the_transcript(client, app):
     staff_console = app.extensions["staff_console"]
     client.get("/staff/")  # the first page view reads the new events
     event_id = next(
-        m["event_id"] for m in (staff_console.queries.message(e) for e, _ in
-                                staff_console.queries.missed_event_ids(["do you offer a phd in basket weaving"]))
+        m["event_id"]
+        for m in (
+            staff_console.queries.message(e)
+            for e, _ in staff_console.queries.missed_event_ids(["do you offer a phd in basket weaving"])
+        )
     )
     token = csrf_token(client, "/staff/")
-    response = client.post("/staff/review/message", data={
-        "csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "out_of_scope"})
+    response = client.post(
+        "/staff/review/message",
+        data={"csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "out_of_scope"},
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"#e{event_id}")
     page = client.get("/staff/conversations/visitor-missed").get_data(as_text=True)
     assert "Intent assigned: out_of_scope" in page
-    bad = client.post("/staff/review/message", data={
-        "csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "1; DROP TABLE"})
+    bad = client.post(
+        "/staff/review/message",
+        data={"csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "1; DROP TABLE"},
+    )
     assert bad.status_code == 302
     nlu = client.get("/staff/export/nlu.yml")
     assert nlu.headers["Content-Disposition"].startswith("attachment")
     parsed = yaml.safe_load(nlu.get_data(as_text=True))
     assert parsed["nlu"] == [{"intent": "out_of_scope", "examples": "- Do you offer a PhD in basket weaving?\n"}]
-    client.post("/staff/review/conversation", data={"csrf_token": token, "sender_id": "visitor-missed",
-                                                    "status": "follow_up", "note": "Call back"})
+    client.post(
+        "/staff/review/conversation",
+        data={"csrf_token": token, "sender_id": "visitor-missed", "status": "follow_up", "note": "Call back"},
+    )
     assert "visitor-missed" in client.get("/staff/?status=follow_up").get_data(as_text=True)
 
 
@@ -158,8 +175,10 @@ def test_missed_page_groups_and_bulk_review(client):
     page = client.get("/staff/missed").get_data(as_text=True)
     assert "5 messages in 3 groups" in page and "3×" in page
     token = csrf_token(client, "/staff/missed")
-    response = client.post("/staff/review/group", data={
-        "csrf_token": token, "key": ["whats the tuition"], "action": "dismissed", "next": "/staff/missed"})
+    response = client.post(
+        "/staff/review/group",
+        data={"csrf_token": token, "key": ["whats the tuition"], "action": "dismissed", "next": "/staff/missed"},
+    )
     assert response.status_code == 302
     page = client.get("/staff/missed").get_data(as_text=True)
     assert "2 messages in 2 groups" in page and "Marked 3 messages as dismissed." in page

@@ -119,10 +119,17 @@ class Contact(_Strict):
     source: HttpUrl
 
 
+class TopicEntry(_Strict):
+    """A question visitors ask, as staff see it named in menus and charts."""
+
+    label: str
+
+
 class Knowledge(_Strict):
     version: int
     contact: Contact
     stem_opt_rules: Fact
+    topics: Dict[str, TopicEntry]
     programs: Dict[str, Program]
 
     @validator("programs")
@@ -139,9 +146,7 @@ class Knowledge(_Strict):
             for kind, alias, value in entries:
                 key = (kind, alias.lower())
                 if owners.setdefault(key, value) != value:
-                    raise ValueError(
-                        f"{kind} alias '{alias}' is used for both '{owners[key]}' and '{value}'"
-                    )
+                    raise ValueError(f"{kind} alias '{alias}' is used for both '{owners[key]}' and '{value}'")
         return programs
 
     # -- queries -------------------------------------------------------------------------------
@@ -183,9 +188,7 @@ def parse_knowledge(raw: object, origin: str) -> Knowledge:
     try:
         return Knowledge.parse_obj(raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{_format_location(item['loc'])}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(f"{_format_location(item['loc'])}: {item['msg']}" for item in error.errors())
         raise KnowledgeError(f"{origin}: invalid knowledge file — {problems}") from None
 
 
@@ -237,8 +240,9 @@ class KnowledgeSource:
             stamp = self._file_stamp()
         except OSError as error:
             if self.last_error is None:
-                logger.error("Knowledge file cannot be read, still answering from the last good version: %s",
-                             error.strerror)
+                logger.error(
+                    "Knowledge file cannot be read, still answering from the last good version: %s", error.strerror
+                )
             self.last_error = f"{self.path}: cannot be read ({error.strerror})"
             return self._knowledge
         if stamp != self._stamp:

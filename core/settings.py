@@ -51,9 +51,7 @@ class Settings:
     host: str = field(default_factory=lambda: os.environ.get("BIND_HOST", "127.0.0.1"))
     # The address browsers use to reach the Rasa server (the widget's server URL).
     public_rasa_url: str = field(
-        default_factory=lambda: os.environ.get(
-            "PUBLIC_RASA_URL", f"http://localhost:{_int('RASA_PORT', 5005)}"
-        )
+        default_factory=lambda: os.environ.get("PUBLIC_RASA_URL", f"http://localhost:{_int('RASA_PORT', 5005)}")
     )
     database_url: str = field(
         default_factory=lambda: os.environ.get("DATABASE_URL", "").strip() or default_database_url()
@@ -65,9 +63,7 @@ class Settings:
             [f"http://localhost:{_int('WEB_PORT', 8000)}", f"http://127.0.0.1:{_int('WEB_PORT', 8000)}"],
         )
     )
-    secret_key: str = field(
-        default_factory=lambda: os.environ.get("SECRET_KEY", "") or secrets.token_hex(32)
-    )
+    secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", "") or secrets.token_hex(32))
     # Messages the NLU classified with less confidence than this count as missed in the console;
     # by default the same threshold at which the bot itself falls back (config.yml).
     low_confidence_threshold: float = field(
