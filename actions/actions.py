@@ -1,10 +1,10 @@
 """The custom actions: thin ``rasa_sdk`` wrappers around ``answers`` and ``misses``.
 
-The domain must contain, for every topic in ``knowledge.Topic``, the responses
-``utter_answer_<topic>`` (variables ``subject``, ``body``, ``link``) and ``utter_unknown_<topic>``
-(``subject``, ``link``, ``email``, ``phone``), plus ``utter_ask_program``, ``utter_fallback``,
-``utter_out_of_scope``, ``utter_handoff``, ``utter_stem_opt_general`` and the ``utter_phrase_*``
-phrases; and the slots ``program``, ``track`` and ``topic`` with custom mappings.
+The domain must contain ``utter_answer`` (variables ``title``, ``subject``, ``body``, ``links``),
+``utter_unknown`` (``missing``, ``subject``, ``links``, ``email``, ``phone``),
+``utter_answer_contact``, ``utter_fallback``, ``utter_out_of_scope``, ``utter_handoff`` and the
+``utter_phrase_*`` phrases; the slots ``program``, ``track`` and ``topic`` with custom mappings; and
+the entities ``program``, ``track`` and ``detail``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, misses
 from core.knowledge import Knowledge, KnowledgeSource
+from core.topics import ANSWER_ACTION, FALLBACK_INTENT, MISS_ACTION
 
 _source: Optional[KnowledgeSource] = None
 
@@ -29,35 +30,44 @@ def current_knowledge() -> Knowledge:
     return _source.get()
 
 
+def page_program(tracker: Tracker) -> Optional[str]:
+    """The program of the page the visitor chats from (the widget's ``data-program``), if any.
+
+    The widget sends it as message metadata; Rasa also keeps the first message's metadata of a
+    session in the ``session_started_metadata`` slot.
+    """
+    message = tracker.latest_message or {}
+    for metadata in (message.get("metadata"), tracker.get_slot("session_started_metadata")):
+        if isinstance(metadata, dict) and isinstance(metadata.get("program"), str):
+            return metadata["program"].strip().lower() or None
+    return None
+
+
 def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-    """Answer the latest message's topic for the programs it (or the conversation) is about."""
+    """Answer the latest message's topic for the programs it, the conversation or the page is about."""
     knowledge = current_knowledge()
     message = tracker.latest_message or {}
-    topic = answers.topic_for((message.get("intent") or {}).get("name"), tracker.get_slot("topic"))
+    entities = message.get("entities") or []
+    topic = answers.topic_for(knowledge, (message.get("intent") or {}).get("name"), tracker.get_slot("topic"))
     context = answers.resolve_context(
-        knowledge, message.get("entities") or [], tracker.get_slot("program"), tracker.get_slot("track")
+        knowledge, entities, tracker.get_slot("program"), tracker.get_slot("track"), page_program(tracker)
     )
-    events: List[EventType] = [SlotSet("topic", topic.value), SlotSet("track", context.track)]
-    if answers.needs_program(topic, context):
-        dispatcher.utter_message(response="utter_ask_program")
-        return events
-    phrases = answers.phrases_from_domain(domain)
-    for program in context.programs or [None]:
-        for reply in answers.answer(knowledge, topic, program, context.track, phrases):
-            dispatcher.utter_message(response=reply.response, **reply.variables)
+    full = any(e.get("entity") == "detail" and e.get("value") == "full" for e in entities)
+    reply = answers.Answerer(knowledge, answers.phrases_from_domain(domain)).answer(topic, context, full)
+    dispatcher.utter_message(response=reply.response, buttons=reply.buttons, **reply.variables)
+    events: List[EventType] = [SlotSet("topic", topic), SlotSet("track", context.track)]
     if len(context.programs) == 1:
         events.append(SlotSet("program", context.programs[0]))
     elif len(context.programs) > 1:
-        events.append(SlotSet("program", None))  # a comparison: the next question must say which
+        events.append(SlotSet("program", None))  # a comparison: the next question covers both again
     return events
 
 
 class ActionAnswerTopic(Action):
-    """Answers every ``ask_*`` intent and ``inform`` from the knowledge file, asking for the
-    program first when the answer depends on it and none is known yet."""
+    """Answers every ``ask_*`` intent and ``inform`` from the knowledge file."""
 
     def name(self) -> Text:
-        return "action_answer_topic"
+        return ANSWER_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return answer_turn(dispatcher, tracker, domain)
@@ -69,12 +79,12 @@ class ActionHandleMiss(Action):
     track (e.g. "hmm, the on-campus one?") is answered rather than treated as a miss."""
 
     def name(self) -> Text:
-        return "action_handle_miss"
+        return MISS_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
-        if intent == misses.FALLBACK_INTENT and misses.names_program_or_track(message):
+        if intent == FALLBACK_INTENT and misses.names_program_or_track(message):
             return answer_turn(dispatcher, tracker, domain)
         contact = current_knowledge().contact
         response = misses.response_for(intent, misses.consecutive_misses(tracker.events))

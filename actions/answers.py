@@ -1,65 +1,65 @@
-"""Decide what to answer: topic + program (+ track) → which domain response, with which variables.
+"""Decide what to answer: topic + programs (+ track) → the bot's messages, from the knowledge file.
 
-One path serves every topic. The wording lives in ``domain.yml``: each topic has an
-``utter_answer_<topic>`` (the fact is known) and an ``utter_unknown_<topic>`` (it is not), filled
-with ``subject``, ``body`` and ``link``. Small phrases that frame a fact (the admissions cycle, the
-details we lack) are domain responses too (``utter_phrase_*``), read from the domain the action
-server receives with every request.
+One path serves every topic. The wording lives in ``domain.yml``: ``utter_answer`` (a fact is
+known) and ``utter_unknown`` (it is not), filled with a heading, a body and named links; the small
+phrases that frame a fact (the admissions cycle, missing details, "general information", button
+titles) are ``utter_phrase_*`` responses, read from the domain the action server receives.
+
+The rules a visitor notices:
+- a question always gets an answer on its first turn: with no program known, a program-dependent
+  fact is answered for every program in a line or two each, with buttons to go deeper into one;
+- a Heinz-wide fact (the topic's own ``fact``) is answered once, without asking which program;
+- a topic nobody has a fact for is a *known unknown*: "I don't have <missing>", the best page, the
+  contact — never a neighbouring topic's answer;
+- the first answer fits on a phone screen: at most ``COMPACT_ITEMS`` bullets, the rest behind a
+  "More details" button.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from core.knowledge import Fact, Knowledge, Program, Topic, Track
+from core.topics import intent_for
+from core.topics import topic_for as topic_of_intent
 
-# The ask_* intents, and the topic each one asks about (intent names are a contract).
-INTENT_TOPICS: Dict[str, Topic] = {
-    "ask_program_length": Topic.length,
-    "ask_tracks": Topic.tracks,
-    "ask_stem_opt": Topic.stem_opt,
-    "ask_capstone": Topic.capstone,
-    "ask_how_to_apply": Topic.how_to_apply,
-    "ask_deadlines": Topic.deadlines,
-    "ask_requirements": Topic.requirements,
-    "ask_internship": Topic.internship,
-    "ask_format": Topic.format,
-    "ask_program_overview": Topic.overview,
-    "ask_careers": Topic.careers,
-    "ask_cost": Topic.cost,
-    "ask_events": Topic.events,
-    "ask_contact": Topic.contact,
-}
-
-# Topics answered the same whatever the program: no need to ask "which program?".
-PROGRAM_INDEPENDENT = {Topic.contact}
+CONTACT_TOPIC = "contact"  # answered from the knowledge file's ``contact`` block
+TRACKS_TOPIC = "tracks"  # its answer also lists the program's tracks, from the file's structure
+DEFAULT_TOPIC = "program_overview"  # what a message naming only a program asks about
+COMPACT_ITEMS = 3  # bullets in a first answer; the rest behind "More details"
+FOLLOW_UPS = 3  # topic buttons after an answer
 
 
 @dataclass(frozen=True)
 class Context:
-    """Which programs (one, or several when the visitor names more) and track a question is about."""
+    """Which programs (none, one, or several) and track a question is about, and where the program
+    came from: named in this message, remembered from the conversation, or the page's context."""
 
     programs: List[str] = field(default_factory=list)
     track: Optional[str] = None
+    named: bool = False  # the visitor named the program in this message
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One bot message: a domain response name and the variables it needs."""
+    """One bot message: a domain response name, the variables it needs, and buttons."""
 
     response: str
     variables: Dict[str, Any] = field(default_factory=dict)
+    buttons: List[Dict[str, str]] = field(default_factory=list)
 
 
-def topic_for(intent: Optional[str], remembered: Optional[str]) -> Topic:
+def topic_for(knowledge: Knowledge, intent: Optional[str], remembered: Optional[str]) -> str:
     """The topic of this turn: the intent's own, else the one being discussed, else an overview."""
-    if intent in INTENT_TOPICS:
-        return INTENT_TOPICS[intent]  # type: ignore[index]
-    if remembered in Topic.__members__:
-        return Topic(remembered)
-    return Topic.overview
+    asked = topic_of_intent(intent)
+    if asked and asked in knowledge.topics:
+        return asked
+    if remembered and remembered in knowledge.topics:
+        return remembered
+    return DEFAULT_TOPIC
 
 
 def resolve_context(
@@ -67,39 +67,43 @@ def resolve_context(
     mentioned: Sequence[Mapping[str, Any]],
     slot_program: Optional[str],
     slot_track: Optional[str],
+    page_program: Optional[str] = None,
 ) -> Context:
-    """Combine this message's entities with what the conversation already established.
+    """Combine this message's entities with what the conversation and the page established.
 
     A track named now wins, and implies its program when only one program has it; a program named
-    now replaces the remembered one (keeping the remembered track only if that program has it).
+    now replaces the remembered one (keeping the remembered track only if that program has it); the
+    page's program applies when nothing else says which.
     """
     programs = _unique(e["value"] for e in mentioned if e.get("entity") == "program")
     programs = [p for p in programs if knowledge.program(p)]
     tracks = [e["value"] for e in mentioned if e.get("entity") == "track"]
     if tracks:
-        return _context_for_track(knowledge, tracks[0], programs, slot_program)
+        return _context_for_track(knowledge, tracks[0], programs, slot_program or page_program)
     if programs:
         keep = slot_track if slot_track and all(_has_track(knowledge, p, slot_track) for p in programs) else None
-        return Context(programs, keep)
-    if slot_program and knowledge.program(slot_program):
-        track = slot_track if _has_track(knowledge, slot_program, slot_track) else None
-        return Context([slot_program], track)
+        return Context(programs, keep, named=True)
+    remembered = slot_program if slot_program and knowledge.program(slot_program) else None
+    remembered = remembered or (page_program if page_program and knowledge.program(page_program) else None)
+    if remembered:
+        track = slot_track if _has_track(knowledge, remembered, slot_track) else None
+        return Context([remembered], track)
     return Context([], slot_track if slot_track and knowledge.programs_with_track(slot_track) else None)
 
 
-def _context_for_track(knowledge: Knowledge, track: str, programs: List[str], slot_program: Optional[str]) -> Context:
+def _context_for_track(knowledge: Knowledge, track: str, programs: List[str], remembered: Optional[str]) -> Context:
     owners = knowledge.programs_with_track(track)
     if not owners:
-        return Context(programs)
+        return Context(programs, named=bool(programs))
     named = [p for p in programs if p in owners]
     if named:
-        return Context(named, track)
+        return Context(named, track, named=True)
     if programs:  # e.g. "MSIT 16-month": the track is not in the named program; trust the program.
-        return Context(programs)
-    if slot_program in owners:
-        return Context([slot_program], track)  # type: ignore[list-item]
+        return Context(programs, named=True)
+    if remembered and remembered in owners:
+        return Context([remembered], track)
     if len(owners) == 1:
-        return Context(owners, track)
+        return Context(owners, track, named=True)
     return Context([], track)
 
 
@@ -108,98 +112,204 @@ def _has_track(knowledge: Knowledge, program_id: str, track_id: Optional[str]) -
     return bool(program and track_id and track_id in program.tracks)
 
 
-def _unique(values) -> List[str]:
+def _unique(values: Iterable[str]) -> List[str]:
     return list(dict.fromkeys(values))
 
 
-def needs_program(topic: Topic, context: Context) -> bool:
-    return topic not in PROGRAM_INDEPENDENT and not context.programs
+class Answerer:
+    """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts."""
 
+    def __init__(self, knowledge: Knowledge, phrases: Mapping[str, str]) -> None:
+        self.knowledge = knowledge
+        self.phrases = phrases
+        self.contact = {"email": knowledge.contact.email, "phone": knowledge.contact.phone}
 
-def answer(
-    knowledge: Knowledge,
-    topic: Topic,
-    program_id: Optional[str],
-    track_id: Optional[str],
-    phrases: Mapping[str, str],
-) -> List[Reply]:
-    """The replies for one topic and one program (or none, for program-independent topics)."""
-    contact = _contact_variables(knowledge)
-    if topic is Topic.contact:
+    def answer(self, topic_id: str, context: Context, full: bool = False) -> Reply:
+        """The reply to a question about ``topic_id`` in ``context`` (``full``: every detail)."""
+        topic = self.knowledge.topics[topic_id]
+        if topic_id == CONTACT_TOPIC:
+            return self._contact(topic)
+        if len(context.programs) == 1:
+            return self._for_program(topic_id, topic, context.programs[0], context, full)
+        return self._for_programs(topic_id, topic, context.programs or list(self.knowledge.programs), context.track)
+
+    # -- one program ---------------------------------------------------------------------------
+
+    def _for_program(self, topic_id: str, topic: Topic, program_id: str, context: Context, full: bool) -> Reply:
+        program = self.knowledge.programs[program_id]
+        track = program.tracks.get(context.track) if context.track else None
+        own = self.knowledge.lookup(program_id, context.track, topic_id)
+        if own is None and topic.fact is None:
+            link = str(topic.link or program.apply_url)
+            offers = self._switch_buttons(topic_id, program_id, context) + self._follow_ups(topic)
+            return self._unknown(topic, _subject(program, track), [link], offers)
+        own_track = track if track and own is not None and topic_id in track.facts else None
+        # The program's (or track's) own fact first, then what applies to every program.
+        sections: List[Tuple[Fact, str, List[str]]] = []
+        if own is not None:
+            extra = self._track_items(program) if topic_id == TRACKS_TOPIC else []
+            sections.append((own, str(own.link or (own_track or program).url), extra))
+        if topic.fact is not None:
+            sections.append((topic.fact, str(topic.fact.link or topic.fact.source), []))
+        parts: List[str] = []
+        truncated = False
+        for fact, _, extra in sections:
+            text, cut = self._render(fact, full, extra)
+            parts.append(text)
+            truncated = truncated or cut
+        links = [link for _, link, _ in sections]
+        buttons: List[Dict[str, str]] = []
+        if truncated:
+            buttons.append(self._button("utter_phrase_more", topic_id, {"program": program_id, "detail": "full"}))
+        if own is not None:
+            buttons += self._switch_buttons(topic_id, program_id, context)
+        buttons += self._follow_ups(topic)
+        subject = _subject(program, own_track) if own is not None else self._phrase("utter_phrase_everyone")
+        return self._answer(topic, subject, "\n".join(parts), links, buttons)
+
+    def _track_items(self, program: Program) -> List[str]:
+        return [f"{track.name}: {self._link(str(track.url))}" for track in program.tracks.values()]
+
+    def _switch_buttons(self, topic_id: str, program_id: str, context: Context) -> List[Dict[str, str]]:
+        """When the program came from the page or the conversation, offer the others."""
+        if context.named:
+            return []
         return [
-            Reply(
-                "utter_answer_contact",
-                {**contact, "address": knowledge.contact.address, "office": knowledge.contact.office},
-            )
+            self._button("utter_phrase_switch", topic_id, {"program": other}, program=p.short_name)
+            for other, p in self.knowledge.programs.items()
+            if other != program_id
         ]
-    program = knowledge.program(program_id) if program_id else None
-    if program is None or program_id is None:
-        return [Reply("utter_ask_program")]
-    track = program.tracks.get(track_id) if track_id else None
-    fact = knowledge.lookup(program_id, track_id, topic)
-    if fact is None:
-        subject = _subject(program, track)
-        link = str((track or program).url)
-        return [Reply(f"utter_unknown_{topic.value}", {**contact, "subject": subject, "link": link})]
-    # Name the track only when the fact is the track's own, not the program's.
-    own_track = track if track and topic in track.facts else None
-    subject = _subject(program, own_track)
-    link = str(fact.link or (own_track or program).url)
-    body = render_fact(fact, phrases, contact, link, extra_items=_extra_items(topic, program))
-    replies = [Reply(f"utter_answer_{topic.value}", {"subject": subject, "body": body, "link": link})]
-    if topic is Topic.stem_opt:
-        rules = knowledge.stem_opt_rules
-        replies.append(
-            Reply(
-                "utter_stem_opt_general",
-                {"body": render_fact(rules, phrases, contact, str(rules.link)), "link": str(rules.link)},
+
+    # -- several programs (none known, or a comparison) ----------------------------------------
+
+    def _for_programs(self, topic_id: str, topic: Topic, program_ids: List[str], track_id: Optional[str]) -> Reply:
+        facts = {
+            pid: self.knowledge.lookup(pid, track_id if _has_track(self.knowledge, pid, track_id) else None, topic_id)
+            for pid in program_ids
+        }
+        owners = [pid for pid, fact in facts.items() if fact is not None]
+        if not owners and topic.fact is None:
+            pages = (
+                [str(topic.link)] if topic.link else [str(self.knowledge.programs[p].apply_url) for p in program_ids]
             )
-        )
-    return replies
+            return self._unknown(topic, self._both(program_ids), pages, self._follow_ups(topic))
+        lines: List[str] = []
+        if owners:
+            for pid in program_ids:
+                program = self.knowledge.programs[pid]
+                fact = facts[pid]
+                if fact is None:
+                    page = self._link(str(topic.link or program.apply_url))
+                    lines.append(self._phrase("utter_phrase_program_unknown", program=program.short_name, link=page))
+                else:
+                    track = program.tracks.get(track_id) if track_id and track_id in program.tracks else None
+                    own_track = track if track and topic_id in track.facts else None
+                    page = self._link(str(fact.link or (own_track or program).url))
+                    lines.append(
+                        self._phrase(
+                            "utter_phrase_program_line",
+                            program=_subject(program, own_track),
+                            summary=self._summary(fact),
+                            link=page,
+                        )
+                    )
+        links: List[str] = []
+        if topic.fact is not None:
+            text, _ = self._render(topic.fact, full=False)
+            lines.append(text)
+            links.append(str(topic.fact.link or topic.fact.source))
+        buttons = [
+            self._button(
+                "utter_phrase_deeper", topic_id, {"program": pid}, program=self.knowledge.programs[pid].short_name
+            )
+            for pid in owners
+        ] + self._follow_ups(topic)
+        subject = self._both(program_ids) if owners else self._phrase("utter_phrase_everyone")
+        return self._answer(topic, subject, "\n".join(lines), links, buttons)
+
+    def _both(self, program_ids: Sequence[str]) -> str:
+        names = [self.knowledge.programs[p].short_name for p in program_ids]
+        return " and ".join(names)
+
+    # -- pieces --------------------------------------------------------------------------------
+
+    def _contact(self, topic: Topic) -> Reply:
+        contact = self.knowledge.contact
+        variables = {**self.contact, "address": contact.address, "office": contact.office}
+        return Reply("utter_answer_contact", variables, self._follow_ups(topic))
+
+    def _answer(self, topic: Topic, subject: str, body: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:
+        variables = {"title": topic.title, "subject": subject, "body": body, "links": self._links(links)}
+        return Reply("utter_answer", variables, _dedupe(buttons))
+
+    def _unknown(self, topic: Topic, subject: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:
+        variables = {"missing": topic.missing, "subject": subject, "links": self._links(links), **self.contact}
+        contact_button = self._button("utter_phrase_talk", CONTACT_TOPIC, {})
+        return Reply("utter_unknown", variables, _dedupe([contact_button, *buttons]))
+
+    def _render(self, fact: Fact, full: bool, extra_items: Sequence[str] = ()) -> Tuple[str, bool]:
+        """A fact as message text; ``True`` when bullets were left for "More details"."""
+        lines: List[str] = []
+        if fact.general:
+            lines.append(self._phrase("utter_phrase_general"))
+        if fact.cycle and fact.as_of:
+            lines.append(self._phrase("utter_phrase_cycle", cycle=fact.cycle, as_of=_date(fact.as_of)))
+        lines.append(fact.text)
+        every = [*fact.items, *extra_items]
+        items = every if full else every[:COMPACT_ITEMS]
+        lines.extend(f"• {item}" for item in items)
+        if fact.gaps:
+            lines.append(self._phrase("utter_phrase_gaps", gaps="; ".join(fact.gaps), **self.contact))
+        return "\n".join(lines), len(items) < len(every)
+
+    def _summary(self, fact: Fact) -> str:
+        summary = fact.summary or fact.text
+        if fact.cycle and fact.as_of and not fact.summary:
+            summary = f"{summary} ({fact.cycle})"
+        return summary
+
+    def _links(self, urls: Iterable[str]) -> str:
+        return "\n".join(self._phrase("utter_phrase_link", link=self._link(url)) for url in _unique(urls))
+
+    def _link(self, url: str) -> str:
+        """A named Markdown link: the widget shows the page's name, not its address."""
+        return f"[{self.knowledge.page_name(url)}]({url})"
+
+    def _follow_ups(self, topic: Topic) -> List[Dict[str, str]]:
+        topics = self.knowledge.topics
+        return [
+            {"title": topics[name].title, "payload": f"/{intent_for(name)}"}
+            for name in topic.follow_up[:FOLLOW_UPS]
+            if name in topics
+        ]
+
+    def _button(self, phrase: str, topic_id: str, entities: Mapping[str, str], **variables: str) -> Dict[str, str]:
+        payload = f"/{intent_for(topic_id)}" + (json.dumps(dict(entities), separators=(",", ":")) if entities else "")
+        return {"title": self._phrase(phrase, **variables), "payload": payload}
+
+    def _phrase(self, name: str, **variables: Any) -> str:
+        template = self.phrases.get(name)
+        if template is None:
+            raise KeyError(f"domain.yml has no response '{name}'")
+        return template.format(**variables)
 
 
 def _subject(program: Program, track: Optional[Track]) -> str:
     return f"{program.short_name} — {track.name}" if track else program.short_name
 
 
-def _extra_items(topic: Topic, program: Program) -> List[str]:
-    """Items derived from the file's structure rather than written out: the list of tracks."""
-    if topic is Topic.tracks:
-        return [f"{track.name}: {track.url}" for track in program.tracks.values()]
-    return []
-
-
-def _contact_variables(knowledge: Knowledge) -> Dict[str, str]:
-    return {"email": knowledge.contact.email, "phone": knowledge.contact.phone}
-
-
-def render_fact(
-    fact: Fact,
-    phrases: Mapping[str, str],
-    contact: Mapping[str, str],
-    link: str,
-    extra_items: Sequence[str] = (),
-) -> str:
-    """A fact as message text: its cycle, its sentence, bullet items, then what we don't know."""
-    lines: List[str] = []
-    if fact.cycle and fact.as_of:
-        lines.append(_phrase(phrases, "utter_phrase_cycle", cycle=fact.cycle, as_of=_date(fact.as_of)))
-    lines.append(fact.text)
-    lines.extend(f"• {item}" for item in [*fact.items, *extra_items])
-    if fact.gaps:
-        lines.append(_phrase(phrases, "utter_phrase_gaps", gaps="; ".join(fact.gaps), link=link, **contact))
-    return "\n".join(lines)
+def _dedupe(buttons: List[Dict[str, str]]) -> List[Dict[str, str]]:
+    seen = set()
+    unique = []
+    for button in buttons:
+        if button["payload"] not in seen:
+            seen.add(button["payload"])
+            unique.append(button)
+    return unique
 
 
 def _date(value: datetime.date) -> str:
     return f"{value:%B} {value.day}, {value.year}"
-
-
-def _phrase(phrases: Mapping[str, str], name: str, **variables: Any) -> str:
-    template = phrases.get(name)
-    if template is None:
-        raise KeyError(f"domain.yml has no response '{name}'")
-    return template.format(**variables)
 
 
 def phrases_from_domain(domain: Mapping[str, Any]) -> Dict[str, str]:

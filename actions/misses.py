@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Optional
 
-FALLBACK_INTENT = "nlu_fallback"
-OUT_OF_SCOPE_INTENT = "out_of_scope"
-MISS_INTENTS = {FALLBACK_INTENT, OUT_OF_SCOPE_INTENT}
+from core.topics import MISS_INTENTS, OUT_OF_SCOPE_INTENT
+
 HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
 
 

@@ -9,12 +9,11 @@ disk, so staff can edit a fact without retraining or restarting anything.
 from __future__ import annotations
 
 import datetime
-import enum
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import yaml
 from pydantic import BaseModel, Extra, HttpUrl, ValidationError, root_validator, validator
@@ -23,25 +22,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "programs.yml"
 
 logger = logging.getLogger(__name__)
-
-
-class Topic(str, enum.Enum):
-    """What a visitor can ask about; the ``ask_*`` intents map onto these."""
-
-    overview = "overview"
-    format = "format"
-    length = "length"
-    tracks = "tracks"
-    stem_opt = "stem_opt"
-    capstone = "capstone"
-    how_to_apply = "how_to_apply"
-    deadlines = "deadlines"
-    requirements = "requirements"
-    internship = "internship"
-    careers = "careers"
-    cost = "cost"
-    events = "events"
-    contact = "contact"
 
 
 class KnowledgeError(Exception):
@@ -59,6 +39,8 @@ class Fact(_Strict):
     """One fact: what to say, where it comes from, and (for cycle facts) when it was true."""
 
     text: str
+    # One line for a compact answer that covers several programs (default: ``text``).
+    summary: Optional[str] = None
     items: List[str] = []
     gaps: List[str] = []
     source: HttpUrl
@@ -66,6 +48,8 @@ class Fact(_Strict):
     link: Optional[HttpUrl] = None
     cycle: Optional[str] = None
     as_of: Optional[datetime.date] = None
+    # CMU-wide rules (international office): general information, never advice.
+    general: bool = False
 
     @validator("text")
     def _text_not_empty(cls, value: str) -> str:
@@ -80,24 +64,11 @@ class Fact(_Strict):
         return values
 
 
-def _known_topics(facts: object) -> object:
-    """Name an unknown topic key plainly (pydantic would only say '__key__')."""
-    if isinstance(facts, dict):
-        unknown = [str(key) for key in facts if key not in Topic.__members__]
-        if unknown:
-            raise ValueError(
-                f"unknown topic {', '.join(repr(k) for k in unknown)}; topics are: {', '.join(Topic.__members__)}"
-            )
-    return facts
-
-
 class Track(_Strict):
     name: str
     aliases: List[str] = []
     url: HttpUrl
-    facts: Dict[Topic, Fact] = {}
-
-    _topics = validator("facts", pre=True, allow_reuse=True)(_known_topics)
+    facts: Dict[str, Fact] = {}
 
 
 class Program(_Strict):
@@ -105,10 +76,10 @@ class Program(_Strict):
     short_name: str
     aliases: List[str] = []
     url: HttpUrl
-    facts: Dict[Topic, Fact] = {}
+    # The program's how-to-apply page: the best link when a detail is not known.
+    apply_url: HttpUrl
+    facts: Dict[str, Fact] = {}
     tracks: Dict[str, Track] = {}
-
-    _topics = validator("facts", pre=True, allow_reuse=True)(_known_topics)
 
 
 class Contact(_Strict):
@@ -119,18 +90,51 @@ class Contact(_Strict):
     source: HttpUrl
 
 
-class TopicEntry(_Strict):
-    """A question visitors ask, as staff see it named in menus and charts."""
+class Topic(_Strict):
+    """A question visitors ask. Its intent is ``ask_<id>`` (``core.topics``).
 
-    label: str
+    ``fact`` answers it for every program (a Heinz- or CMU-wide rule); a program's or track's own
+    fact under ``facts`` is more specific and comes first. A topic with no fact at all is a *known
+    unknown*: the bot says it does not have ``missing``, links ``link`` (or the program's
+    how-to-apply page) and gives the admissions contact, so staff can fill it in later without code.
+    """
+
+    label: str  # short, for the console's menus and charts
+    title: str  # the heading visitors see, and the button that asks about the topic
+    missing: str  # what the bot says it does not have: "the official tuition figures"
+    fact: Optional[Fact] = None
+    link: Optional[HttpUrl] = None
+    follow_up: List[str] = []  # topics offered as buttons after the answer
 
 
 class Knowledge(_Strict):
     version: int
     contact: Contact
-    stem_opt_rules: Fact
-    topics: Dict[str, TopicEntry]
+    # Names for the official pages the bot links, so visitors see "MISM how-to-apply page"
+    # rather than a 90-character address.
+    pages: Dict[str, str] = {}
+    topics: Dict[str, Topic]
     programs: Dict[str, Program]
+
+    @root_validator(skip_on_failure=True)
+    def _facts_name_topics(cls, values: dict) -> dict:
+        """Every fact and follow-up names a declared topic, so a typo cannot hide an answer."""
+        topics = values["topics"]
+        places: List[Tuple[str, List[str]]] = [
+            (f"topics.{topic_id}.follow_up", topic.follow_up) for topic_id, topic in topics.items()
+        ]
+        for program_id, program in values["programs"].items():
+            places.append((f"programs.{program_id}.facts", list(program.facts)))
+            for track_id, track in program.tracks.items():
+                places.append((f"programs.{program_id}.tracks.{track_id}.facts", list(track.facts)))
+        for where, names in places:
+            unknown = [name for name in names if name not in topics]
+            if unknown:
+                raise ValueError(
+                    f"{where}: unknown topic {', '.join(repr(n) for n in unknown)}; "
+                    f"topics are declared under 'topics:' ({', '.join(topics)})"
+                )
+        return values
 
     @validator("programs")
     def _aliases_unambiguous(cls, programs: Dict[str, Program]) -> Dict[str, Program]:
@@ -166,7 +170,11 @@ class Knowledge(_Strict):
                 for phrase in {track.name, *track.aliases}:
                     yield "track", track_id, phrase
 
-    def lookup(self, program_id: str, track_id: Optional[str], topic: Topic) -> Optional[Fact]:
+    def page_name(self, url: str) -> str:
+        """The name visitors see for an official page (its address when the file names none)."""
+        return self.pages.get(url) or self.pages.get(url.split("#", 1)[0]) or url
+
+    def lookup(self, program_id: str, track_id: Optional[str], topic: str) -> Optional[Fact]:
         """The most specific fact for a topic: the track's own if it has one, else the program's."""
         program = self.programs.get(program_id)
         if program is None:
@@ -181,6 +189,13 @@ def _format_location(location: Tuple) -> str:
     return ".".join(str(part) for part in location if part != "__root__") or "(top level)"
 
 
+def _describe(item: Mapping[str, Any]) -> str:
+    """``path: problem``; checks across the whole file name their own path in the message."""
+    if tuple(item["loc"]) == ("__root__",):
+        return str(item["msg"])
+    return f"{_format_location(item['loc'])}: {item['msg']}"
+
+
 def parse_knowledge(raw: object, origin: str) -> Knowledge:
     """Validate already-parsed YAML. ``origin`` names the file in error messages."""
     if not isinstance(raw, dict):
@@ -188,7 +203,7 @@ def parse_knowledge(raw: object, origin: str) -> Knowledge:
     try:
         return Knowledge.parse_obj(raw)
     except ValidationError as error:
-        problems = "; ".join(f"{_format_location(item['loc'])}: {item['msg']}" for item in error.errors())
+        problems = "; ".join(_describe(item) for item in error.errors())
         raise KnowledgeError(f"{origin}: invalid knowledge file — {problems}") from None
 
 

@@ -29,8 +29,8 @@ def test_training_data_is_valid(domain_dict):
     warnings = re.findall(r"UserWarning: (.*)", result.stdout + result.stderr)
     # Responses sent from custom actions never appear in stories; anything else is a real problem.
     sent_by_actions = re.compile(
-        r"The utterance '(utter_(answer|unknown|phrase)_\w+|utter_ask_program|utter_fallback"
-        r"|utter_handoff|utter_out_of_scope|utter_stem_opt_general)' is not used in any story or rule\."
+        r"The utterance '(utter_answer|utter_unknown|utter_answer_contact|utter_phrase_\w+|utter_fallback"
+        r"|utter_handoff|utter_out_of_scope)' is not used in any story or rule\."
     )
     unexpected = [w for w in warnings if not sent_by_actions.fullmatch(w.strip())]
     assert unexpected == []
