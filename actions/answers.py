@@ -140,7 +140,7 @@ class Answerer:
         track = program.tracks.get(context.track) if context.track else None
         own = self.knowledge.lookup(program_id, context.track, topic_id)
         if own is None and topic.fact is None:
-            link = str(topic.link or program.apply_url)
+            link = program.best_page(topic_id, topic.link)
             offers = self._switch_buttons(topic_id, program_id, context) + self._follow_ups(topic)
             return self._unknown(topic, _subject(program, track), [link], offers)
         own_track = track if track and own is not None and topic_id in track.facts else None
@@ -189,9 +189,7 @@ class Answerer:
         }
         owners = [pid for pid, fact in facts.items() if fact is not None]
         if not owners and topic.fact is None:
-            pages = (
-                [str(topic.link)] if topic.link else [str(self.knowledge.programs[p].apply_url) for p in program_ids]
-            )
+            pages = [self.knowledge.programs[p].best_page(topic_id, topic.link) for p in program_ids]
             return self._unknown(topic, self._both(program_ids), pages, self._follow_ups(topic))
         lines: List[str] = []
         if owners:
@@ -199,7 +197,7 @@ class Answerer:
                 program = self.knowledge.programs[pid]
                 fact = facts[pid]
                 if fact is None:
-                    page = self._link(str(topic.link or program.apply_url))
+                    page = self._link(program.best_page(topic_id, topic.link))
                     lines.append(self._phrase("utter_phrase_program_unknown", program=program.short_name, link=page))
                 else:
                     track = program.tracks.get(track_id) if track_id and track_id in program.tracks else None

@@ -80,6 +80,12 @@ class Program(_Strict):
     apply_url: HttpUrl
     facts: Dict[str, Fact] = {}
     tracks: Dict[str, Track] = {}
+    # The best official page for a topic the program has no fact for (default: the topic's link,
+    # else ``apply_url``).
+    pages: Dict[str, HttpUrl] = {}
+
+    def best_page(self, topic_id: str, topic_link: Optional[HttpUrl]) -> str:
+        return str(self.pages.get(topic_id) or topic_link or self.apply_url)
 
 
 class Contact(_Strict):
@@ -125,6 +131,7 @@ class Knowledge(_Strict):
         ]
         for program_id, program in values["programs"].items():
             places.append((f"programs.{program_id}.facts", list(program.facts)))
+            places.append((f"programs.{program_id}.pages", list(program.pages)))
             for track_id, track in program.tracks.items():
                 places.append((f"programs.{program_id}.tracks.{track_id}.facts", list(track.facts)))
         for where, names in places:

@@ -86,7 +86,7 @@ def test_known_unknowns_are_topics_with_a_best_page_and_no_fact(knowledge):
         assert topic.fact is None and topic.missing
         assert all(knowledge.lookup(p, None, topic_id) is None for p in knowledge.programs)
         for program in knowledge.programs.values():
-            assert str(topic.link or program.apply_url).startswith("https://")
+            assert program.best_page(topic_id, topic.link).startswith("https://")
 
 
 def test_heinz_wide_facts_need_no_program(knowledge):
@@ -97,6 +97,7 @@ def test_heinz_wide_facts_need_no_program(knowledge):
 def test_every_linked_page_has_a_name(knowledge):
     """Visitors see page names, never raw addresses: every page an answer can link is named."""
     links = [str(p.url) for p in knowledge.programs.values()] + [str(p.apply_url) for p in knowledge.programs.values()]
+    links += [str(url) for p in knowledge.programs.values() for url in p.pages.values()]
     for topic in knowledge.topics.values():
         links += [str(topic.link)] if topic.link else []
         links += [str(topic.fact.link or topic.fact.source)] if topic.fact else []
