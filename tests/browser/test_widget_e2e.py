@@ -3,7 +3,9 @@
 Uses the session-scoped ``stack`` fixture from ``tests/conftest.py`` (action server + Rasa server
 with the trained model + web server, each on a free port). Covers the visitor's journey by keyboard,
 quick replies, a real answer with a working link, history after a reload, XSS safety, the Rasa
-server going away and coming back, axe-core, and the screenshots in docs/screenshots/.
+server going away and coming back, axe-core, and screenshots. The screenshots go to
+tests/.artifacts/screenshots/ (git-ignored: a test never writes tracked files); copy them to
+docs/screenshots/ by hand when the README's pictures should change.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 
 import pytest
 from widget_harness import (
+    CONTACT,
     SCREENSHOT_DIR,
     UNREACHABLE_EMAIL,
     WidgetPage,
@@ -138,7 +141,7 @@ def test_rasa_down_then_back(page, stack):
         notice = page.locator(".hc-notice--error")
         notice.wait_for(timeout=15000)  # connection refused is immediate; 10 s time-out at most
         assert UNREACHABLE_EMAIL in notice.inner_text()
-        assert "412-268-2164" in notice.inner_text()
+        assert CONTACT.phone in notice.inner_text()
         failed = page.locator(".hc-msg--user").last
         assert failed.locator(".hc-bubble").inner_text() == "What are the MSIT deadlines?"
         assert failed.locator(".hc-retry").is_visible()

@@ -1,6 +1,7 @@
 """Widget-only browser tests against a fake Rasa REST server (no model needed, a few seconds each).
 
-They pin the widget's own behaviour: the embed snippet, rendering and XSS safety, link rules,
+They pin the widget's own behaviour: the embed snippet, page context (program and page URL sent
+as metadata), the contact from the page's data-* attributes, rendering and XSS safety, link rules,
 localStorage history, quick replies, input guards, time-out / unreachable handling and recovery,
 keyboard use, small screens and axe-core. The end-to-end flow with the real bot is in
 ``test_widget_e2e.py``.
@@ -15,7 +16,11 @@ from urllib.parse import urlencode
 
 import pytest
 from widget_harness import (
+    CONTACT,
+    CONTACT_DATA,
     GREETING,
+    NAMED_LINKS_URL,
+    PROGRAM_BUTTONS,
     UNREACHABLE_EMAIL,
     WidgetPage,
     format_violations,
@@ -28,8 +33,11 @@ pytestmark = pytest.mark.browser
 STORAGE_KEY = "heinz-chat:v1"
 
 
-def embed_url(host_page, fake_rasa, **data) -> str:
-    params = {"server-url": fake_rasa.url, **{k.replace("_", "-"): str(v) for k, v in data.items()}}
+def embed_url(host_page, fake_rasa, contact=True, **data) -> str:
+    """The bare host page embedding the widget with ``data-<key>`` attributes (and the contact, as the
+    demo site renders it from the knowledge file, unless ``contact=False``)."""
+    params = {"server-url": fake_rasa.url, **(CONTACT_DATA if contact else {})}
+    params.update({k.replace("_", "-"): str(v) for k, v in data.items()})
     return f"{host_page.url}/?{urlencode(params)}"
 
 
@@ -104,6 +112,70 @@ def test_page_button_with_data_attribute_opens_chat(page, fake_web, fake_rasa):
     assert page.evaluate("document.activeElement.classList.contains('hc-input')")
 
 
+# ------------------------------------------------------------------------------ page context
+
+
+def test_every_message_carries_the_page_program_and_url(page, fake_web, fake_rasa, fake_state):
+    mism = f"{fake_web.url}/mism"
+    w = open_fresh(page, mism)  # greeting
+    page.click(".hc-quick-btn >> nth=0")  # quick reply
+    w.wait_bot_count(2)
+    w.ask("How do I apply?")  # typed
+    assert fake_state.messages() == ["/greet", "/ask_deadlines", "How do I apply?"]
+    assert fake_state.metadata() == [{"program": "mism", "page_url": mism}] * 3
+
+    # the same conversation continues on the home page, which names no program
+    sender = stored(page)["id"]
+    page.goto(f"{fake_web.url}/?from=mism")
+    page.wait_for_selector(".hc-panel", state="visible")
+    assert page.locator(".hc-msg--user .hc-bubble").all_inner_texts() == ["Application deadlines", "How do I apply?"]
+    w.ask("And the fee?")
+    assert fake_state.received[-1] == {
+        "sender": sender,
+        "message": "And the fee?",
+        "metadata": {"page_url": f"{fake_web.url}/?from=mism"},
+    }
+
+    # ...and on the MSIT page the next message says MSIT
+    page.goto(f"{fake_web.url}/msit")
+    page.wait_for_selector(".hc-panel", state="visible")
+    w.ask("How do I apply?")
+    assert fake_state.received[-1]["sender"] == sender
+    assert fake_state.received[-1]["metadata"] == {"program": "msit", "page_url": f"{fake_web.url}/msit"}
+    assert fake_state.messages().count("/greet") == 1  # one conversation, greeted once
+    assert page.js_errors == []
+
+
+def test_program_option_of_the_init_api(page, host_page, fake_rasa, fake_state):
+    page.goto(f"{host_page.url}/?auto-init=false")
+    page.evaluate(
+        "url => window.HeinzChat.init({serverUrl: url, program: ' msit ', strings: {send: 'Ask', notSent: 1}})",
+        fake_rasa.url,
+    )
+    w = WidgetPage(page)
+    w.open_with_mouse()
+    w.wait_bot_count(1)
+    w.ask("hello")
+    assert fake_state.metadata() == [{"program": "msit", "page_url": page.url}] * 2
+    # the texts of the STRINGS table can be overridden one by one (non-strings are ignored)
+    assert page.locator(".hc-send").inner_text() == "Ask"
+    assert page.locator(".hc-input").get_attribute("placeholder") == "Type your question…"
+
+
+def test_retry_sends_the_program_of_the_page_it_is_retried_from(page, host_page, fake_rasa, fake_state):
+    url = embed_url(host_page, fake_rasa, program="mism", health_interval_ms=300)
+    w = open_fresh(page, url)
+    fake_state.status = 500
+    w.send("deadlines?")
+    page.locator(".hc-retry").wait_for()
+    fake_state.status = 200
+    page.locator(".hc-notice--ok").wait_for(timeout=10000)
+    page.click(".hc-retry")
+    page.wait_for_function("() => document.querySelectorAll('.hc-retry').length === 0")
+    assert fake_state.messages()[-1] == "deadlines?"
+    assert fake_state.metadata()[-1] == {"program": "mism", "page_url": url}
+
+
 # ------------------------------------------------------------------------------ conversation
 
 
@@ -119,6 +191,52 @@ def test_quick_reply_sends_payload_and_shows_title(page, fake_web, fake_rasa, fa
     assert page.locator(".hc-quick-btn").all_inner_texts() == ["Application deadlines"]
     assert page.locator(".hc-msg--bot").first.locator(".hc-quick").count() == 0
     assert page.evaluate("document.activeElement.classList.contains('hc-input')")
+
+
+def test_button_with_entities_sends_its_payload_verbatim_and_shows_its_title(page, fake_web, fake_rasa, fake_state):
+    w = open_fresh(page, f"{fake_web.url}/mism")
+    w.ask("program buttons")
+    assert page.locator(".hc-quick-btn").all_inner_texts() == [b["title"] for b in PROGRAM_BUTTONS]
+    page.click(".hc-quick-btn >> text=Full MISM deadlines")
+    w.wait_bot_count(3)
+    assert fake_state.messages()[-1] == '/ask_deadlines{"program":"mism","detail":"full"}'
+    assert fake_state.metadata()[-1]["program"] == "mism"
+    bubbles = page.locator(".hc-msg--user .hc-bubble")
+    assert bubbles.all_inner_texts() == ["program buttons", "Full MISM deadlines"]
+    assert "/ask_deadlines" not in w.log_text() and '"detail"' not in w.log_text()
+    page.reload()  # from the stored history: still the title, never the payload
+    page.wait_for_selector(".hc-msg--user")
+    assert bubbles.all_inner_texts() == ["program buttons", "Full MISM deadlines"]
+    assert "/ask_deadlines" not in w.log_text()
+    assert stored(page)["messages"][-2]["payload"] == PROGRAM_BUTTONS[0]["payload"]
+
+
+def test_markdown_links_show_their_name(page, fake_web, fake_rasa):
+    w = open_fresh(page, fake_web.url)
+    w.ask("named links")
+    msg = page.locator(".hc-msg--bot").last
+    anchors = msg.locator("a").evaluate_all(
+        "as => as.map(a => [a.textContent, a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel')])"
+    )
+    rel = "noopener noreferrer"
+    assert anchors == [
+        ["MISM how-to-apply page", NAMED_LINKS_URL, "_blank", rel],
+        ["application fee", "https://www.heinz.cmu.edu/admissions/application-fee.php", "_blank", rel],
+        ["Write to admissions", "mailto:hnzadmit@andrew.cmu.edu", "_blank", rel],
+        ["https://www.heinz.cmu.edu/admissions/", "https://www.heinz.cmu.edu/admissions/", "_blank", rel],  # bare URL
+    ]
+    text = msg.inner_text()
+    assert "see the MISM how-to-apply page." in text
+    assert NAMED_LINKS_URL not in text and "](" not in text.replace("[x](javascript", "").replace("[y](data", "")
+    # a named link to anything but http(s)/mailto stays plain text, brackets and all
+    assert "Not a link: [x](javascript:alert(1)) nor [y](data:text/html,<b>z</b>)" in text
+    assert msg.locator("a[href^='javascript'], a[href^='data'], b").count() == 0
+    # bullets and line breaks as before
+    assert msg.locator("ul > li").count() == 2
+    assert msg.locator("ul > li a").first.inner_text() == "application fee"
+    assert msg.locator("p").count() == 2
+    time.sleep(0.3)
+    assert page.dialogs == []
 
 
 def test_bot_text_lists_links_and_line_breaks(page, fake_web, fake_rasa):
@@ -226,8 +344,9 @@ def test_a_reply_with_nothing_to_show_offers_the_contact(page, fake_web, fake_ra
     notice = page.locator(".hc-notice--error")
     notice.wait_for(state="visible", timeout=5000)
     assert "couldn't answer that just now" in notice.inner_text()
-    assert notice.locator("a[href='mailto:hnzadmit@andrew.cmu.edu']").count() == 1
-    assert notice.locator("a[href^='tel:']").count() == 1
+    assert notice.locator(f"a[href='mailto:{CONTACT.email}']").count() == 1  # from the knowledge file
+    assert notice.locator("a[href^='tel:']").inner_text() == CONTACT.phone
+    assert CONTACT.office in notice.inner_text()
     w.send("hello again")
     w.wait_bot_count(2)
     assert "You said: hello again" in w.log_text()
@@ -297,7 +416,7 @@ def test_history_survives_reload_and_start_over_begins_anew(page, fake_web, fake
     page.wait_for_function("document.querySelectorAll('.hc-msg').length === 1")
     second_id = stored(page)["id"]
     assert second_id != first_id
-    assert fake_state.received[-1] == {"sender": second_id, "message": "/greet"}
+    assert fake_state.received[-1] == {"sender": second_id, "message": "/greet", "metadata": {"page_url": page.url}}
     assert page.locator(".hc-quick-btn").count() == 2  # greeting quick replies are back
     assert page.evaluate("document.activeElement.classList.contains('hc-input')")
 
@@ -357,9 +476,9 @@ def test_slow_server_times_out_keeps_message_and_recovers(page, host_page, fake_
     w.send("Is anyone there?")
     notice = page.locator(".hc-notice--error")
     notice.wait_for(timeout=5000)
-    assert UNREACHABLE_EMAIL in notice.inner_text() and "412-268-2164" in notice.inner_text()
-    assert notice.locator("a[href='mailto:hnzadmit@andrew.cmu.edu']").count() == 1
-    assert notice.locator("a[href='tel:+14122682164']").count() == 1
+    assert UNREACHABLE_EMAIL in notice.inner_text() and CONTACT.phone in notice.inner_text()
+    assert notice.locator(f"a[href='mailto:{CONTACT.email}']").count() == 1
+    assert notice.locator("a[href^='tel:+1']").inner_text() == CONTACT.phone
     user = page.locator(".hc-msg--user").last
     assert user.locator(".hc-bubble").inner_text() == "Is anyone there?"
     assert user.locator(".hc-retry").is_visible()
@@ -370,7 +489,8 @@ def test_slow_server_times_out_keeps_message_and_recovers(page, host_page, fake_
     assert "Reconnected" in page.locator(".hc-notice--ok").inner_text()
     user.locator(".hc-retry").click()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.hc-msg--bot')].some(m => m.innerText.includes('You said: Is anyone there?'))"
+        "() => [...document.querySelectorAll('.hc-msg--bot')]"
+        ".some(m => m.innerText.includes('You said: Is anyone there?'))"
     )
     assert page.locator(".hc-retry").count() == 0
     assert page.locator(".hc-msg--user .hc-bubble").all_inner_texts() == ["Is anyone there?"]
@@ -395,6 +515,45 @@ def test_unreachable_server_shows_contact_and_recovers(page, host_page, fake_ras
     page.locator(".hc-notice--ok").wait_for(timeout=10000)
     w.ask("back again")
     assert page.locator(".hc-msg--bot .hc-bubble").last.inner_text() == "You said: back again"
+
+
+def test_contact_comes_from_the_page_attributes(page, host_page, fake_rasa, fake_state):
+    url = embed_url(
+        host_page,
+        fake_rasa,
+        contact_office="Test Admissions Desk",
+        contact_email="desk@example.edu",
+        contact_phone="555-010-0199",
+    )
+    fake_state.status = 503
+    page.goto(url)
+    WidgetPage(page).open_with_mouse()
+    notice = page.locator(".hc-notice--error")
+    notice.wait_for(timeout=12000)
+    expected = "Need an answer now? Contact Test Admissions Desk at desk@example.edu or 555-010-0199."
+    assert expected in notice.inner_text()
+    assert notice.locator("a[href='mailto:desk@example.edu']").inner_text() == "desk@example.edu"
+    assert notice.locator("a[href='tel:+15550100199']").inner_text() == "555-010-0199"
+    assert CONTACT.email not in notice.inner_text() and CONTACT.phone not in notice.inner_text()
+
+
+def test_contact_falls_back_to_a_generic_office_without_attributes(page, host_page, fake_rasa):
+    w = open_fresh(page, embed_url(host_page, fake_rasa, contact=False))
+    w.send("nothing")
+    notice = page.locator(".hc-notice--error")
+    notice.wait_for(timeout=5000)
+    assert "Or contact the admissions office." in notice.inner_text()
+    assert notice.locator("a").count() == 0
+    assert "undefined" not in notice.inner_text() and "null" not in notice.inner_text()
+
+
+def test_contact_with_only_an_email(page, host_page, fake_rasa):
+    w = open_fresh(page, embed_url(host_page, fake_rasa, contact=False, contact_email="desk@example.edu"))
+    w.send("nothing")
+    notice = page.locator(".hc-notice--error")
+    notice.wait_for(timeout=5000)
+    assert "Or contact the admissions office at desk@example.edu." in notice.inner_text()
+    assert notice.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))") == ["mailto:desk@example.edu"]
 
 
 def test_http_error_counts_as_unreachable(page, fake_web, fake_rasa, fake_state):
@@ -540,3 +699,11 @@ def test_axe_page_with_widget_closed_and_open(page, fake_web, fake_rasa):
     assert not serious(opened), format_violations(opened)
     # stricter than required: nothing at all from the widget itself
     assert not [v for v in opened if any(".hc-" in n for n in v["nodes"])], format_violations(opened)
+
+
+@pytest.mark.parametrize("path", ["/mism", "/msit"])
+def test_axe_program_pages(page, fake_web, fake_rasa, path):
+    page.goto(fake_web.url + path)
+    page.wait_for_selector(".hc-launcher")
+    violations = run_axe(page)
+    assert not serious(violations), format_violations(violations)

@@ -6,6 +6,8 @@
   XSS safety, link rules, history, time-outs) that need neither a trained model nor the bot.
 * ``make_host_page`` serves ``web/static`` plus a bare third-party page that embeds the widget with
   one script tag, so the embed snippet and its data-* options are tested as documented.
+* ``ARTIFACT_DIR`` (``tests/.artifacts/``, git-ignored) takes the screenshots the tests take: a test
+  never writes tracked files. ``docs/screenshots/`` is refreshed by copying from there on purpose.
 * ``launch_chromium`` starts Debian's Chromium (never ``playwright install``); ``run_axe`` injects
   the vendored axe-core and returns its violations.
 """
@@ -32,7 +34,8 @@ if str(PROJECT_ROOT) not in sys.path:
 
 STATIC_DIR = PROJECT_ROOT / "web" / "static"
 AXE_PATH = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-SCREENSHOT_DIR = PROJECT_ROOT / "docs" / "screenshots"
+ARTIFACT_DIR = PROJECT_ROOT / "tests" / ".artifacts"
+SCREENSHOT_DIR = ARTIFACT_DIR / "screenshots"
 
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -49,7 +52,18 @@ CHROMIUM_ARGS = [
 # WCAG 2.0/2.1/2.2 A and AA rules plus axe's best practices.
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
-UNREACHABLE_EMAIL = "hnzadmit@andrew.cmu.edu"
+
+def knowledge_contact():
+    """The admissions contact of the knowledge file: what the pages give the widget (data-contact-*)."""
+    from core.knowledge import load_knowledge
+
+    return load_knowledge().contact
+
+
+CONTACT = knowledge_contact()
+UNREACHABLE_EMAIL = CONTACT.email
+# The data-* attributes a page embedding the widget sets for the contact (as web/base.html does).
+CONTACT_DATA = {"contact-office": CONTACT.office, "contact-email": CONTACT.email, "contact-phone": CONTACT.phone}
 
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log noise in test output
@@ -114,6 +128,18 @@ DEADLINES = (
     "Details: https://www.heinz.cmu.edu/programs/information-systems-management-master/admissions-how-to-apply.php."
     "\nQuestions? Write to hnzadmit@andrew.cmu.edu."
 )
+NAMED_LINKS_URL = "https://www.heinz.cmu.edu/programs/information-systems-management-master/admissions-how-to-apply.php"
+NAMED_LINKS = (
+    f"To apply to MISM, see the [MISM how-to-apply page]({NAMED_LINKS_URL}).\n"
+    "• Fees: [application fee](https://www.heinz.cmu.edu/admissions/application-fee.php)\n"
+    "• Not a link: [x](javascript:alert(1)) nor [y](data:text/html,<b>z</b>)\n"
+    "Questions? [Write to admissions](mailto:hnzadmit@andrew.cmu.edu) or see https://www.heinz.cmu.edu/admissions/."
+)
+# Buttons as the action server now sends them: an intent with entities, to be sent back verbatim.
+PROGRAM_BUTTONS = [
+    {"title": "Full MISM deadlines", "payload": '/ask_deadlines{"program":"mism","detail":"full"}'},
+    {"title": "Switch to MSIT", "payload": '/ask_how_to_apply{"program":"msit"}'},
+]
 TRICKY_LINKS = (
     "Bad: javascript:alert(1) and [click](javascript:alert(2)) and data:text/html,<b>x</b>\n"
     "Good: [Heinz](https://www.heinz.cmu.edu/) and (see https://www.heinz.cmu.edu/about/rankings.php)\n"
@@ -134,11 +160,20 @@ class FakeRasa:
         with self.lock:
             return [r["message"] for r in self.received]
 
+    def metadata(self) -> List[Any]:
+        """The ``metadata`` of each message received (``None`` when a message had none)."""
+        with self.lock:
+            return [r.get("metadata") for r in self.received]
+
     def reply(self, message: str) -> List[Dict[str, Any]]:
         if message == "/greet":
             return [{"text": GREETING, "buttons": GREETING_BUTTONS}]
-        if message == "/ask_deadlines":
+        if message == "/ask_deadlines" or message.startswith("/ask_deadlines{"):
             return [{"text": DEADLINES}]
+        if message == "named links":
+            return [{"text": NAMED_LINKS}]
+        if message == "program buttons":
+            return [{"text": "MISM: apply by January 10, 2027.", "buttons": PROGRAM_BUTTONS}]
         if message.startswith("/inform"):
             return [
                 {"text": "MSIT is online and part-time."},

@@ -3,10 +3,14 @@
  * No dependencies, no framework. Embed with one script tag:
  *
  *   <script src="/static/chat-widget.js" data-server-url="http://localhost:5005"
- *           data-title="Heinz Admissions Assistant" data-greeting-payload="/greet" defer></script>
+ *           data-title="Heinz Admissions Assistant" data-greeting-payload="/greet"
+ *           data-program="mism"
+ *           data-contact-office="Heinz College Office of Admissions"
+ *           data-contact-email="hnzadmit@andrew.cmu.edu" data-contact-phone="412-268-2164" defer></script>
  *
  * or load the script with data-auto-init="false" and call window.HeinzChat.init({ serverUrl: "…" }).
- * See docs/widget.md for every option.
+ * See docs/widget.md for every option. The contact comes from the page (the demo site renders it
+ * from the knowledge file); every sentence the widget shows is in STRINGS below.
  *
  * Safety rule of this file: message text is never parsed as HTML. Everything the bot or the visitor
  * wrote is put into the page with textContent / createTextNode; links are built as <a> elements
@@ -15,34 +19,76 @@
 (function (window, document) {
   "use strict";
 
-  var VERSION = "1.0.0";
+  var VERSION = "1.1.0";
   // The script element that loaded us (available while a classic/deferred script runs).
   var SCRIPT = document.currentScript;
 
-  var DEFAULTS = {
-    serverUrl: "http://localhost:5005",
+  /**
+   * Every text the widget shows (or reads out to screen readers), in one place. "{name}" is filled
+   * in; {contact} becomes the office with its e-mail and phone as links. Override any of them with
+   * HeinzChat.init({ strings: { … } }).
+   */
+  var STRINGS = {
     title: "Heinz Admissions Assistant",
     subtitle: "Questions about MISM and MSIT",
     launcherLabel: "Chat with us",
+    privacyNotice: "Conversations are stored to improve this service. Please don't share personal details.",
+    region: "Chat: {title}",
+    log: "Conversation with {title}",
+    you: "You",
+    startOver: "Start over",
+    close: "Close chat",
+    inputLabel: "Your message",
+    placeholder: "Type your question…",
+    send: "Send",
+    hint: "Press Enter to send, Shift+Enter for a new line. Up to {max} characters.",
+    newTab: "opens in a new tab",
+    suggestedReplies: "Suggested replies",
+    notSent: "Not sent. ",
+    retry: "Retry",
+    retryLabel: "Retry sending: {text}",
+    unreachable: "Sorry, the assistant can't be reached right now. Your message is kept, so you can retry it in a moment.",
+    unreachableContact: "Need an answer now? Contact {contact}.",
+    noAnswer: "Sorry, I couldn't answer that just now. Please try again in a moment.",
+    noAnswerContact: "Or contact {contact}.",
+    reconnected: "Reconnected. You can continue the conversation.",
+    reconnectedRetry: "Reconnected. Use Retry to send your message again.",
+    // {contact}, depending on what the page gave (data-contact-office / -email / -phone):
+    contactFull: "{office} at {email} or {phone}",
+    contactEmail: "{office} at {email}",
+    contactPhone: "{office} at {phone}",
+    contactOffice: "{office}",
+    officeFallback: "the admissions office",
+  };
+
+  var DEFAULTS = {
+    serverUrl: "http://localhost:5005",
+    title: STRINGS.title,
+    subtitle: STRINGS.subtitle,
+    launcherLabel: STRINGS.launcherLabel,
     greetingPayload: "/greet",
+    program: null, // the program this page is about ("mism", "msit"): sent with every message
     storageKey: "heinz-chat",
     timeoutMs: 10000, // a reply slower than this counts as "server unreachable"
     healthIntervalMs: 5000, // how often to probe GET {serverUrl}/ while unreachable
     maxLength: 1000,
     maxHistory: 200,
     restoreOpen: true, // reopen the panel after a reload if it was open
-    contactEmail: "hnzadmit@andrew.cmu.edu",
-    contactPhone: "412-268-2164",
-    privacyNotice:
-      "Conversations are stored to improve this service. Please don't share personal details.",
+    // The human contact offered whenever the assistant can't answer; the page provides it.
+    contactOffice: null,
+    contactEmail: null,
+    contactPhone: null,
+    privacyNotice: STRINGS.privacyNotice,
+    strings: null, // overrides for STRINGS
     stylesheet: null, // URL of chat-widget.css; default: next to this script; false = don't load
     container: null, // element to mount into; default: document.body
   };
 
   var LIST_ITEM = /^\s*(?:\u2022|-)\s+/; // lines starting with "• " or "- "
-  // [label](https://…) | https://… | e-mail address
+  // [label](https://… or mailto:…) | https://… | e-mail address
   var INLINE_TOKEN =
-    /\[([^\]\n]{1,300})\]\((https?:\/\/[^\s()]+)\)|(https?:\/\/[^\s<>"'`]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+    /\[([^\]\n]{1,300})\]\(((?:https?:\/\/|mailto:)[^\s()]+)\)|(https?:\/\/[^\s<>"'`]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+  var EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
   var SVG_NS = "http://www.w3.org/2000/svg";
 
   var uid = 0;
@@ -80,6 +126,25 @@
       hex.slice(0, 4).join("") + "-" + hex.slice(4, 6).join("") + "-" + hex.slice(6, 8).join("") +
       "-" + hex.slice(8, 10).join("") + "-" + hex.slice(10, 16).join("")
     );
+  }
+
+  /** "Up to {max} characters" + {max: 1000} → "Up to 1000 characters". Unknown names stay as they are. */
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+
+  /** Like fill, but values may be DOM nodes (links): returns a fragment of text nodes and those nodes. */
+  function fillNodes(template, values) {
+    var frag = document.createDocumentFragment();
+    String(template).split(/(\{\w+\})/).forEach(function (part) {
+      var name = /^\{(\w+)\}$/.exec(part);
+      var value = name && Object.prototype.hasOwnProperty.call(values, name[1]) ? values[name[1]] : part;
+      if (value == null || value === "") return;
+      frag.appendChild(typeof value === "string" ? document.createTextNode(value) : value);
+    });
+    return frag;
   }
 
   /** Create an element. attrs: plain attributes, plus `text` (textContent) and `className`. */
@@ -132,6 +197,15 @@
     }
   }
 
+  /** The href for a [label](target) link: http(s) as above, or mailto: with one plain address. */
+  function safeLinkHref(raw) {
+    if (/^mailto:/i.test(raw)) {
+      var address = raw.slice("mailto:".length);
+      return EMAIL.test(address) ? "mailto:" + address : null;
+    }
+    return safeWebHref(raw);
+  }
+
   /** Split trailing punctuation off a bare URL ("see https://x.edu/." → "https://x.edu/" + "."). */
   function splitTrailing(url) {
     var trail = "";
@@ -165,8 +239,8 @@
       var node = null;
       var trail = "";
       if (match[1] !== undefined) {
-        // [label](url)
-        var mdHref = safeWebHref(match[2]);
+        // [label](url): the visitor sees the label ("MISM how-to-apply page"), not the address
+        var mdHref = safeLinkHref(match[2]);
         if (mdHref) node = link(mdHref, match[1], newTabHintId);
       } else if (match[3] !== undefined) {
         var parts = splitTrailing(match[3]);
@@ -191,7 +265,7 @@
 
   /**
    * Render bot text as DOM: paragraphs for blank-line separated blocks, <br> for single line
-   * breaks, <ul> for runs of lines starting with "• " or "- ", links for URLs and e-mails.
+   * breaks, <ul> for runs of lines starting with "• " or "- ", links for [label](url), URLs and e-mails.
    */
   function renderRichText(text, newTabHintId) {
     var frag = document.createDocumentFragment();
@@ -357,6 +431,7 @@
 
   Widget.prototype.mount = function () {
     var o = this.opts;
+    var t = o.strings;
     var ids = {
       panel: nextId("panel"),
       title: nextId("title"),
@@ -375,9 +450,9 @@
 
     var restart = el("button", { type: "button", className: "hc-hbtn hc-restart" }, [
       icon(ICON_RESTART),
-      el("span", { text: "Start over" }),
+      el("span", { text: t.startOver }),
     ]);
-    var close = el("button", { type: "button", className: "hc-hbtn hc-close", "aria-label": "Close chat" }, [
+    var close = el("button", { type: "button", className: "hc-hbtn hc-close", "aria-label": t.close }, [
       icon(ICON_CLOSE),
     ]);
     var header = el("div", { className: "hc-header" }, [
@@ -392,7 +467,7 @@
       className: "hc-log",
       role: "log",
       "aria-live": "polite",
-      "aria-label": "Conversation with " + o.title,
+      "aria-label": fill(t.log, { title: o.title }),
     });
     var typing = el("div", { className: "hc-typing", "aria-hidden": "true", hidden: true }, [
       el("span", { className: "hc-dot" }),
@@ -406,23 +481,23 @@
       className: "hc-input",
       rows: "1",
       maxlength: String(o.maxLength),
-      placeholder: "Type your question…",
+      placeholder: t.placeholder,
       autocomplete: "off",
       "aria-describedby": ids.hint,
     });
     var counter = el("span", { className: "hc-counter", "aria-hidden": "true", text: "0/" + o.maxLength });
-    var send = el("button", { type: "submit", className: "hc-send" }, [el("span", { text: "Send" })]);
+    var send = el("button", { type: "submit", className: "hc-send" }, [el("span", { text: t.send })]);
     var form = el("form", { className: "hc-form", novalidate: true }, [
-      el("label", { className: "hc-sr-only", for: ids.input, text: "Your message" }),
+      el("label", { className: "hc-sr-only", for: ids.input, text: t.inputLabel }),
       el("div", { className: "hc-field" }, [input, counter]),
       send,
     ]);
     var hint = el("div", {
       id: ids.hint,
       hidden: true,
-      text: "Press Enter to send, Shift+Enter for a new line. Up to " + o.maxLength + " characters.",
+      text: fill(t.hint, { max: o.maxLength }),
     });
-    var newTab = el("div", { id: ids.newTab, hidden: true, text: "opens in a new tab" });
+    var newTab = el("div", { id: ids.newTab, hidden: true, text: t.newTab });
 
     var panel = el("section", {
       id: ids.panel,
@@ -441,7 +516,8 @@
     ]);
 
     // A landmark, so the launcher and panel are not "content outside any region" on the host page.
-    var root = el("aside", { className: "hc-root", "aria-label": "Chat: " + o.title, "data-hc-version": VERSION }, [
+    var rootAttrs = { className: "hc-root", "aria-label": fill(t.region, { title: o.title }), "data-hc-version": VERSION };
+    var root = el("aside", rootAttrs, [
       launcher,
       panel,
     ]);
@@ -580,7 +656,7 @@
   };
 
   Widget.prototype.renderMessage = function (m) {
-    var who = m.from === "user" ? "You" : this.opts.title;
+    var who = m.from === "user" ? this.opts.strings.you : this.opts.title;
     var bubble = el("div", { className: "hc-bubble" });
     if (m.from === "user") bubble.textContent = m.text;
     else bubble.appendChild(renderRichText(m.text, this.ids.newTab));
@@ -594,12 +670,14 @@
 
   Widget.prototype.renderFailed = function (m) {
     var self = this;
-    var retry = el("button", { type: "button", className: "hc-retry", text: "Retry" });
-    retry.setAttribute("aria-label", "Retry sending: " + (m.text.length > 60 ? m.text.slice(0, 57) + "…" : m.text));
+    var t = this.opts.strings;
+    var retry = el("button", { type: "button", className: "hc-retry", text: t.retry });
+    var short = m.text.length > 60 ? m.text.slice(0, 57) + "…" : m.text;
+    retry.setAttribute("aria-label", fill(t.retryLabel, { text: short }));
     retry.addEventListener("click", function () {
       self.retry(m.id);
     });
-    return el("div", { className: "hc-failed" }, [el("span", { text: "Not sent. " }), retry]);
+    return el("div", { className: "hc-failed" }, [el("span", { text: t.notSent }), retry]);
   };
 
   /** System notices (connection problems, reconnected): shown in the log, not stored. */
@@ -633,7 +711,7 @@
 
   Widget.prototype.renderQuickReplies = function (buttons) {
     var self = this;
-    var group = el("div", { className: "hc-quick", role: "group", "aria-label": "Suggested replies" });
+    var group = el("div", { className: "hc-quick", role: "group", "aria-label": this.opts.strings.suggestedReplies });
     buttons.forEach(function (b) {
       var btn = el("button", { type: "button", className: "hc-quick-btn", text: b.title });
       btn.addEventListener("click", function () {
@@ -768,13 +846,24 @@
     return result;
   };
 
+  /**
+   * What Rasa's REST channel passes on to the tracker with each message: the program this page is
+   * about (so the first answer needs no "which program?") and the page the visitor is on.
+   */
+  Widget.prototype.metadata = function () {
+    var meta = {};
+    if (this.opts.program) meta.program = this.opts.program;
+    meta.page_url = window.location.href;
+    return meta;
+  };
+
   Widget.prototype.post = function (sender, message) {
     return fetchWithTimeout(
       this.serverUrl + "/webhooks/rest/webhook",
       {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ sender: sender, message: message }),
+        body: JSON.stringify({ sender: sender, message: message, metadata: this.metadata() }),
       },
       this.opts.timeoutMs,
       function (res) {
@@ -835,36 +924,44 @@
 
   Widget.prototype.goOffline = function () {
     var o = this.opts;
+    var t = o.strings;
     var wasOffline = this.offline;
     this.offline = true;
     this.nodes.root.classList.add("hc-is-offline");
     this.startHealthCheck();
     if (wasOffline) return;
     this.notice("error", function (bubble) {
-      var p1 = el("p", { className: "hc-p", text: "Sorry, the assistant can't be reached right now. Your message is kept, so you can retry it in a moment." });
-      bubble.appendChild(p1);
-      bubble.appendChild(contactParagraph(o, "Need an answer now? Contact Heinz College Admissions at "));
+      bubble.appendChild(el("p", { className: "hc-p", text: t.unreachable }));
+      bubble.appendChild(contactParagraph(o, t.unreachableContact));
     });
   };
 
-  /** "…at EMAIL or PHONE." with both as links: the human fallback whenever the bot can't answer. */
-  function contactParagraph(o, lead) {
-    var p = el("p", { className: "hc-p" }, [lead]);
-    p.appendChild(link("mailto:" + o.contactEmail, o.contactEmail, null));
-    p.appendChild(document.createTextNode(" or "));
-    var tel = el("a", { className: "hc-link", href: "tel:+1" + o.contactPhone.replace(/[^0-9]/g, "") });
-    tel.textContent = o.contactPhone;
-    p.appendChild(tel);
-    p.appendChild(document.createTextNode("."));
-    return p;
+  /**
+   * `sentence` with {contact} as "OFFICE at EMAIL or PHONE", e-mail and phone as links: the human
+   * fallback whenever the bot can't answer. Whatever the page did not give is left out.
+   */
+  function contactParagraph(o, sentence) {
+    var t = o.strings;
+    var email = o.contactEmail;
+    if (email && EMAIL.test(email)) email = link("mailto:" + email, email, null);
+    var phone = o.contactPhone;
+    var digits = phone ? phone.replace(/[^0-9]/g, "") : "";
+    if (digits.length >= 7) {
+      var tel = el("a", { className: "hc-link", href: (/^\s*\+/.test(phone) ? "tel:+" : "tel:+1") + digits });
+      tel.textContent = phone;
+      phone = tel;
+    }
+    var template = email && phone ? t.contactFull : email ? t.contactEmail : phone ? t.contactPhone : t.contactOffice;
+    var contact = fillNodes(template, { office: o.contactOffice || t.officeFallback, email: email, phone: phone });
+    return el("p", { className: "hc-p" }, [fillNodes(sentence, { contact: contact })]);
   }
 
   /** The server answered but said nothing we can show (e.g. its action server is down). */
   Widget.prototype.noAnswer = function () {
     var o = this.opts;
     this.notice("error", function (bubble) {
-      bubble.appendChild(el("p", { className: "hc-p", text: "Sorry, I couldn't answer that just now. Please try again in a moment." }));
-      bubble.appendChild(contactParagraph(o, "Or contact Heinz College Admissions at "));
+      bubble.appendChild(el("p", { className: "hc-p", text: o.strings.noAnswer }));
+      bubble.appendChild(contactParagraph(o, o.strings.noAnswerContact));
     });
   };
 
@@ -876,11 +973,9 @@
     var hasFailed = this.state.messages.some(function (m) {
       return m.status === "failed";
     });
+    var t = this.opts.strings;
     this.notice("ok", function (bubble) {
-      bubble.appendChild(el("p", {
-        className: "hc-p",
-        text: hasFailed ? "Reconnected. Use Retry to send your message again." : "Reconnected. You can continue the conversation.",
-      }));
+      bubble.appendChild(el("p", { className: "hc-p", text: hasFailed ? t.reconnectedRetry : t.reconnected }));
     });
     if (!this.state.messages.length && this.isOpen() && !this.greetingInFlight && this.opts.greetingPayload) this.greet();
   };
@@ -1004,6 +1099,10 @@
     if (d.subtitle !== undefined) o.subtitle = d.subtitle;
     if (d.launcherLabel) o.launcherLabel = d.launcherLabel;
     if (d.greetingPayload !== undefined) o.greetingPayload = d.greetingPayload;
+    if (d.program !== undefined) o.program = d.program;
+    if (d.contactOffice !== undefined) o.contactOffice = d.contactOffice;
+    if (d.contactEmail !== undefined) o.contactEmail = d.contactEmail;
+    if (d.contactPhone !== undefined) o.contactPhone = d.contactPhone;
     if (d.storageKey) o.storageKey = d.storageKey;
     if (d.timeoutMs) o.timeoutMs = parseInt(d.timeoutMs, 10);
     if (d.healthIntervalMs) o.healthIntervalMs = parseInt(d.healthIntervalMs, 10);
@@ -1021,6 +1120,18 @@
     ["timeoutMs", "healthIntervalMs", "maxLength", "maxHistory"].forEach(function (key) {
       if (!(out[key] > 0)) out[key] = base[key];
     });
+    // Text options: trimmed; empty means "not given" (a page rendered without its knowledge file).
+    ["program", "contactOffice", "contactEmail", "contactPhone"].forEach(function (key) {
+      out[key] = typeof out[key] === "string" && out[key].trim() ? out[key].trim().slice(0, 200) : null;
+    });
+    out.strings = {};
+    for (k in STRINGS) if (Object.prototype.hasOwnProperty.call(STRINGS, k)) out.strings[k] = STRINGS[k];
+    var custom = extra && extra.strings;
+    if (custom && typeof custom === "object") {
+      for (k in custom) {
+        if (Object.prototype.hasOwnProperty.call(custom, k) && typeof custom[k] === "string") out.strings[k] = custom[k];
+      }
+    }
     return out;
   }
 
@@ -1055,8 +1166,6 @@
       if (instance) instance.destroy();
       instance = null;
     },
-    // exposed for tests and for embedding pages that want the same rendering rules
-    _renderRichText: renderRichText,
   };
   window.HeinzChat = HeinzChat;
 
