@@ -45,7 +45,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.knowledge import Knowledge, load_knowledge  # noqa: E402
+from core.knowledge import load_knowledge  # noqa: E402
 from core.topics import topic_for  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "visitor_questions.yml"
@@ -172,16 +172,6 @@ def _topic_in_response(name: str) -> Optional[str]:
     return None
 
 
-def known_unknowns(knowledge: Knowledge) -> set:
-    """Topics no program, track or Heinz-wide fact answers."""
-    answered = {t for t, topic in knowledge.topics.items() if topic.fact}
-    for program in knowledge.programs.values():
-        answered |= set(program.facts)
-        for track in program.tracks.values():
-            answered |= set(track.facts)
-    return set(knowledge.topics) - answered - {"contact"}
-
-
 def score(outcomes: List[Outcome], unknowns: set) -> Dict[str, Tuple[int, int]]:
     def expected(o: Outcome) -> str:
         label = o.question["topic"]
@@ -253,7 +243,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--show-misses", action="store_true", help="list every question not answered as labelled")
     args = parser.parse_args(argv)
     questions = load_questions(args.questions)
-    unknowns = known_unknowns(load_knowledge(args.tree / "knowledge" / "programs.yml"))
+    unknowns = set(load_knowledge(args.tree / "knowledge" / "programs.yml").known_unknowns()) - {"contact"}
     print(f"{len(questions)} held-out questions; known unknowns: {', '.join(sorted(unknowns))}")
     trees: Iterator[Tuple[str, Path]] = iter(
         [("baseline", args.baseline_tree)] * bool(args.baseline_tree) + [("this checkout", args.tree)]

@@ -177,6 +177,15 @@ class Knowledge(_Strict):
                 for phrase in {track.name, *track.aliases}:
                     yield "track", track_id, phrase
 
+    def known_unknowns(self) -> List[str]:
+        """Topics no Heinz-wide, program or track fact answers: the bot says what it lacks."""
+        answered = {topic_id for topic_id, topic in self.topics.items() if topic.fact}
+        for program in self.programs.values():
+            answered |= set(program.facts)
+            for track in program.tracks.values():
+                answered |= set(track.facts)
+        return [topic_id for topic_id in self.topics if topic_id not in answered]
+
     def page_name(self, url: str) -> str:
         """The name visitors see for an official page (its address when the file names none)."""
         return self.pages.get(url) or self.pages.get(url.split("#", 1)[0]) or url

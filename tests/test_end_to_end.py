@@ -45,7 +45,10 @@ def test_multi_turn_conversation_is_answered_and_stored(stack):
         ),
         (
             "What about the online program?",
-            lambda r: "I don't have the official program length in months for MSIT" in texts(r) and "hnzadmit@andrew.cmu.edu" in texts(r),
+            lambda r: (
+                "I don't have the official program length in months for MSIT" in texts(r)
+                and "hnzadmit@andrew.cmu.edu" in texts(r)
+            ),
         ),
         ("what are its deadlines?", lambda r: "Application deadlines, MSIT" in texts(r) and "July 1" in texts(r)),
         ("what are the deadlines for MISM", lambda r: "For the August 2027 start" in texts(r)),
