@@ -242,9 +242,7 @@ def insert_event(
             sender_id=sender_id,
             type_name=type_name,
             timestamp=at,
-            intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name")
-            if isinstance(data, dict)
-            else None,
+            intent_name=None,  # the console reads the intent from the JSON, as Rasa does
             action_name=None,
             data=data if isinstance(data, str) else json.dumps(data),
         )
