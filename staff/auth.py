@@ -29,6 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from staff.config import StaffConfig, load_config
 from staff.database import ConsoleDatabase, login_failures, sessions, upsert, users
+from staff.privacy import clean_text
 
 LOCAL_USER = "staff"
 # A single address may try several user names; this bounds that too.
@@ -48,7 +49,8 @@ def _dummy_hash() -> str:
 
 
 def normalise_username(username: Any) -> str:
-    return str(username or "").strip().lower()[:64]
+    """User names as stored and compared: sanitised (no NUL reaches the database), trimmed, lower case."""
+    return clean_text(username, 64).strip().lower()
 
 
 class Authenticator:

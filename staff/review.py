@@ -31,7 +31,7 @@ class ReviewError(ValueError):
 
 def valid_intent(name: Optional[str]) -> str:
     name = (name or "").strip()
-    if not INTENT_NAME.match(name):
+    if not INTENT_NAME.fullmatch(name):
         raise ReviewError("An intent name uses letters, digits and underscores, starting with a letter.")
     return name
 

@@ -38,7 +38,7 @@ from staff.database import TRANSCRIPT_LIMIT
 from staff.dates import day_range, format_time, parse_date, today
 from staff.events import Turn, TurnBuilder
 from staff.export import FORMATS, KINDS, export_chunks, filename
-from staff.privacy import display_id, mask_value, url_id
+from staff.privacy import clean_text, display_id, mask_value, url_id
 from staff.queries import (
     CONVERSATION_STATUSES,
     MESSAGE_STATUSES,
@@ -270,7 +270,13 @@ def _assignable_intents() -> List[str]:
 
 
 def _sender_id(key: str) -> str:
-    """The conversation a URL names: by its reference (``c-...``, for private ids) or its id."""
+    """The conversation a URL or form names: by its reference (``c-...``, for private ids) or its id.
+
+    A key that is not clean text (NUL, control characters) names no conversation: 404, before it
+    reaches the database (PostgreSQL refuses NUL even as a parameter).
+    """
+    if not key or clean_text(key, 255) != key:
+        abort(404)
     return console().queries.resolve(key) or key
 
 
@@ -307,9 +313,8 @@ def visible_turns(turns: List[Turn]) -> List[Turn]:
 
 
 def review_conversation() -> Any:
-    key = request.form.get("sender_id", "")
-    sender_id = _sender_id(key) if key else ""
-    default = url_for("staff.transcript", sender_id=url_id(sender_id)) if key else url_for("staff.conversations")
+    sender_id = _sender_id(request.form.get("sender_id", ""))
+    default = url_for("staff.transcript", sender_id=url_id(sender_id))
     try:
         console().reviews.set_conversation_status(
             sender_id, request.form.get("status", ""), g.staff_user, request.form.get("note", "")
@@ -354,7 +359,7 @@ def _review_note(status: str, count: int, intent: Optional[str]) -> str:
 def missed() -> Any:
     staff_console = console()
     flt = MissedFilter.from_args(request.args)
-    page = max(1, _int(request.args.get("page"), 1))
+    page = max(1, _query_int(request.args.get("page"), 1))
     per_page = staff_console.config.page_size
     groups, group_count, message_count = staff_console.queries.missed_groups(flt, page, per_page)
     return render_template(
@@ -374,7 +379,7 @@ def missed() -> Any:
 
 def review_group() -> Any:
     staff_console = console()
-    keys = [key for key in request.form.getlist("key")][:200]
+    keys = [key for key in request.form.getlist("key")[:200] if key and clean_text(key, 500) == key]
     status = request.form.get("action", "")
     messages = staff_console.queries.missed_event_ids(keys)
     try:
@@ -385,7 +390,8 @@ def review_group() -> Any:
     return redirect(_safe_next(request.form.get("next"), url_for("staff.missed")))
 
 
-def _int(value: Optional[str], default: int) -> int:
+def _query_int(value: Optional[str], default: int) -> int:
+    """A whole number from the query string; anything else means ``default``."""
     try:
         return int(value or default)
     except ValueError:
@@ -397,7 +403,7 @@ def _trend_range() -> Tuple[date, date]:
     tz = console().tz
     until = parse_date(request.args.get("until")) or today(tz)
     since = parse_date(request.args.get("since"))
-    days = _int(request.args.get("days"), 30)
+    days = _query_int(request.args.get("days"), 30)
     if since is None or since > until:
         since = until - timedelta(days=max(1, min(days, 731)) - 1)
     since = max(since, until - timedelta(days=730))
@@ -465,7 +471,7 @@ def trends() -> Any:
         since=since,
         until=until,
         ranges=TREND_RANGES,
-        days=_int(request.args.get("days"), 30) if not request.args.get("since") else None,
+        days=_query_int(request.args.get("days"), 30) if not request.args.get("since") else None,
         program_totals={p: sum(data.programs[p]) for p in program_ids},
         program_names=[vocabulary.program_label(p) for p in program_ids],
     )
@@ -516,7 +522,7 @@ def nlu_export() -> Any:
 def api_conversations() -> Any:
     staff_console = console()
     flt = ConversationFilter.from_args(request.args)
-    limit = max(1, min(_int(request.args.get("limit"), staff_console.config.page_size), 500))
+    limit = max(1, min(_query_int(request.args.get("limit"), staff_console.config.page_size), 500))
     page = staff_console.queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
     return jsonify(
         conversations=[summary_record(row) for row in page.rows],

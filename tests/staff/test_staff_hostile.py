@@ -17,7 +17,15 @@ from staff_helpers import STAFF_PASSWORD, csrf_token, log_in
 from staff_rasa_events import DAY, NOW, answer, insert_event, save, start, tracker_store, user, user_data
 
 from staff import cli
-from staff.database import SCHEMA_VERSION, ConsoleDatabase, SchemaError, messages, sessions, sync_state
+from staff.database import (
+    SCHEMA_VERSION,
+    ConsoleDatabase,
+    SchemaError,
+    message_reviews,
+    messages,
+    sessions,
+    sync_state,
+)
 from staff.dates import local_day
 from staff.privacy import CARD_MASK, CUT_NOTE, MAX_TEXT, clean_text, conversation_ref, mask_text
 
@@ -88,6 +96,26 @@ def test_a_nul_message_breaks_no_page_export_or_catch_up(app, client, settings):
         cli.main(["--database-url", settings.database_url, "export", "--format", "csv", "--since", since], out=out) == 0
     )
     assert "\x00" not in out.getvalue() and "ab what is the deadline?" in out.getvalue()
+
+
+def test_a_nul_in_any_parameter_is_refused_cleanly(app, client):
+    """Staff input reaches PostgreSQL only sanitised: a NUL anywhere is a 404/302, never a 500."""
+    assert client.get("/staff/conversations/a%00b").status_code == 404
+    assert client.get("/staff/api/conversations/a%00b").status_code == 404
+    assert client.get("/staff/?topic=ask%00&program=ms%00it&before=1.0:%00").status_code == 200
+    token = csrf_token(client, "/staff/")
+    review = {"csrf_token": token, "sender_id": "visitor-missed\x00", "status": "reviewed"}
+    assert client.post("/staff/review/conversation", data=review).status_code == 404
+    group = {"csrf_token": token, "key": ["whats the tuition\x00"], "action": "dismissed"}
+    assert client.post("/staff/review/group", data=group).status_code == 302
+    assigned = {"csrf_token": token, "event_id": "1", "action": "assigned", "intent": "ask_cost\n"}
+    assert client.post("/staff/review/message", data=assigned).status_code in (302, 404)
+    anonymous = app.test_client()
+    # The name is sanitised like any text before it is looked up: a NUL is dropped, not an error.
+    assert log_in(anonymous, user="admissions\x00").status_code == 302
+    assert log_in(app.test_client(), user="nobody\x00", password="x").status_code == 401
+    with app.extensions["staff_console"].store.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(message_reviews)).scalar() == 0
 
 
 def test_huge_stored_messages_are_cut_not_fatal(app, client):
