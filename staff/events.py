@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-from core.topics import ANSWER_ACTION, MISS_ACTION, MISS_INTENTS
+from core.topics import MISS_ACTION, MISS_INTENTS
 from staff.database import MAX_EVENT_DATA
 from staff.privacy import clean_text, clean_value
 
@@ -23,8 +23,6 @@ SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
 # Actions that answer a miss: the assistant's own and Rasa's default.
 FALLBACK_ACTIONS = frozenset({MISS_ACTION, "action_default_fallback"})
 NAME_LIMIT = 255
-
-__all__ = ["ANSWER_ACTION", "FALLBACK_ACTIONS", "MISS_INTENTS", "Turn", "TurnBuilder"]
 
 
 def too_large_note(length: Any) -> str:
