@@ -17,6 +17,12 @@ What it does, per database:
 
 PostgreSQL runs in a dedicated database (``staff_bench_<random>``) that is dropped at the end.
 Results print as a Markdown table for docs/benchmarks.md.
+
+    .venv/bin/python bench/console_bench.py --hostile            # huge stored messages (issue 9)
+
+``--hostile`` instead stores one ordinary message (the baseline, in the same run), then a 100 KB
+and a 1 MB message and a 10 MB row straight into ``events``, and times the catch-up, the
+transcript page and the CSV export of each (the console used to freeze for minutes on these).
 """
 
 from __future__ import annotations
@@ -509,6 +515,94 @@ def report(results: List[Result]) -> str:
     return "\n".join(lines)
 
 
+HOSTILE_SIZES = {"baseline (ordinary message)": 0, "100 KB message": 100_000, "1 MB message": 1_000_000}
+HOSTILE_SIZES["10 MB row"] = 10_000_000
+
+
+def _hostile_text(size: int) -> str:
+    """What made the old masking quadratic: long letter and digit runs, an address, a number."""
+    if not size:
+        return "When is the application deadline for MSIT? Mail me at jane@example.com"
+    half = size // 2
+    return "mail me at jane@example.com " + "a" * half + " 412 268 2000 " + "7" * (size - half)
+
+
+def bench_hostile(backend: str, url: str) -> List[Tuple[str, float, float, float]]:
+    """(case, catch-up ms, transcript ms, CSV export ms) for each size in HOSTILE_SIZES."""
+    from core.settings import Settings
+    from staff.database import events
+    from webapp import create_app
+
+    os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")
+    app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="bench"))
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/staff/login", data={"username": "bench", "password": "bench-password-123", "csrf_token": token})
+    staff_console = app.extensions["staff_console"]
+    staff_console.refresh(force=True)
+    figures = []
+    for number, (name, size) in enumerate(HOSTILE_SIZES.items()):
+        sender_id, at = f"hostile-{number}", time.time()
+        text = _hostile_text(size)
+        data = {"event": "user", "timestamp": at, "text": text, "parse_data": {"text": text, "entities": []}}
+        data["parse_data"]["intent"] = {"name": "nlu_fallback", "confidence": 0.1}
+        with staff_console.store.session_scope() as connection:
+            top = connection.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0))).scalar()
+            row = dict(id=top + 1, sender_id=sender_id, type_name="user", timestamp=at, data=json.dumps(data))
+            connection.execute(sa.insert(events).values(**row))
+        sync_ms, _ = timed(lambda: staff_console.refresh(force=True))
+        transcript_ms, status = timed(lambda sid=sender_id: client.get(f"/staff/conversations/{sid}").status_code)
+        assert status == 200, (name, status)
+        export = "/staff/export/download?kind=messages&format=csv&since=2000-01-01&until=2100-01-01"
+        export_ms, _ = timed(lambda url=export: len(client.get(url).data))
+        figures.append((name, sync_ms, transcript_ms, export_ms))
+        print(f"  {backend} {name}: catch-up {sync_ms:.0f} ms, transcript {transcript_ms:.0f} ms", flush=True)
+    staff_console.close()
+    return figures
+
+
+def hostile_main(args: argparse.Namespace) -> int:
+    lines = [
+        "| Database | Stored | Catch-up | Transcript page | CSV export (all messages) |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        if backend == "sqlite":
+            path = Path(args.workdir) / f"hostile-{secrets.token_hex(3)}.db"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(path)).engine.dispose()
+            try:
+                figures = bench_hostile("SQLite", f"sqlite:///{path}")
+            finally:
+                path.unlink(missing_ok=True)
+        else:
+            import psycopg2
+
+            name = f"staff_bench_{secrets.token_hex(4)}"
+            admin = psycopg2.connect(host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname=args.pg_db)
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {name}")
+            try:
+                store = SQLTrackerStore(
+                    DOMAIN, dialect="postgresql", host=args.pg_host, port=args.pg_port, db=name, username=args.pg_user
+                )
+                store.engine.dispose()
+                figures = bench_hostile(
+                    "PostgreSQL", f"postgresql://{args.pg_user}@{args.pg_host}:{args.pg_port}/{name}"
+                )
+            finally:
+                with admin.cursor() as cursor:
+                    cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                admin.close()
+        for case, sync_ms, transcript_ms, export_ms in figures:
+            lines.append(f"| {backend} | {case} | {sync_ms:.0f} ms | {transcript_ms:.0f} ms | {export_ms:.0f} ms |")
+    print()
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--conversations", type=int, default=100_000)
@@ -519,7 +613,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--pg-port", type=int, default=5432)
     parser.add_argument("--pg-user", default="postgres")
     parser.add_argument("--pg-db", default="test", help="existing database to connect to for CREATE DATABASE")
+    parser.add_argument("--hostile", action="store_true", help="time huge stored messages instead")
     args = parser.parse_args(argv)
+    if args.hostile:
+        return hostile_main(args)
     now = time.time()
     results = []
     started = time.perf_counter()

@@ -19,9 +19,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "conversations.db"
 
 
-def _int(name: str, default: int) -> int:
+def env_int(name: str, default: int) -> int:
+    """An integer from the environment; unset or blank means ``default`` (the one copy of this helper)."""
     raw = os.environ.get(name, "").strip()
     return int(raw) if raw else default
+
+
+def env_flag(name: str) -> bool:
+    """``1``/``true``/``yes``/``on`` (any case) mean on; anything else, or unset, means off."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _list(name: str, default: List[str]) -> List[str]:
@@ -45,31 +51,35 @@ def default_database_url() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    web_port: int = field(default_factory=lambda: _int("WEB_PORT", 8000))
-    rasa_port: int = field(default_factory=lambda: _int("RASA_PORT", 5005))
-    action_port: int = field(default_factory=lambda: _int("ACTION_PORT", 5055))
+    web_port: int = field(default_factory=lambda: env_int("WEB_PORT", 8000))
+    rasa_port: int = field(default_factory=lambda: env_int("RASA_PORT", 5005))
+    action_port: int = field(default_factory=lambda: env_int("ACTION_PORT", 5055))
     host: str = field(default_factory=lambda: os.environ.get("BIND_HOST", "127.0.0.1"))
-    # The address browsers use to reach the Rasa server (the widget's server URL).
-    public_rasa_url: str = field(
-        default_factory=lambda: os.environ.get("PUBLIC_RASA_URL", f"http://localhost:{_int('RASA_PORT', 5005)}")
-    )
+    # The address browsers use to reach the Rasa server (the widget's server URL); empty means
+    # "derive it from rasa_port" (see __post_init__).
+    public_rasa_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_RASA_URL", "").strip())
     database_url: str = field(
         default_factory=lambda: os.environ.get("DATABASE_URL", "").strip() or default_database_url()
     )
     redis_url: str = field(default_factory=lambda: os.environ.get("REDIS_URL", "").strip())
-    cors_origins: List[str] = field(
-        default_factory=lambda: _list(
-            "CORS_ORIGINS",
-            [f"http://localhost:{_int('WEB_PORT', 8000)}", f"http://127.0.0.1:{_int('WEB_PORT', 8000)}"],
-        )
-    )
+    # Origins allowed to call the Rasa server; empty means "this web server" (from web_port).
+    cors_origins: List[str] = field(default_factory=lambda: _list("CORS_ORIGINS", []))
     secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", "") or secrets.token_hex(32))
     # Messages the NLU classified with less confidence than this count as missed in the console;
     # by default the same threshold at which the bot itself falls back (config.yml).
     low_confidence_threshold: float = field(
         default_factory=lambda: float(os.environ.get("LOW_CONFIDENCE_THRESHOLD", "") or fallback_threshold())
     )
-    retention_days: int = field(default_factory=lambda: _int("RETENTION_DAYS", 365))
+    retention_days: int = field(default_factory=lambda: env_int("RETENTION_DAYS", 365))
+
+    def __post_init__(self) -> None:
+        """Fill the defaults that derive from other settings from *those* settings, so that
+        ``Settings(rasa_port=6005)`` points the widget at port 6005 rather than the environment's port."""
+        if not self.public_rasa_url:
+            object.__setattr__(self, "public_rasa_url", f"http://localhost:{self.rasa_port}")
+        if not self.cors_origins:
+            origins = [f"http://localhost:{self.web_port}", f"http://127.0.0.1:{self.web_port}"]
+            object.__setattr__(self, "cors_origins", origins)
 
 
 def load_settings() -> Settings:

@@ -10,6 +10,10 @@ Two sources of accounts:
 Passwords are kept only as werkzeug hashes. Failed attempts are recorded in
 ``staff_login_failures`` (shared by all web workers) and a user name/address pair is locked out
 after five failures in fifteen minutes.
+
+A login is a row in ``staff_sessions``; the signed cookie carries only its random id. Logging out
+deletes the row, so a cookie copied before logout is refused afterwards, and a session unused for
+``STAFF_IDLE_MINUTES`` (or older than ``STAFF_SESSION_HOURS``) ends on the server too.
 """
 
 from __future__ import annotations
@@ -18,18 +22,20 @@ import secrets
 import sys
 import time
 from functools import lru_cache
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from staff.config import StaffConfig, load_config
-from staff.schema import create_tables
-from staff.store import EventStore, create_store
+from staff.database import ConsoleDatabase, login_failures, sessions, upsert, users
+from staff.privacy import clean_text
 
 LOCAL_USER = "staff"
 # A single address may try several user names; this bounds that too.
 MAX_FAILURES_PER_ADDRESS = 20
+# A session's last use is written at most this often (not on every page view).
+TOUCH_SECONDS = 60
 
 
 def hash_password(password: str) -> str:
@@ -43,11 +49,12 @@ def _dummy_hash() -> str:
 
 
 def normalise_username(username: Any) -> str:
-    return str(username or "").strip().lower()[:64]
+    """User names as stored and compared: sanitised (no NUL reaches the database), trimmed, lower case."""
+    return clean_text(username, 64).strip().lower()
 
 
 class Authenticator:
-    def __init__(self, store: EventStore, config: StaffConfig) -> None:
+    def __init__(self, store: ConsoleDatabase, config: StaffConfig) -> None:
         self.store = store
         self.config = config
         self._env_hash = config.password_hash or (hash_password(config.password) if config.password else "")
@@ -56,9 +63,7 @@ class Authenticator:
         if self.config.user and username == normalise_username(self.config.user) and self._env_hash:
             return self._env_hash
         with self.store.connect() as connection:
-            return connection.execute(
-                sa.text("SELECT password_hash FROM staff_users WHERE username = :u"), {"u": username}
-            ).scalar()
+            return connection.execute(sa.select(users.c.password_hash).where(users.c.username == username)).scalar()
 
     def check(self, username: str, password: str) -> bool:
         """Whether the password is right; always does the same hashing work."""
@@ -71,53 +76,91 @@ class Authenticator:
         return time.time() - self.config.failed_login_window_seconds
 
     def locked_out(self, username: str, address: str) -> bool:
+        f = login_failures.c
+        recent = sa.select(sa.func.count()).where(f.address == address[:64], f.failed_at >= self._window_start())
         with self.store.connect() as connection:
-            per_user = connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM staff_login_failures WHERE username = :u AND address = :a"
-                    " AND failed_at >= :since"
-                ),
-                {"u": normalise_username(username), "a": address[:64], "since": self._window_start()},
-            ).scalar()
-            per_address = connection.execute(
-                sa.text("SELECT count(*) FROM staff_login_failures WHERE address = :a AND failed_at >= :since"),
-                {"a": address[:64], "since": self._window_start()},
-            ).scalar()
+            per_user = connection.execute(recent.where(f.username == normalise_username(username))).scalar() or 0
+            per_address = connection.execute(recent).scalar() or 0
         return per_user >= self.config.max_failed_logins or per_address >= MAX_FAILURES_PER_ADDRESS
 
     def record_failure(self, username: str, address: str) -> None:
-        with self.store.begin() as connection:
+        f = login_failures.c
+        with self.store.session_scope() as connection:
+            connection.execute(sa.delete(login_failures).where(f.failed_at < self._window_start() - 3600))
             connection.execute(
-                sa.text("DELETE FROM staff_login_failures WHERE failed_at < :old"),
-                {"old": self._window_start() - 3600},
-            )
-            connection.execute(
-                sa.text("INSERT INTO staff_login_failures (username, address, failed_at) VALUES (:u, :a, :now)"),
-                {"u": normalise_username(username), "a": address[:64], "now": time.time()},
+                sa.insert(login_failures).values(
+                    username=normalise_username(username), address=address[:64], failed_at=time.time()
+                )
             )
 
     def clear_failures(self, username: str, address: str) -> None:
-        with self.store.begin() as connection:
+        f = login_failures.c
+        with self.store.session_scope() as connection:
             connection.execute(
-                sa.text("DELETE FROM staff_login_failures WHERE username = :u AND address = :a"),
-                {"u": normalise_username(username), "a": address[:64]},
+                sa.delete(login_failures).where(f.username == normalise_username(username), f.address == address[:64])
             )
+
+    # -- sessions -------------------------------------------------------------------------------
+    def start_session(self, username: str) -> str:
+        """Record a login; returns the id the session cookie carries. Ends expired sessions too."""
+        session_id = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.store.session_scope() as connection:
+            connection.execute(sa.delete(sessions).where(self._expired(now)))
+            connection.execute(
+                sa.insert(sessions).values(
+                    id=session_id, username=normalise_username(username), created_at=now, last_seen=now
+                )
+            )
+        return session_id
+
+    def _expired(self, now: float) -> Any:
+        s = sessions.c
+        return sa.or_(
+            s.last_seen < now - self.config.idle_minutes * 60,
+            s.created_at < now - self.config.session_hours * 3600,
+        )
+
+    def session_user(self, session_id: Any) -> Optional[str]:
+        """The user of a live session, or ``None`` when it was ended, idle too long or too old."""
+        if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
+            return None
+        now = time.time()
+        s = sessions.c
+        with self.store.connect() as connection:
+            row = connection.execute(sa.select(sessions).where(s.id == session_id)).first()
+        if row is None:
+            return None
+        if (
+            row.last_seen < now - self.config.idle_minutes * 60
+            or row.created_at < now - self.config.session_hours * 3600
+        ):
+            self.end_session(session_id)
+            return None
+        if now - row.last_seen > TOUCH_SECONDS:
+            with self.store.session_scope() as connection:
+                connection.execute(sa.update(sessions).where(s.id == session_id).values(last_seen=now))
+        return str(row.username)
+
+    def end_session(self, session_id: Any) -> None:
+        if isinstance(session_id, str) and session_id:
+            with self.store.session_scope() as connection:
+                connection.execute(sa.delete(sessions).where(sessions.c.id == session_id))
 
     # -- local users ----------------------------------------------------------------------------
     def set_password(self, username: str, password: str) -> None:
         """Create the local user or replace its password."""
-        with self.store.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO staff_users (username, password_hash, created_at) VALUES (:u, :h, :now)"
-                    " ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash"
-                ),
-                {"u": normalise_username(username), "h": hash_password(password), "now": time.time()},
-            )
+        row = {
+            "username": normalise_username(username),
+            "password_hash": hash_password(password),
+            "created_at": time.time(),
+        }
+        with self.store.session_scope() as connection:
+            upsert(connection, users, [row], ["username"], ["password_hash"])
 
-    def local_users(self) -> list:
+    def local_users(self) -> List[str]:
         with self.store.connect() as connection:
-            return [row[0] for row in connection.execute(sa.text("SELECT username FROM staff_users ORDER BY username"))]
+            return list(connection.execute(sa.select(users.c.username).order_by(users.c.username)).scalars())
 
 
 def ensure_local_user(settings: Any, config: Optional[StaffConfig] = None) -> Tuple[str, Optional[str]]:
@@ -131,9 +174,9 @@ def ensure_local_user(settings: Any, config: Optional[StaffConfig] = None) -> Tu
     config = config or load_config()
     if config.env_user_configured:
         return config.user, None
-    store = create_store(settings.database_url)
+    store = ConsoleDatabase(settings.database_url)
     try:
-        create_tables(store)
+        store.create_schema()
         auth = Authenticator(store, config)
         users = auth.local_users()
         if users:

@@ -56,9 +56,8 @@ def _y_axis(
     for share in _shares(top, whole_numbers):
         y = plot_bottom - share * (plot_bottom - plot_top)
         parts.append(f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        parts.append(
-            f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(fmt(top * share))}</text>'
-        )
+        label = escape(fmt(top * share))
+        parts.append(f'<text class="tick" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
     return parts
 
 
@@ -115,7 +114,7 @@ def line_chart(
     xs = [MARGIN_LEFT + index * step for index in range(len(labels))]
     parts = _open(chart_id, title, desc) + _y_axis(top, fmt, plot_bottom, plot_top, whole_numbers=not percent)
     dots = len(labels) <= 62
-    for number, (name, line) in enumerate(series.items()):
+    for number, line in enumerate(series.values()):
         segments: List[List[Tuple[float, float]]] = [[]]
         for x, value in zip(xs, line):
             if value is None:

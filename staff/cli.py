@@ -1,6 +1,6 @@
 """``admissions-logs``: the staff console's data from the command line.
 
-    admissions-logs list [--missed] [--program msit] [--search TEXT] [--limit 20]
+    admissions-logs list [--missed] [--program ID] [--search TEXT] [--limit 20]
     admissions-logs show CONVERSATION_ID
     admissions-logs missed [--status open]
     admissions-logs stats [--days 30]
@@ -23,11 +23,12 @@ import sys
 from datetime import date, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
+from core.settings import load_settings
 from staff.console import Console
 from staff.dates import day_range, format_time, parse_date, today
-from staff.events import TurnBuilder, topic_label
+from staff.events import TurnBuilder
 from staff.export import FORMATS, KINDS, export_chunks
-from staff.privacy import mask_value
+from staff.privacy import display_id, mask_value
 from staff.queries import (
     CONVERSATION_STATUSES,
     MESSAGE_STATUSES,
@@ -45,7 +46,8 @@ def _date(value: str) -> date:
     return parsed
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The command line; ``programs`` are the program ids ``--program`` accepts (the knowledge file's)."""
     parser = argparse.ArgumentParser(
         prog="admissions-logs", description="Review the Heinz Admissions Assistant's stored conversations."
     )
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="conversations, newest first")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--missed", action="store_true", help="only conversations where the bot missed something")
-    listing.add_argument("--program", choices=["mism", "msit"])
+    listing.add_argument("--program", choices=list(programs) or None, help="program id from the knowledge file")
     listing.add_argument("--topic", help="intent, e.g. ask_deadlines")
     listing.add_argument("--status", choices=list(CONVERSATION_STATUSES))
     listing.add_argument("--search", help="text in visitor messages")
@@ -85,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--unmask",
         action="store_true",
-        help="keep e-mail addresses and phone numbers in message text (authorised operators only)",
+        help="keep contact details and card numbers in message text (authorised operators only)",
     )
 
     purge_cmd = commands.add_parser("purge", help="delete conversations idle longer than the retention period")
@@ -101,12 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _console(args: argparse.Namespace) -> Console:
-    from core.settings import load_settings
-
+def _console(database_url: Optional[str]) -> Console:
     settings = load_settings()
-    if args.database_url:
-        settings = dataclasses.replace(settings, database_url=args.database_url)
+    if database_url:
+        settings = dataclasses.replace(settings, database_url=database_url)
     return Console(settings)
 
 
@@ -128,12 +128,12 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     total = console.queries.count_conversations(flt)
     rows = [
         [
-            row["sender_id"],
+            display_id(row["sender_id"]),
             format_time(row["started_at"], console.tz),
             format_time(row["last_activity"], console.tz),
             str(row["visitor_messages"]),
             ",".join(row["programs_list"]) or "-",
-            ",".join(topic_label(t) for t in row["topics_list"][:3]) or "-",
+            ",".join(console.vocabulary.topic_label(t) for t in row["topics_list"][:3]) or "-",
             str(row["missed_messages"]),
             row.get("review_status") or "new",
         ]
@@ -145,7 +145,8 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
-    rows = console.store.conversation_events(args.conversation_id)
+    sender_id = console.queries.resolve(args.conversation_id) or args.conversation_id
+    rows = console.store.conversation_events(sender_id)
     if not rows:
         print(f"No conversation {args.conversation_id!r}.", file=sys.stderr)
         return 1
@@ -174,10 +175,8 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
             said = f'[clicked "{turn.button_title}"]' if turn.button_title else turn.text
             flag = f"  << MISSED: {turn.miss_reason}" if turn.missed else ""
             conf = f"{turn.confidence:.2f}" if turn.confidence is not None else "-"
-            entities = " ".join(f"{n}={v}" for n, v in turn.entities)
-            out.write(
-                f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{' ' + entities if entities else ''}){flag}\n"
-            )
+            entities = "".join(f" {n}={v}" for n, v in turn.entities)
+            out.write(f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{entities}){flag}\n")
         elif turn.kind == "bot":
             buttons = "".join(f"\n{'':21}[{'x' if b.clicked else ' '}] {b.title}" for b in turn.buttons)
             out.write(f"{when}  BOT      {turn.text}{buttons}\n{'':21}({turn.action or 'response'})\n")
@@ -199,7 +198,7 @@ def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
             g.status,
             g.assigned_intent or "-",
             g.text[:70],
-            g.samples[0]["sender_id"] if g.samples else "-",
+            display_id(g.samples[0]["sender_id"]) if g.samples else "-",
         ]
         for g in groups
     ]
@@ -211,7 +210,8 @@ def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_stats(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     totals = console.queries.totals()
     until = today(console.tz)
-    data = console.queries.trends(until - timedelta(days=max(1, args.days) - 1), until)
+    programs = console.vocabulary.programs()
+    data = console.queries.trends(until - timedelta(days=max(1, args.days) - 1), until, list(programs))
     messages, missed = sum(data.messages), sum(data.missed)
     out.write(
         f"All time: {totals['conversations']} conversations, {totals['visitor_messages']} visitor messages, "
@@ -221,18 +221,18 @@ def cmd_stats(console: Console, args: argparse.Namespace, out: TextIO) -> int:
         f"Last {args.days} days: {sum(data.conversations)} conversations, {messages} visitor messages, "
         f"{missed} missed ({(missed / messages * 100) if messages else 0:.1f}%).\n"
     )
-    out.write(
-        f"Program interest: MISM {sum(data.programs['mism'])}, MSIT {sum(data.programs['msit'])} conversations.\n"
-    )
+    interest = ", ".join(f"{console.vocabulary.program_label(p)} {sum(days)}" for p, days in data.programs.items())
+    out.write(f"Program interest: {interest or 'none'} conversations.\n")
     out.write("Top topics:\n")
     for intent, count in data.topics:
-        out.write(f"  {count:>7}  {topic_label(intent)}\n")
+        out.write(f"  {count:>7}  {console.vocabulary.topic_label(intent)}\n")
     return 0
 
 
 def cmd_export(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     until = args.until or today(console.tz)
     start, end = day_range(args.since, until, console.tz)
+    assert start is not None and end is not None  # both days are given
     if args.unmask:
         print("Warning: exporting unmasked text (contact details included).", file=sys.stderr)
     chunks = export_chunks(
@@ -305,10 +305,15 @@ COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
 
 
 def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --database-url is read before the rest so the console (and its program list) can be built first.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--database-url")
+    known, _ = pre.parse_known_args(argv)
     out = out or sys.stdout
-    console = _console(args)
+    console = _console(known.database_url)
     try:
+        args = build_parser(list(console.vocabulary.programs())).parse_args(argv)
         console.prepare()
         if args.command not in ("sync", "set-password"):
             console.refresh(force=True)

@@ -16,7 +16,9 @@ Environment variables:
 ``STAFF_COOKIE_SECURE``
     ``1`` to send the session cookie over HTTPS only (set it behind a TLS proxy).
 ``STAFF_SESSION_HOURS``
-    How long a login lasts (default 12).
+    How long a login lasts at most (default 12).
+``STAFF_IDLE_MINUTES``
+    A login unused for this long ends (default 60).
 ``STAFF_PAGE_SIZE``
     Rows per page in the conversation list (default 50).
 """
@@ -29,16 +31,9 @@ from datetime import tzinfo
 from typing import Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.settings import env_flag, env_int
+
 DEFAULT_TIMEZONE = "America/New_York"
-
-
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
 
 
 def load_timezone(name: str) -> tzinfo:
@@ -55,9 +50,10 @@ class StaffConfig:
     password: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD", ""))
     password_hash: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD_HASH", "").strip())
     timezone_name: str = field(default_factory=lambda: os.environ.get("STAFF_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
-    cookie_secure: bool = field(default_factory=lambda: _flag("STAFF_COOKIE_SECURE"))
-    session_hours: int = field(default_factory=lambda: _int("STAFF_SESSION_HOURS", 12))
-    page_size: int = field(default_factory=lambda: max(10, min(_int("STAFF_PAGE_SIZE", 50), 500)))
+    cookie_secure: bool = field(default_factory=lambda: env_flag("STAFF_COOKIE_SECURE"))
+    session_hours: int = field(default_factory=lambda: env_int("STAFF_SESSION_HOURS", 12))
+    idle_minutes: int = field(default_factory=lambda: max(1, env_int("STAFF_IDLE_MINUTES", 60)))
+    page_size: int = field(default_factory=lambda: max(10, min(env_int("STAFF_PAGE_SIZE", 50), 500)))
     # Failed logins allowed per user name and client address within the window below.
     max_failed_logins: int = 5
     failed_login_window_seconds: int = 15 * 60

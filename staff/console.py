@@ -15,26 +15,32 @@ from typing import Any, Optional
 
 from staff.auth import Authenticator
 from staff.config import StaffConfig, load_config
+from staff.database import ConsoleDatabase
 from staff.queries import ConsoleQueries
 from staff.review import Reviews
-from staff.schema import create_event_indexes, create_tables
-from staff.store import EventStore, create_store
 from staff.sync import Summariser, SyncResult
+from staff.vocabulary import KnowledgeLoader, Vocabulary
 
 logger = logging.getLogger(__name__)
 
 
 class Console:
-    def __init__(self, settings: Any, config: Optional[StaffConfig] = None, store: Optional[EventStore] = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        config: Optional[StaffConfig] = None,
+        knowledge: Optional[KnowledgeLoader] = None,
+    ) -> None:
         self.settings = settings
         self.config = config or load_config()
-        self.store = store or create_store(settings.database_url)
+        self.store = ConsoleDatabase(settings.database_url)
+        self.vocabulary = Vocabulary(knowledge)
         self.tz = self.config.timezone
         self.threshold = float(settings.low_confidence_threshold)
         self.queries = ConsoleQueries(self.store, self.threshold, self.tz)
         self.reviews = Reviews(self.store)
         self.auth = Authenticator(self.store, self.config)
-        self.summariser = Summariser(self.store)
+        self.summariser = Summariser(self.store, self.vocabulary)
         self.last_sync = SyncResult()
         self._prepared = False
         self._indexed = False
@@ -47,12 +53,12 @@ class Console:
             return
         with self._lock:
             if not self._prepared:
-                create_tables(self.store)
+                self.store.create_schema()
                 self._prepared = True
 
     def _index_events(self) -> None:
         if not self._indexed and self.store.has_events_table():
-            create_event_indexes(self.store)
+            self.store.index_events()
             self._indexed = True
 
     def refresh(self, force: bool = False, budget: Optional[float] = None) -> SyncResult:

@@ -56,7 +56,8 @@ def iso_time(timestamp: Optional[float], tz: tzinfo) -> str:
 
 
 def utc_offset(timestamp: float, tz: tzinfo) -> int:
-    return int(datetime.fromtimestamp(timestamp, tz).utcoffset().total_seconds())
+    offset = datetime.fromtimestamp(timestamp, tz).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
 
 
 def offset_periods(start: float, end: float, tz: tzinfo) -> List[Tuple[float, int]]:

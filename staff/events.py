@@ -12,106 +12,22 @@ import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-import yaml
+from core.topics import MISS_ACTION, MISS_INTENTS
+from staff.database import MAX_EVENT_DATA
+from staff.privacy import clean_text, clean_value
 
-# Intents that mean the assistant did not understand the visitor.
-MISS_INTENTS = {"nlu_fallback": "fallback", "out_of_scope": "out of scope"}
-# Intents that are conversation mechanics rather than a topic a visitor asked about.
-SMALL_TALK_INTENTS = frozenset(
-    {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "inform"} | set(MISS_INTENTS)
-)
-# Every intent of the assistant's domain, in the order staff see them in menus.
-KNOWN_INTENTS = (
-    "ask_program_overview",
-    "ask_program_length",
-    "ask_tracks",
-    "ask_format",
-    "ask_stem_opt",
-    "ask_capstone",
-    "ask_internship",
-    "ask_careers",
-    "ask_how_to_apply",
-    "ask_deadlines",
-    "ask_requirements",
-    "ask_cost",
-    "ask_events",
-    "ask_contact",
-    "inform",
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
-    "bot_challenge",
-    "out_of_scope",
-    "nlu_fallback",
-)
-KNOWN_PROGRAMS = ("mism", "msit")
-PROGRAM_LABELS = {"mism": "MISM", "msit": "MSIT"}
 # Actions that only mark turn boundaries; the transcript does not show them.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
-# Actions that answer a miss (the assistant's own and Rasa's default).
-FALLBACK_ACTIONS = frozenset({"action_handle_miss", "action_fallback", "action_default_fallback"})
+# Actions that answer a miss: the assistant's own and Rasa's default.
+FALLBACK_ACTIONS = frozenset({MISS_ACTION, "action_default_fallback"})
+NAME_LIMIT = 255
 
 
-DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"
-
-
-def domain_intents(domain_file: Optional[Path] = None) -> Tuple[str, ...]:
-    """The intents of the assistant's ``domain.yml`` plus ``nlu_fallback``, else :data:`KNOWN_INTENTS`.
-
-    Read from the domain so the intent menus follow the assistant when intents are added; cached
-    until the file changes.
-    """
-    path = domain_file or DOMAIN_FILE
-    try:
-        modified = path.stat().st_mtime
-    except OSError:
-        return KNOWN_INTENTS
-    return _read_intents(str(path), modified)
-
-
-@lru_cache(maxsize=4)
-def _read_intents(path: str, modified: float) -> Tuple[str, ...]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            declared = (yaml.safe_load(handle) or {}).get("intents") or []
-    except (OSError, yaml.YAMLError, AttributeError):
-        return KNOWN_INTENTS
-    names = [str(next(iter(item))) if isinstance(item, dict) else str(item) for item in declared]
-    names = [name for name in names if name]
-    if not names:
-        return KNOWN_INTENTS
-    topics = [name for name in names if is_topic(name)]
-    others = [name for name in names if not is_topic(name)]
-    return tuple(topics + others + [intent for intent in MISS_INTENTS if intent not in names])
-
-
-def topic_label(intent: Optional[str]) -> str:
-    """``ask_stem_opt`` -> ``stem opt``: short, readable labels for chips and charts."""
-    if not intent:
-        return "(none)"
-    name = intent[4:] if intent.startswith("ask_") else intent
-    return name.replace("_", " ")
-
-
-def is_topic(intent: Optional[str]) -> bool:
-    return bool(intent) and intent not in SMALL_TALK_INTENTS
-
-
-def normalise_program(value: Any) -> Optional[str]:
-    """Map entity/slot values such as ``MSIT`` or ``msit-pm`` onto ``mism``/``msit``."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    lowered = value.strip().lower()
-    for program in KNOWN_PROGRAMS:
-        if program in lowered:
-            return program
-    return lowered[:40]
+def too_large_note(length: Any) -> str:
+    """What staff see instead of an event too large to read (stored before the chat edge limited size)."""
+    return f"[message too large to show: {int(length or 0):,} characters stored]"
 
 
 def normalise_text(text: str) -> str:
@@ -132,7 +48,11 @@ def miss_reason(intent: Optional[str], confidence: Optional[float], threshold: f
 
 
 def load_data(raw: Any) -> Dict[str, Any]:
-    """``events.data`` as a dict; damaged rows become empty dicts instead of breaking a page."""
+    """``events.data`` as a dict; damaged rows become empty dicts instead of breaking a page.
+
+    ``raw`` is ``None`` for rows the query left out because their JSON is over
+    ``MAX_EVENT_DATA`` characters, so no single row can make a page parse megabytes.
+    """
     if isinstance(raw, dict):
         return raw
     try:
@@ -152,28 +72,33 @@ class UserMessage:
     entities: List[Tuple[str, Any]]
     ranking: List[Tuple[str, float]]
 
-    @property
-    def programs(self) -> List[str]:
-        found = (normalise_program(value) for name, value in self.entities if name == "program")
-        return [program for program in found if program]
+    def values_of(self, entity: str) -> List[Any]:
+        return [value for name, value in self.entities if name == entity]
+
+
+def _name(value: Any) -> Optional[str]:
+    """An intent, entity or action name as stored: sanitised, bounded, ``None`` when empty."""
+    return clean_text(value, NAME_LIMIT) or None if value else None
 
 
 def parse_user(data: Mapping[str, Any]) -> UserMessage:
+    """A visitor message from its event JSON, every string in it sanitised (:func:`clean_text`)."""
     parse_data = data.get("parse_data") or {}
+    parse_data = parse_data if isinstance(parse_data, dict) else {}
     intent = parse_data.get("intent") or {}
     entities = [
-        (str(item.get("entity")), item.get("value"))
-        for item in parse_data.get("entities") or []
+        (clean_text(item.get("entity"), NAME_LIMIT), clean_value(item.get("value")))
+        for item in (parse_data.get("entities") or [])[:50]
         if isinstance(item, dict) and item.get("entity")
     ]
     ranking = [
-        (str(item.get("name")), _float(item.get("confidence")) or 0.0)
-        for item in parse_data.get("intent_ranking") or []
+        (clean_text(item.get("name"), NAME_LIMIT), _float(item.get("confidence")) or 0.0)
+        for item in (parse_data.get("intent_ranking") or [])[:10]
         if isinstance(item, dict) and item.get("name")
     ]
     return UserMessage(
-        text=str(data.get("text") or ""),
-        intent=intent.get("name") if isinstance(intent, dict) else None,
+        text=clean_text(data.get("text")),
+        intent=_name(intent.get("name")) if isinstance(intent, dict) else None,
         confidence=_float(intent.get("confidence")) if isinstance(intent, dict) else None,
         entities=entities,
         ranking=ranking,
@@ -289,9 +214,11 @@ class TurnBuilder:
         kind = row["type_name"]
         sender_id = row["sender_id"]
         context = self._context(sender_id)
-        base = dict(event_id=row["id"], sender_id=sender_id, timestamp=row["timestamp"])
+        base: Dict[str, Any] = dict(event_id=row["id"], sender_id=sender_id, timestamp=row["timestamp"])
         if kind == "action":
             return self._action(row, context, base)
+        if kind in ("user", "bot") and row.get("data") is None and (row.get("data_length") or 0) > MAX_EVENT_DATA:
+            return Turn(kind="visitor" if kind == "user" else "bot", text=too_large_note(row["data_length"]), **base)
         if kind == "user":
             return self._visitor(load_data(row["data"]), context, base)
         if kind == "bot":
@@ -300,8 +227,8 @@ class TurnBuilder:
             data = load_data(row["data"])
             return Turn(
                 kind="slot",
-                action=row.get("action_name") or data.get("name"),
-                slot_value=self.mask(data.get("value")),
+                action=_name(row.get("action_name") or data.get("name")),
+                slot_value=self.mask(clean_value(data.get("value"))),
                 **base,
             )
         if kind == "session_started":
@@ -309,19 +236,19 @@ class TurnBuilder:
             return Turn(kind="session", **base)
         return None
 
-    def _action(self, row: Mapping[str, Any], context: _Context, base: dict) -> Optional[Turn]:
-        name = row.get("action_name")
+    def _action(self, row: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Optional[Turn]:
+        name = _name(row.get("action_name"))
         if name in SILENT_ACTIONS:
             return None
         data = load_data(row.get("data"))
         context.action = name
-        context.policy = data.get("policy")
+        context.policy = _name(data.get("policy"))
         context.action_confidence = _float(data.get("confidence"))
         return Turn(
             kind="action", action=name, policy=context.policy, action_confidence=context.action_confidence, **base
         )
 
-    def _visitor(self, data: Mapping[str, Any], context: _Context, base: dict) -> Turn:
+    def _visitor(self, data: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Turn:
         message = parse_user(data)
         turn = Turn(
             kind="visitor",
@@ -334,7 +261,7 @@ class TurnBuilder:
             **base,
         )
         if parse_payload(message.text):
-            turn.payload = message.text
+            turn.payload = turn.text
             clicked = next((b for b in context.offered if same_payload(message.text, b.payload)), None)
             if clicked:
                 clicked.clicked = True
@@ -343,24 +270,25 @@ class TurnBuilder:
         context.action = None
         return turn
 
-    def _bot(self, data: Mapping[str, Any], context: _Context, base: dict) -> Turn:
+    def _bot(self, data: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Turn:
         payload = data.get("data") or {}
+        payload = payload if isinstance(payload, dict) else {}
         buttons = [
-            Button(title=str(b.get("title") or ""), payload=str(b.get("payload") or ""))
-            for b in (payload.get("buttons") or payload.get("quick_replies") or [])
+            Button(title=clean_text(b.get("title"), NAME_LIMIT), payload=clean_text(b.get("payload"), 1000))
+            for b in (payload.get("buttons") or payload.get("quick_replies") or [])[:50]
             if isinstance(b, dict)
         ]
-        context.offered.extend(buttons)
+        context.offered = (context.offered + buttons)[-50:]
         metadata = data.get("metadata") or {}
         return Turn(
             kind="bot",
             # The assistant's own words (e.g. the admissions office's public e-mail) are not masked.
-            text=str(data.get("text") or ""),
+            text=clean_text(data.get("text")),
             buttons=buttons,
             action=context.action,
             policy=context.policy,
             action_confidence=context.action_confidence,
-            utter_action=metadata.get("utter_action") if isinstance(metadata, dict) else None,
+            utter_action=_name(metadata.get("utter_action")) if isinstance(metadata, dict) else None,
             **base,
         )
 

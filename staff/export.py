@@ -16,11 +16,12 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from staff.database import ConsoleDatabase, conversation_reviews, conversations, messages
 from staff.dates import iso_time
-from staff.events import TurnBuilder, is_topic
-from staff.privacy import identity, mask_value
-from staff.queries import MISSED_SQL, split_list
-from staff.store import EventStore
+from staff.events import TurnBuilder
+from staff.privacy import clean_text, clean_value, display_id, mask_value
+from staff.queries import missed, split_list
+from staff.vocabulary import is_topic
 
 MESSAGE_FIELDS = [
     "conversation_id",
@@ -55,7 +56,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def message_records(
-    store: EventStore,
+    store: ConsoleDatabase,
     since: float,
     until: float,
     threshold: float,
@@ -63,14 +64,14 @@ def message_records(
     unmask: bool = False,
 ) -> Iterator[Dict[str, Any]]:
     """Visitor and bot messages in ``[since, until)``, oldest first."""
-    builder = TurnBuilder(threshold, identity if unmask else mask_value)
+    builder = TurnBuilder(threshold, clean_value if unmask else mask_value)
     for row in store.stream_messages(since, until):
         turn = builder.feed(row)
         if turn is None or turn.kind not in ("visitor", "bot"):
             continue
         visitor = turn.kind == "visitor"
         yield {
-            "conversation_id": turn.sender_id,
+            "conversation_id": clean_text(turn.sender_id, 255) if unmask else display_id(turn.sender_id),
             "event_id": turn.event_id,
             "time": iso_time(turn.timestamp, tz),
             "speaker": "visitor" if visitor else "bot",
@@ -85,25 +86,36 @@ def message_records(
 
 
 def conversation_records(
-    store: EventStore, since: float, until: float, threshold: float, tz: tzinfo
+    store: ConsoleDatabase, since: float, until: float, threshold: float, tz: tzinfo
 ) -> Iterator[Dict[str, Any]]:
     """One summary line per conversation active in ``[since, until)``, in order of start.
 
-    Built from the summary table, whose preview text is always stored masked.
+    Built from the summary table, whose preview text is always stored sanitised and masked.
     """
-    query = sa.text(
-        "SELECT c.sender_id, c.started_at, c.last_activity, c.visitor_messages, c.bot_messages,"
-        " c.programs, c.intents, c.first_message, r.status,"
-        " CASE WHEN c.hard_misses > 0 OR c.min_confidence < :threshold THEN"
-        f" (SELECT count(*) FROM staff_messages m WHERE m.sender_id = c.sender_id AND {MISSED_SQL})"
-        " ELSE 0 END AS missed_messages"
-        " FROM staff_conversations c LEFT JOIN staff_conversation_reviews r ON r.sender_id = c.sender_id"
-        " WHERE c.visitor_messages > 0 AND c.last_activity >= :since AND c.started_at < :until"
-        " ORDER BY c.started_at, c.sender_id"
+    c = conversations.c
+    m = messages.c
+    missed_count = sa.select(sa.func.count()).where(m.sender_id == c.sender_id, missed(threshold)).scalar_subquery()
+    flagged = sa.or_(c.hard_misses > 0, c.min_confidence < threshold)
+    query = (
+        sa.select(
+            c.sender_id,
+            c.started_at,
+            c.last_activity,
+            c.visitor_messages,
+            c.bot_messages,
+            c.programs,
+            c.intents,
+            c.first_message,
+            conversation_reviews.c.status,
+            sa.case((flagged, missed_count), else_=0).label("missed_messages"),
+        )
+        .select_from(conversations.outerjoin(conversation_reviews, conversation_reviews.c.sender_id == c.sender_id))
+        .where(c.visitor_messages > 0, c.last_activity >= since, c.started_at < until)
+        .order_by(c.started_at, c.sender_id)
     )
-    for row in store.stream(query, {"since": since, "until": until, "threshold": threshold}):
+    for row in store.stream(query):
         yield {
-            "conversation_id": row["sender_id"],
+            "conversation_id": display_id(row["sender_id"]),
             "started": iso_time(row["started_at"], tz),
             "last_activity": iso_time(row["last_activity"], tz),
             "visitor_messages": row["visitor_messages"],
@@ -112,13 +124,16 @@ def conversation_records(
             "programs": " ".join(split_list(row["programs"])),
             "topics": " ".join(i for i in split_list(row["intents"]) if is_topic(i)),
             "review_status": row["status"] or "new",
-            "first_message": row["first_message"] or "",
+            "first_message": clean_text(row["first_message"]),
         }
 
 
 def _safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """A cell a spreadsheet will show as text: formulas defused, nothing the csv module refuses."""
+    if isinstance(value, str):
+        value = clean_text(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -155,7 +170,7 @@ def _drain(buffer: io.StringIO) -> str:
 
 
 def export_chunks(
-    store: EventStore,
+    store: ConsoleDatabase,
     kind: str,
     fmt: str,
     since: float,

@@ -13,9 +13,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
+from core.topics import FALLBACK_INTENT, MISS_INTENTS, OUT_OF_SCOPE_INTENT
+from staff.database import ConsoleDatabase, conversation_reviews, conversations, floor_int, message_reviews, messages
 from staff.dates import day_from_number, day_range, offset_periods, parse_date
-from staff.events import MISS_INTENTS, is_topic
-from staff.store import EventStore
+from staff.privacy import clean_text, display_id
+from staff.vocabulary import is_topic
 
 CONVERSATION_STATUSES = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
 MESSAGE_STATUSES = {"open": "Open", "reviewed": "Reviewed", "dismissed": "Dismissed", "assigned": "Intent assigned"}
@@ -23,13 +25,29 @@ MISS_REASONS = {"fallback": "Fallback", "out_of_scope": "Out of scope", "low_con
 SAMPLES_PER_GROUP = 5
 SIMILARITY = 0.9
 
-_HARD_MISSES = ", ".join(f"'{intent}'" for intent in MISS_INTENTS)
-MISSED_SQL = f"(m.intent IS NULL OR m.intent IN ({_HARD_MISSES}) OR m.confidence < :threshold)"
-_REASON_SQL = {
-    "fallback": "(m.intent = 'nlu_fallback' OR m.intent IS NULL)",
-    "out_of_scope": "m.intent = 'out_of_scope'",
-    "low_confidence": f"(m.intent NOT IN ({_HARD_MISSES}) AND m.confidence < :threshold)",
-}
+c, m = conversations.c, messages.c
+
+
+def missed(threshold: float) -> Any:
+    """A visitor message the assistant missed: no intent, a miss intent, or low confidence."""
+    return sa.or_(m.intent.is_(None), m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold)
+
+
+def _reason(reason: str, threshold: float) -> Any:
+    return {
+        "fallback": sa.or_(m.intent == FALLBACK_INTENT, m.intent.is_(None)),
+        "out_of_scope": m.intent == OUT_OF_SCOPE_INTENT,
+        "low_confidence": sa.and_(m.intent.not_in(list(MISS_INTENTS)), m.confidence < threshold),
+    }[reason]
+
+
+def _count_where(condition: Any) -> Any:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _user_text(value: Optional[str], limit: int) -> str:
+    """A value typed by staff, sanitised like stored text (PostgreSQL refuses NUL even as a parameter)."""
+    return clean_text((value or "").strip(), limit)
 
 
 def like_pattern(text: str) -> str:
@@ -39,7 +57,7 @@ def like_pattern(text: str) -> str:
 
 
 def _clean(value: Optional[str], allowed: Sequence[str]) -> str:
-    return value if value in allowed else ""
+    return value if value is not None and value in allowed else ""
 
 
 @dataclass(frozen=True)
@@ -61,11 +79,11 @@ class ConversationFilter:
         return cls(
             since=parse_date(args.get("since")),
             until=parse_date(args.get("until")),
-            program=(args.get("program") or "").strip().lower()[:40],
-            topic=(args.get("topic") or "").strip()[:255],
+            program=_user_text(args.get("program"), 40).lower(),
+            topic=_user_text(args.get("topic"), 255),
             missed=args.get("missed") in {"1", "on", "true", "yes"},
             status=_clean(args.get("status"), list(CONVERSATION_STATUSES)),
-            search=(args.get("q") or "").strip()[:200],
+            search=_user_text(args.get("q"), 200),
             include_empty=args.get("empty") in {"1", "on", "true", "yes"},
         )
 
@@ -104,7 +122,7 @@ class MissedFilter:
             since=parse_date(args.get("since")),
             until=parse_date(args.get("until")),
             reason=_clean(args.get("reason"), list(MISS_REASONS)),
-            search=(args.get("q") or "").strip()[:200],
+            search=_user_text(args.get("q"), 200),
             sort="recent" if args.get("sort") == "recent" else "count",
         )
 
@@ -122,21 +140,22 @@ class MissedFilter:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Position in the newest-first list: the last row's activity time and id."""
+    """Position in the newest-first list: the last row's activity time and reference (never the id,
+    which may be an e-mail address, so it stays out of URLs)."""
 
     last_activity: float
-    sender_id: str
+    ref: str
 
     def encode(self) -> str:
-        return f"{self.last_activity!r}:{self.sender_id}"
+        return f"{self.last_activity!r}:{self.ref}"
 
     @classmethod
     def decode(cls, raw: Optional[str]) -> Optional["Cursor"]:
         if not raw or ":" not in raw:
             return None
-        stamp, _, sender_id = raw.partition(":")
+        stamp, _, ref = clean_text(raw, 100).partition(":")
         try:
-            return cls(float(stamp), sender_id)
+            return cls(float(stamp), ref)
         except ValueError:
             return None
 
@@ -189,7 +208,8 @@ def split_list(value: Optional[str]) -> List[str]:
 def summary_record(row: Mapping[str, Any]) -> Dict[str, Any]:
     """A listed conversation (a row of :meth:`ConsoleQueries.conversations`) for the JSON API and the CLI."""
     return {
-        "id": row["sender_id"],
+        "id": display_id(row["sender_id"]),
+        "ref": row["ref"],
         "started_at": row["started_at"],
         "last_activity": row["last_activity"],
         "visitor_messages": row["visitor_messages"],
@@ -204,54 +224,41 @@ def summary_record(row: Mapping[str, Any]) -> Dict[str, Any]:
 class ConsoleQueries:
     """Queries for one database, one miss threshold and one time zone."""
 
-    def __init__(self, store: EventStore, threshold: float, tz: tzinfo) -> None:
+    def __init__(self, store: ConsoleDatabase, threshold: float, tz: tzinfo) -> None:
         self.store = store
         self.threshold = threshold
         self.tz = tz
 
-    def _rows(self, query: str, params: Dict[str, Any], expanding: Sequence[str] = ()) -> List[Dict[str, Any]]:
-        statement = sa.text(query)
-        if expanding:
-            statement = statement.bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
-        with self.store.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(statement, params)]
-
     # -- conversations --------------------------------------------------------------------------
-    def _conversation_where(self, flt: ConversationFilter) -> Tuple[List[str], Dict[str, Any]]:
-        where: List[str] = []
-        params: Dict[str, Any] = {"threshold": self.threshold}
+    def _listing(self, *columns: Any) -> Any:
+        """``SELECT columns FROM staff_conversations LEFT JOIN staff_conversation_reviews``."""
+        joined = conversations.outerjoin(conversation_reviews, conversation_reviews.c.sender_id == c.sender_id)
+        return sa.select(*columns).select_from(joined)
+
+    def _conversation_where(self, flt: ConversationFilter) -> List[Any]:
+        where: List[Any] = []
         since, until = day_range(flt.since, flt.until, self.tz)
         if not flt.include_empty:
-            where.append("c.visitor_messages > 0")
+            where.append(c.visitor_messages > 0)
         if since is not None:
-            where.append("c.last_activity >= :since")
-            params["since"] = since
+            where.append(c.last_activity >= since)
         if until is not None:
-            where.append("c.started_at < :until")
-            params["until"] = until
+            where.append(c.started_at < until)
         if flt.program:
-            where.append("c.programs LIKE :program ESCAPE '!'")
-            params["program"] = like_pattern(f",{flt.program},")
+            where.append(c.programs.like(like_pattern(f",{flt.program},"), escape="!"))
         if flt.topic:
-            where.append("c.intents LIKE :topic ESCAPE '!'")
-            params["topic"] = like_pattern(f",{flt.topic},")
+            where.append(c.intents.like(like_pattern(f",{flt.topic},"), escape="!"))
         if flt.missed:
-            where.append("(c.hard_misses > 0 OR c.min_confidence < :threshold)")
+            where.append(sa.or_(c.hard_misses > 0, c.min_confidence < self.threshold))
         if flt.status == "new":
-            where.append("r.status IS NULL")
+            where.append(conversation_reviews.c.status.is_(None))
         elif flt.status:
-            where.append("r.status = :status")
-            params["status"] = flt.status
+            where.append(conversation_reviews.c.status == flt.status)
         if flt.search:
-            # Matching messages, plus the conversation whose id was pasted into the search box.
-            where.append(
-                "c.sender_id IN (SELECT m.sender_id FROM staff_messages m"
-                f" WHERE {self.store.contains_sql('m.text', 'search')}"
-                " UNION ALL SELECT CAST(:search_id AS VARCHAR(255)))"
-            )
-            params["search"] = like_pattern(flt.search)
-            params["search_id"] = flt.search
-        return where, params
+            # Matching messages, plus the conversation whose id or reference was pasted into the box.
+            matching = sa.select(m.sender_id).where(m.text.ilike(like_pattern(flt.search), escape="!"))
+            where.append(sa.or_(c.sender_id.in_(matching), c.sender_id == flt.search, c.ref == flt.search))
+        return where
 
     def conversations(
         self,
@@ -261,43 +268,46 @@ class ConsoleQueries:
         limit: int = 50,
     ) -> ConversationPage:
         """One page, newest activity first; ``before``/``after`` continue from a page edge."""
-        where, params = self._conversation_where(flt)
-        order = "DESC"
+        where = self._conversation_where(flt)
+        newest_first = True
         if before:
-            where.append("(c.last_activity < :cursor_t OR (c.last_activity = :cursor_t AND c.sender_id < :cursor_id))")
-            params.update(cursor_t=before.last_activity, cursor_id=before.sender_id)
+            where.append(
+                sa.or_(
+                    c.last_activity < before.last_activity,
+                    sa.and_(c.last_activity == before.last_activity, c.ref < before.ref),
+                )
+            )
         elif after:
-            where.append("(c.last_activity > :cursor_t OR (c.last_activity = :cursor_t AND c.sender_id > :cursor_id))")
-            params.update(cursor_t=after.last_activity, cursor_id=after.sender_id)
-            order = "ASC"
-        params["limit"] = limit + 1
-        rows = self._rows(
-            "SELECT c.*, r.status AS review_status FROM staff_conversations c"
-            " LEFT JOIN staff_conversation_reviews r ON r.sender_id = c.sender_id"
-            f" WHERE {' AND '.join(where) or '1 = 1'}"
-            f" ORDER BY c.last_activity {order}, c.sender_id {order} LIMIT :limit",
-            params,
+            where.append(
+                sa.or_(
+                    c.last_activity > after.last_activity,
+                    sa.and_(c.last_activity == after.last_activity, c.ref > after.ref),
+                )
+            )
+            newest_first = False
+        order = [c.last_activity.desc(), c.ref.desc()] if newest_first else [c.last_activity.asc(), c.ref.asc()]
+        query = (
+            self._listing(conversations, conversation_reviews.c.status.label("review_status"))
+            .where(*where)
+            .order_by(*order)
+            .limit(limit + 1)
         )
+        rows = self.store.rows(query)
         more = len(rows) > limit
         rows = rows[:limit]
         if after:
             rows.reverse()
         self._add_missed_counts(rows)
-        first = Cursor(rows[0]["last_activity"], rows[0]["sender_id"]) if rows else None
-        last = Cursor(rows[-1]["last_activity"], rows[-1]["sender_id"]) if rows else None
+        first = Cursor(rows[0]["last_activity"], rows[0]["ref"]) if rows else None
+        last = Cursor(rows[-1]["last_activity"], rows[-1]["ref"]) if rows else None
         newer = first if (before or (after and more)) else None
         older = last if ((not after and more) or after) else None
         return ConversationPage(rows=rows, newer=newer, older=older)
 
     def count_conversations(self, flt: ConversationFilter) -> int:
-        where, params = self._conversation_where(flt)
-        rows = self._rows(
-            "SELECT count(*) AS n FROM staff_conversations c"
-            " LEFT JOIN staff_conversation_reviews r ON r.sender_id = c.sender_id"
-            f" WHERE {' AND '.join(where) or '1 = 1'}",
-            params,
-        )
-        return int(rows[0]["n"])
+        query = self._listing(sa.func.count()).where(*self._conversation_where(flt))
+        with self.store.connect() as connection:
+            return int(connection.execute(query).scalar() or 0)
 
     def _add_missed_counts(self, rows: List[Dict[str, Any]]) -> None:
         """Missed messages per listed conversation, with today's threshold."""
@@ -312,80 +322,97 @@ class ConsoleQueries:
         ]
         if not flagged:
             return
-        counts = self._rows(
-            f"SELECT m.sender_id, count(*) AS n FROM staff_messages m WHERE m.sender_id IN :ids AND {MISSED_SQL}"
-            " GROUP BY m.sender_id",
-            {"ids": flagged, "threshold": self.threshold},
-            expanding=("ids",),
+        query = (
+            sa.select(m.sender_id, sa.func.count().label("n"))
+            .where(m.sender_id.in_(flagged), missed(self.threshold))
+            .group_by(m.sender_id)
         )
-        by_id = {row["sender_id"]: row["n"] for row in counts}
+        by_id = {row["sender_id"]: row["n"] for row in self.store.rows(query)}
         for row in rows:
             row["missed_messages"] = int(by_id.get(row["sender_id"], 0))
 
+    def resolve(self, key: str) -> Optional[str]:
+        """The sender id for a conversation id or its reference (``c-...``), if it is summarised."""
+        query = sa.select(c.sender_id).where(sa.or_(c.sender_id == key, c.ref == key)).limit(1)
+        with self.store.connect() as connection:
+            return connection.execute(query).scalar()
+
     def conversation(self, sender_id: str) -> Optional[Dict[str, Any]]:
-        rows = self._rows(
-            "SELECT c.*, r.status AS review_status, r.note AS review_note, r.updated_by AS reviewed_by,"
-            " r.updated_at AS reviewed_at FROM staff_conversations c"
-            " LEFT JOIN staff_conversation_reviews r ON r.sender_id = c.sender_id WHERE c.sender_id = :id",
-            {"id": sender_id},
-        )
+        r = conversation_reviews.c
+        query = self._listing(
+            conversations,
+            r.status.label("review_status"),
+            r.note.label("review_note"),
+            r.updated_by.label("reviewed_by"),
+            r.updated_at.label("reviewed_at"),
+        ).where(c.sender_id == sender_id)
+        rows = self.store.rows(query)
         if not rows:
             return None
         self._add_missed_counts(rows)
         return rows[0]
 
     def message_reviews(self, sender_id: str) -> Dict[int, Dict[str, Any]]:
-        rows = self._rows(
-            "SELECT event_id, status, intent, updated_by, updated_at FROM staff_message_reviews WHERE sender_id = :id",
-            {"id": sender_id},
-        )
-        return {int(row["event_id"]): row for row in rows}
+        r = message_reviews.c
+        query = sa.select(r.event_id, r.status, r.intent, r.updated_by, r.updated_at).where(r.sender_id == sender_id)
+        return {int(row["event_id"]): row for row in self.store.rows(query)}
 
     # -- missed questions -----------------------------------------------------------------------
-    def _missed_where(self, flt: MissedFilter) -> Tuple[List[str], Dict[str, Any]]:
-        where = [MISSED_SQL]
-        params: Dict[str, Any] = {"threshold": self.threshold}
+    def _missed_where(self, flt: MissedFilter) -> List[Any]:
+        where = [missed(self.threshold)]
         if flt.status == "open":
-            where.append("r.status IS NULL")
+            where.append(message_reviews.c.status.is_(None))
         elif flt.status != "all":
-            where.append("r.status = :status")
-            params["status"] = flt.status
+            where.append(message_reviews.c.status == flt.status)
         since, until = day_range(flt.since, flt.until, self.tz)
         if since is not None:
-            where.append("m.timestamp >= :since")
-            params["since"] = since
+            where.append(m.timestamp >= since)
         if until is not None:
-            where.append("m.timestamp < :until")
-            params["until"] = until
+            where.append(m.timestamp < until)
         if flt.reason:
-            where.append(_REASON_SQL[flt.reason])
+            where.append(_reason(flt.reason, self.threshold))
         if flt.search:
-            where.append(self.store.contains_sql("m.text", "search"))
-            params["search"] = like_pattern(flt.search)
-        return where, params
+            where.append(m.text.ilike(like_pattern(flt.search), escape="!"))
+        return where
+
+    @staticmethod
+    def _reviewed(*columns: Any) -> Any:
+        """``SELECT columns FROM staff_messages LEFT JOIN staff_message_reviews``."""
+        joined = messages.outerjoin(message_reviews, message_reviews.c.event_id == m.event_id)
+        return sa.select(*columns).select_from(joined)
 
     def missed_groups(self, flt: MissedFilter, page: int = 1, per_page: int = 50) -> Tuple[List[MissedGroup], int, int]:
         """One page of groups, the number of groups and the number of messages matching ``flt``."""
-        where, params = self._missed_where(flt)
-        base = (
-            "FROM staff_messages m LEFT JOIN staff_message_reviews r ON r.event_id = m.event_id"
-            f" WHERE {' AND '.join(where)}"
-        )
-        totals = self._rows(f"SELECT count(DISTINCT m.norm_text) AS groups, count(*) AS messages {base}", params)[0]
-        order = "last_seen DESC, n DESC" if flt.sort == "recent" else "n DESC, last_seen DESC"
-        statuses = ", ".join(
-            f"sum(CASE WHEN r.status = '{status}' THEN 1 ELSE 0 END) AS {status}_n"
+        where = self._missed_where(flt)
+        r = message_reviews.c
+        totals_query = self._reviewed(
+            sa.func.count(sa.distinct(m.norm_text)).label("groups"), sa.func.count().label("messages")
+        ).where(*where)
+        totals = self.store.rows(totals_query)[0]
+        n = sa.func.count().label("n")
+        last_seen = sa.func.max(m.timestamp).label("last_seen")
+        statuses = [
+            _count_where(r.status.is_(None) if status == "open" else r.status == status).label(f"{status}_n")
             for status in MESSAGE_STATUSES
-            if status != "open"
+        ]
+        order = [last_seen.desc(), n.desc()] if flt.sort == "recent" else [n.desc(), last_seen.desc()]
+        query = (
+            self._reviewed(
+                m.norm_text,
+                n,
+                sa.func.count(sa.distinct(m.sender_id)).label("conversations"),
+                last_seen,
+                sa.func.max(r.intent).label("assigned_intent"),
+                *statuses,
+            )
+            .where(*where)
+            .group_by(m.norm_text)
+            .order_by(*order, m.norm_text)
+            .limit(per_page)
+            .offset(max(0, page - 1) * per_page)
         )
-        groups = self._rows(
-            "SELECT m.norm_text, count(*) AS n, count(DISTINCT m.sender_id) AS conversations,"
-            " max(m.timestamp) AS last_seen, max(r.intent) AS assigned_intent,"
-            f" sum(CASE WHEN r.status IS NULL THEN 1 ELSE 0 END) AS open_n, {statuses}"
-            f" {base} GROUP BY m.norm_text ORDER BY {order}, m.norm_text LIMIT :limit OFFSET :offset",
-            {**params, "limit": per_page, "offset": max(0, page - 1) * per_page},
-        )
-        samples = self._samples([group["norm_text"] for group in groups], where, params)
+        groups = self.store.rows(query)
+        samples = self._samples([group["norm_text"] for group in groups], where)
         merged = merge_similar([self._group(row, samples.get(row["norm_text"], [])) for row in groups])
         return merged, int(totals["groups"] or 0), int(totals["messages"] or 0)
 
@@ -401,26 +428,31 @@ class ConsoleQueries:
             samples=samples,
         )
 
-    def _samples(self, keys: List[str], where: List[str], params: Dict[str, Any]) -> Dict[str, List[Dict[str, Any]]]:
-        """The latest few messages of each group, for the text shown and the transcript links.
-
-        One small ``LIMIT`` query per group, glued with ``UNION ALL``: each reads a few entries of
-        the ``staff_messages_missed`` index, however often the question was asked.
-        """
+    def _samples(self, keys: List[str], where: List[Any]) -> Dict[str, List[Dict[str, Any]]]:
+        """The latest few messages of each group, for the text shown and the transcript links."""
         if not keys:
             return {}
-        parts, values = [], dict(params)
-        for number, key in enumerate(keys):
-            values[f"key{number}"] = key
-            parts.append(
-                "SELECT * FROM (SELECT m.event_id, m.sender_id, m.timestamp, m.text, m.norm_text, m.intent,"
-                " m.confidence, r.status, r.intent AS assigned_intent FROM staff_messages m"
-                " LEFT JOIN staff_message_reviews r ON r.event_id = m.event_id"
-                f" WHERE m.norm_text = :key{number} AND {' AND '.join(where)}"
-                f" ORDER BY m.timestamp DESC, m.event_id DESC LIMIT {SAMPLES_PER_GROUP}) AS s{number}"
+        r = message_reviews.c
+        rank = sa.func.row_number().over(partition_by=m.norm_text, order_by=(m.timestamp.desc(), m.event_id.desc()))
+        ranked = (
+            self._reviewed(
+                m.event_id,
+                m.sender_id,
+                m.timestamp,
+                m.text,
+                m.norm_text,
+                m.intent,
+                m.confidence,
+                r.status,
+                r.intent.label("assigned_intent"),
+                rank.label("rank"),
             )
+            .where(m.norm_text.in_(keys), *where)
+            .subquery()
+        )
+        query = sa.select(ranked).where(ranked.c.rank <= SAMPLES_PER_GROUP)
         grouped: Dict[str, List[Dict[str, Any]]] = {}
-        for row in self._rows(" UNION ALL ".join(parts), values):
+        for row in self.store.rows(query):
             grouped.setdefault(row["norm_text"], []).append(row)
         for rows in grouped.values():
             rows.sort(key=lambda row: (-(row["timestamp"] or 0), -row["event_id"]))
@@ -430,72 +462,60 @@ class ConsoleQueries:
         """(event id, conversation) of every missed message in the groups ``keys``."""
         if not keys:
             return []
-        rows = self._rows(
-            f"SELECT m.event_id, m.sender_id FROM staff_messages m WHERE m.norm_text IN :keys AND {MISSED_SQL}",
-            {"keys": list(keys), "threshold": self.threshold},
-            expanding=("keys",),
-        )
-        return [(int(row["event_id"]), row["sender_id"]) for row in rows]
+        query = sa.select(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), missed(self.threshold))
+        return [(int(row["event_id"]), row["sender_id"]) for row in self.store.rows(query)]
 
     def message(self, event_id: int) -> Optional[Dict[str, Any]]:
-        rows = self._rows("SELECT * FROM staff_messages WHERE event_id = :id", {"id": event_id})
+        rows = self.store.rows(sa.select(messages).where(m.event_id == event_id))
         return rows[0] if rows else None
 
     # -- trends ---------------------------------------------------------------------------------
-    def _local_day_sql(self, column: str, start: float, end: float) -> str:
-        """SQL for the local day number of ``column``, exact across daylight-saving changes."""
+    def _local_day(self, column: Any, start: float, end: float) -> Any:
+        """The local day number of ``column``, exact across daylight-saving changes: each timestamp
+        is shifted by the UTC offset in force at that moment (a CASE over the periods), then cut."""
         periods = offset_periods(start, end, self.tz)
-        shift = str(periods[0][1])
+        shift: Any = sa.literal(periods[0][1])
         if len(periods) > 1:
-            cases = " ".join(
-                f"WHEN {column} < {until!r} THEN {offset}" for (_, offset), (until, _) in zip(periods, periods[1:])
-            )
-            shift = f"CASE {cases} ELSE {periods[-1][1]} END"
-        return self.store.bucket_sql(f"({column} + {shift})", 86400)
+            whens = [(column < until, offset) for (_, offset), (until, _) in zip(periods, periods[1:])]
+            shift = sa.case(*whens, else_=periods[-1][1])
+        return floor_int((column + shift) / 86400, self.store.dialect)
 
-    def trends(self, since: date, until: date) -> Trends:
-        """Per-day counts between two local days (inclusive)."""
+    def _per_day(self, inner: Any, *columns: Any) -> List[Dict[str, Any]]:
+        """Count the rows of ``inner`` (which has a ``d`` day column) per day and ``columns``."""
+        days = inner.subquery()
+        keys = [days.c.d, *(days.c[name] for name in columns)]
+        extra = [_count_where(days.c.missed).label("missed")] if "missed" in days.c else []
+        query = sa.select(*keys, sa.func.count().label("n"), *extra).group_by(*keys)
+        return self.store.rows(query)
+
+    def trends(self, since: date, until: date, program_ids: Sequence[str] = ()) -> Trends:
+        """Per-day counts between two local days (inclusive); programs: every id in ``program_ids``
+        plus any other program the conversations name."""
         start, end = day_range(since, until, self.tz)
+        assert start is not None and end is not None
         days = [since + timedelta(days=offset) for offset in range((until - since).days + 1)]
         index = {day: position for position, day in enumerate(days)}
-        params = {"since": start, "until": end, "threshold": self.threshold}
-        day_c = self._local_day_sql("c.started_at", start, end)
-        day_m = self._local_day_sql("m.timestamp", start, end)
-        conversations = [0] * len(days)
-        for row in self._rows(
-            f"SELECT {day_c} AS d, count(*) AS n FROM staff_conversations c WHERE c.started_at >= :since"
-            " AND c.started_at < :until AND c.visitor_messages > 0 GROUP BY d",
-            params,
-        ):
-            self._add(conversations, index, row["d"], row["n"])
-        messages, missed = [0] * len(days), [0] * len(days)
-        for row in self._rows(
-            f"SELECT {day_m} AS d, count(*) AS n, sum(CASE WHEN {MISSED_SQL} THEN 1 ELSE 0 END) AS missed"
-            " FROM staff_messages m WHERE m.timestamp >= :since AND m.timestamp < :until GROUP BY d",
-            params,
-        ):
-            self._add(messages, index, row["d"], row["n"])
-            self._add(missed, index, row["d"], row["missed"] or 0)
-        topics = [
-            (row["intent"], int(row["n"]))
-            for row in self._rows(
-                "SELECT m.intent, count(*) AS n FROM staff_messages m WHERE m.timestamp >= :since"
-                " AND m.timestamp < :until GROUP BY m.intent ORDER BY n DESC",
-                params,
-            )
-            if is_topic(row["intent"])
-        ][:10]
-        programs: Dict[str, List[int]] = {"mism": [0] * len(days), "msit": [0] * len(days)}
-        for row in self._rows(
-            f"SELECT {day_c} AS d, c.programs, count(*) AS n FROM staff_conversations c"
-            " WHERE c.started_at >= :since AND c.started_at < :until AND c.programs <> ','"
-            " GROUP BY d, c.programs",
-            params,
-        ):
+        started = sa.and_(c.started_at >= start, c.started_at < end)
+        written = sa.and_(m.timestamp >= start, m.timestamp < end)
+        conversation_day = self._local_day(c.started_at, start, end).label("d")
+        conversation_counts = [0] * len(days)
+        for row in self._per_day(sa.select(conversation_day).where(started, c.visitor_messages > 0)):
+            self._add(conversation_counts, index, row["d"], row["n"])
+        message_day = self._local_day(m.timestamp, start, end).label("d")
+        message_counts, missed_counts = [0] * len(days), [0] * len(days)
+        inner = sa.select(message_day, missed(self.threshold).label("missed")).where(written)
+        for row in self._per_day(inner):
+            self._add(message_counts, index, row["d"], row["n"])
+            self._add(missed_counts, index, row["d"], row["missed"] or 0)
+        n = sa.func.count().label("n")
+        topic_query = sa.select(m.intent, n).where(written).group_by(m.intent).order_by(n.desc(), m.intent)
+        topics = [(row["intent"], int(row["n"])) for row in self.store.rows(topic_query) if is_topic(row["intent"])]
+        programs: Dict[str, List[int]] = {program: [0] * len(days) for program in program_ids}
+        inner = sa.select(conversation_day, c.programs).where(started, c.programs != ",")
+        for row in self._per_day(inner, "programs"):
             for program in split_list(row["programs"]):
-                if program in programs:
-                    self._add(programs[program], index, row["d"], row["n"])
-        return Trends(days, conversations, messages, missed, topics, programs)
+                self._add(programs.setdefault(program, [0] * len(days)), index, row["d"], row["n"])
+        return Trends(days, conversation_counts, message_counts, missed_counts, topics[:10], programs)
 
     @staticmethod
     def _add(series: List[int], index: Dict[date, int], day_number: Any, count: Any) -> None:
@@ -505,22 +525,21 @@ class ConsoleQueries:
 
     def totals(self) -> Dict[str, Any]:
         """Headline numbers for the CLI ``stats`` command and the JSON API."""
-        params = {"threshold": self.threshold}
-        conversations = self._rows(
-            "SELECT count(*) AS n, min(started_at) AS first, max(last_activity) AS last"
-            " FROM staff_conversations WHERE visitor_messages > 0",
-            params,
-        )[0]
-        messages = self._rows(
-            f"SELECT count(*) AS n, sum(CASE WHEN {MISSED_SQL} THEN 1 ELSE 0 END) AS missed FROM staff_messages m",
-            params,
+        summary = sa.select(
+            sa.func.count().label("n"),
+            sa.func.min(c.started_at).label("first"),
+            sa.func.max(c.last_activity).label("last"),
+        ).where(c.visitor_messages > 0)
+        conversation_totals = self.store.rows(summary)[0]
+        message_totals = self.store.rows(
+            sa.select(sa.func.count().label("n"), _count_where(missed(self.threshold)).label("missed"))
         )[0]
         return {
-            "conversations": int(conversations["n"] or 0),
-            "first_activity": conversations["first"],
-            "last_activity": conversations["last"],
-            "visitor_messages": int(messages["n"] or 0),
-            "missed_messages": int(messages["missed"] or 0),
+            "conversations": int(conversation_totals["n"] or 0),
+            "first_activity": conversation_totals["first"],
+            "last_activity": conversation_totals["last"],
+            "visitor_messages": int(message_totals["n"] or 0),
+            "missed_messages": int(message_totals["missed"] or 0),
         }
 
 

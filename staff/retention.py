@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
 
-from staff.store import EVENTS_TABLE, EventStore
-from staff.sync import Summariser
+from staff.database import PER_CONVERSATION_TABLES, ConsoleDatabase, conversations, events, in_chunks
+from staff.sync import lock, reset_watermark
 
 CHUNK = 500
-STAFF_TABLES = ("staff_messages", "staff_message_reviews", "staff_conversation_reviews", "staff_conversations")
 
 
 @dataclass
@@ -28,31 +27,24 @@ class PurgeResult:
     cutoff: float
 
 
-def _expanding(query: str) -> sa.sql.elements.TextClause:
-    return sa.text(query).bindparams(sa.bindparam("ids", expanding=True))
-
-
-def stale_conversations(store: EventStore, cutoff: float) -> List[str]:
+def stale_conversations(store: ConsoleDatabase, cutoff: float) -> List[str]:
     """Sender ids whose last event is older than ``cutoff`` (plus summaries left without events)."""
     ids: List[str] = []
     with store.connect() as connection:
         if store.has_events_table():
-            ids = [
-                row[0]
-                for row in connection.execute(
-                    sa.text(f"SELECT sender_id FROM {EVENTS_TABLE} GROUP BY sender_id HAVING max(timestamp) < :cutoff"),
-                    {"cutoff": cutoff},
-                )
-            ]
+            stale = sa.select(events.c.sender_id).group_by(events.c.sender_id)
+            ids = list(connection.execute(stale.having(sa.func.max(events.c.timestamp) < cutoff)).scalars())
         orphans = connection.execute(
-            sa.text("SELECT sender_id FROM staff_conversations WHERE last_activity < :cutoff"), {"cutoff": cutoff}
-        )
+            sa.select(conversations.c.sender_id).where(conversations.c.last_activity < cutoff)
+        ).scalars()
         known = set(ids)
-        ids += [row[0] for row in orphans if row[0] not in known]
+        ids += [sender_id for sender_id in orphans if sender_id not in known]
     return ids
 
 
-def purge(store: EventStore, older_than_days: int, dry_run: bool = False, now: Optional[float] = None) -> PurgeResult:
+def purge(
+    store: ConsoleDatabase, older_than_days: int, dry_run: bool = False, now: Optional[float] = None
+) -> PurgeResult:
     """Delete conversations idle for more than ``older_than_days`` days; returns what was removed."""
     if older_than_days < 0:
         raise ValueError("older_than_days must be 0 or more")
@@ -60,52 +52,40 @@ def purge(store: EventStore, older_than_days: int, dry_run: bool = False, now: O
     candidates = stale_conversations(store, cutoff)
     if dry_run:
         return PurgeResult(len(candidates), _count_events(store, candidates), cutoff)
-    conversations = events = 0
-    for start in range(0, len(candidates), CHUNK):
-        removed, removed_events = _purge_chunk(store, candidates[start : start + CHUNK], cutoff)
-        conversations += removed
-        events += removed_events
-    return PurgeResult(conversations, events, cutoff)
+    removed = removed_events = 0
+    for chunk in in_chunks(candidates, CHUNK):
+        conversation_count, event_count = _purge_chunk(store, chunk, cutoff)
+        removed += conversation_count
+        removed_events += event_count
+    return PurgeResult(removed, removed_events, cutoff)
 
 
-def _purge_chunk(store: EventStore, chunk: List[str], cutoff: float) -> tuple:
-    with store.begin() as connection:
+def _purge_chunk(store: ConsoleDatabase, chunk: List[str], cutoff: float) -> Tuple[int, int]:
+    with store.session_scope() as connection:
         # Same lock as the summariser: no catch-up pass can re-add what is being deleted.
-        connection.execute(sa.text("UPDATE staff_sync SET updated_at = :now WHERE id = 1"), {"now": time.time()})
-        still_active = set()
+        lock(connection)
+        still_active: set = set()
         if store.has_events_table():
-            still_active = {
-                row[0]
-                for row in connection.execute(
-                    _expanding(
-                        f"SELECT DISTINCT sender_id FROM {EVENTS_TABLE} WHERE sender_id IN :ids"
-                        " AND timestamp >= :cutoff"
-                    ),
-                    {"ids": chunk, "cutoff": cutoff},
-                )
-            }
+            active = sa.select(events.c.sender_id).where(events.c.sender_id.in_(chunk), events.c.timestamp >= cutoff)
+            still_active = set(connection.execute(active.distinct()).scalars())
         doomed = [sender_id for sender_id in chunk if sender_id not in still_active]
         if not doomed:
             return 0, 0
-        events = 0
+        removed_events = 0
         if store.has_events_table():
-            events = connection.execute(
-                _expanding(f"DELETE FROM {EVENTS_TABLE} WHERE sender_id IN :ids"), {"ids": doomed}
-            ).rowcount
-        for table in STAFF_TABLES:
-            connection.execute(_expanding(f"DELETE FROM {table} WHERE sender_id IN :ids"), {"ids": doomed})
-        Summariser(store).reset_watermark(connection)
-    return len(doomed), events
+            removed_events = connection.execute(sa.delete(events).where(events.c.sender_id.in_(doomed))).rowcount
+        for table in PER_CONVERSATION_TABLES:
+            connection.execute(sa.delete(table).where(table.c.sender_id.in_(doomed)))
+        reset_watermark(store, connection)
+    return len(doomed), removed_events
 
 
-def _count_events(store: EventStore, sender_ids: List[str]) -> int:
+def _count_events(store: ConsoleDatabase, sender_ids: List[str]) -> int:
     if not sender_ids or not store.has_events_table():
         return 0
     total = 0
     with store.connect() as connection:
-        for start in range(0, len(sender_ids), CHUNK):
-            total += connection.execute(
-                _expanding(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE sender_id IN :ids"),
-                {"ids": sender_ids[start : start + CHUNK]},
-            ).scalar()
+        for chunk in in_chunks(sender_ids, CHUNK):
+            query = sa.select(sa.func.count()).where(events.c.sender_id.in_(chunk))
+            total += int(connection.execute(query).scalar() or 0)
     return total

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timezone
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 
+from staff.database import ConsoleDatabase, conversation_reviews, in_chunks, message_reviews, messages, upsert
 from staff.events import normalise_text
+from staff.privacy import clean_text
 from staff.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES
-from staff.store import EventStore
 
 INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
 # Words YAML 1.1 would read as booleans or null if an intent were named after them.
@@ -30,38 +31,38 @@ class ReviewError(ValueError):
 
 def valid_intent(name: Optional[str]) -> str:
     name = (name or "").strip()
-    if not INTENT_NAME.match(name):
+    if not INTENT_NAME.fullmatch(name):
         raise ReviewError("An intent name uses letters, digits and underscores, starting with a letter.")
     return name
 
 
 class Reviews:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: ConsoleDatabase) -> None:
         self.store = store
 
     def set_conversation_status(self, sender_id: str, status: str, user: str, note: str = "") -> None:
         """``new`` removes the review; other statuses are stored with who set them and when."""
         if status not in CONVERSATION_STATUSES:
             raise ReviewError(f"Unknown conversation status {status!r}.")
-        with self.store.begin() as connection:
-            if status == "new" and not note.strip():
-                connection.execute(
-                    sa.text("DELETE FROM staff_conversation_reviews WHERE sender_id = :id"), {"id": sender_id}
-                )
+        note = clean_text(note.strip(), 2000)
+        with self.store.session_scope() as connection:
+            if status == "new" and not note:
+                connection.execute(sa.delete(conversation_reviews).where(conversation_reviews.c.sender_id == sender_id))
                 return
-            connection.execute(
-                sa.text(
-                    "INSERT INTO staff_conversation_reviews (sender_id, status, note, updated_by, updated_at)"
-                    " VALUES (:id, :status, :note, :user, :now) ON CONFLICT (sender_id) DO UPDATE SET"
-                    " status = excluded.status, note = excluded.note, updated_by = excluded.updated_by,"
-                    " updated_at = excluded.updated_at"
-                ),
-                {"id": sender_id, "status": status, "note": note.strip()[:2000], "user": user, "now": time.time()},
+            row = {
+                "sender_id": sender_id,
+                "status": status,
+                "note": note,
+                "updated_by": user,
+                "updated_at": time.time(),
+            }
+            upsert(
+                connection, conversation_reviews, [row], ["sender_id"], ["status", "note", "updated_by", "updated_at"]
             )
 
     def set_message_status(
         self,
-        messages: Sequence[Tuple[int, str]],
+        reviewed: Sequence[Tuple[int, str]],
         status: str,
         user: str,
         intent: Optional[str] = None,
@@ -69,67 +70,49 @@ class Reviews:
         """Mark visitor messages (event id, sender id); ``open`` forgets earlier decisions."""
         if status not in MESSAGE_STATUSES:
             raise ReviewError(f"Unknown review status {status!r}.")
-        if status == "assigned":
-            intent = valid_intent(intent)
-        else:
-            intent = None
-        if not messages:
+        intent = valid_intent(intent) if status == "assigned" else None
+        if not reviewed:
             return 0
-        with self.store.begin() as connection:
+        with self.store.session_scope() as connection:
             if status == "open":
-                statement = sa.text("DELETE FROM staff_message_reviews WHERE event_id IN :ids").bindparams(
-                    sa.bindparam("ids", expanding=True)
-                )
-                for chunk in _chunks([event_id for event_id, _ in messages], 500):
-                    connection.execute(statement, {"ids": chunk})
-                return len(messages)
+                for chunk in in_chunks([event_id for event_id, _ in reviewed]):
+                    connection.execute(sa.delete(message_reviews).where(message_reviews.c.event_id.in_(chunk)))
+                return len(reviewed)
             now = time.time()
-            connection.execute(
-                sa.text(
-                    "INSERT INTO staff_message_reviews (event_id, sender_id, status, intent, updated_by, updated_at)"
-                    " VALUES (:event_id, :sender_id, :status, :intent, :user, :now)"
-                    " ON CONFLICT (event_id) DO UPDATE SET status = excluded.status, intent = excluded.intent,"
-                    " updated_by = excluded.updated_by, updated_at = excluded.updated_at"
-                ),
-                [
-                    {
-                        "event_id": event_id,
-                        "sender_id": sender_id,
-                        "status": status,
-                        "intent": intent,
-                        "user": user,
-                        "now": now,
-                    }
-                    for event_id, sender_id in messages
-                ],
-            )
-        return len(messages)
+            rows = [
+                {
+                    "event_id": event_id,
+                    "sender_id": sender_id,
+                    "status": status,
+                    "intent": intent,
+                    "updated_by": user,
+                    "updated_at": now,
+                }
+                for event_id, sender_id in reviewed
+            ]
+            upsert(connection, message_reviews, rows, ["event_id"], ["status", "intent", "updated_by", "updated_at"])
+        return len(reviewed)
 
     def assigned_examples(self) -> Dict[str, List[str]]:
         """Assigned intent -> distinct example texts (masked, as stored), for the NLU export."""
+        r = message_reviews.c
+        query = (
+            sa.select(r.intent, messages.c.text)
+            .select_from(message_reviews.join(messages, messages.c.event_id == r.event_id))
+            .where(r.status == "assigned", r.intent.is_not(None))
+            .order_by(r.intent, messages.c.timestamp)
+        )
+        examples: Dict[str, List[str]] = {}
+        seen: Dict[str, Set[str]] = {}
         with self.store.connect() as connection:
-            rows = connection.execute(
-                sa.text(
-                    "SELECT r.intent, m.text FROM staff_message_reviews r"
-                    " JOIN staff_messages m ON m.event_id = r.event_id"
-                    " WHERE r.status = 'assigned' AND r.intent IS NOT NULL ORDER BY r.intent, m.timestamp"
-                )
-            )
-            examples: Dict[str, List[str]] = {}
-            seen: Dict[str, set] = {}
-            for intent, text in rows:
+            for intent, text in connection.execute(query):
                 line = example_line(text)
                 key = normalise_text(line)
                 if not line or line.startswith("/") or key in seen.setdefault(intent, set()):
                     continue
                 seen[intent].add(key)
                 examples.setdefault(intent, []).append(line)
-            return examples
-
-
-def _chunks(items: List[int], size: int) -> Iterable[List[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+        return examples
 
 
 def example_line(text: str) -> str:

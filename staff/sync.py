@@ -25,16 +25,18 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from staff.events import MISS_INTENTS, load_data, normalise_program, normalise_text, parse_user
-from staff.privacy import mask_text
-from staff.store import EventStore
+from core.topics import MISS_INTENTS
+from staff.database import ConsoleDatabase, conversations, messages, sync_state, upsert
+from staff.events import load_data, normalise_text, parse_user
+from staff.privacy import clean_value, conversation_ref, mask_text
+from staff.vocabulary import Vocabulary
 
 BATCH_SIZE = 5000
 # How long a hole in the id sequence is watched for a late commit.
 GAP_WINDOW_SECONDS = 600
 MAX_PENDING = 5000
-MAX_TEXT = 2000
 PREVIEW_LENGTH = 200
+_SUMMARY_COLUMNS = [column.name for column in conversations.c if column.name not in ("sender_id", "ref")]
 
 
 @dataclass
@@ -104,10 +106,12 @@ def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
     return b if a is None else a if b is None else pick(a, b)
 
 
-def fold_events(rows: Iterable[Mapping[str, Any]]) -> Tuple[Dict[str, ConversationDelta], List[Dict[str, Any]]]:
+def fold_events(
+    rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary
+) -> Tuple[Dict[str, ConversationDelta], List[Dict[str, Any]]]:
     """Summarise a batch of event rows: per-conversation deltas and visitor-message rows."""
     deltas: Dict[str, ConversationDelta] = {}
-    messages: List[Dict[str, Any]] = []
+    found: List[Dict[str, Any]] = []
     for row in rows:
         delta = deltas.setdefault(row["sender_id"], ConversationDelta())
         delta.events += 1
@@ -116,32 +120,32 @@ def fold_events(rows: Iterable[Mapping[str, Any]]) -> Tuple[Dict[str, Conversati
         if kind == "bot":
             delta.bot_messages += 1
         elif kind == "slot":
-            _fold_slot(delta, row)
+            _fold_slot(delta, row, vocabulary)
         elif kind == "user":
-            messages.append(_fold_user(delta, row))
-    return deltas, messages
+            found.append(_fold_user(delta, row, vocabulary))
+    return deltas, found
 
 
-def _fold_slot(delta: ConversationDelta, row: Mapping[str, Any]) -> None:
-    data = load_data(row["data"])
-    values = data.get("value")
+def _fold_slot(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
+    values = clean_value(load_data(row["data"]).get("value"))
     for value in values if isinstance(values, list) else [values]:
-        if row["action_name"] == "program" and normalise_program(value):
-            delta.programs.add(normalise_program(value))
+        program = vocabulary.normalise_program(value) if row["action_name"] == "program" else None
+        if program:
+            delta.programs.add(program)
         elif row["action_name"] == "track":
             _add_track(delta, value)
 
 
-def _fold_user(delta: ConversationDelta, row: Mapping[str, Any]) -> Dict[str, Any]:
+def _fold_user(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> Dict[str, Any]:
     message = parse_user(load_data(row["data"]))
-    text = mask_text(message.text)[:MAX_TEXT]
+    text = mask_text(message.text)
     delta.visitor_messages += 1
     if not message.intent or message.intent in MISS_INTENTS:
         delta.hard_misses += 1
     delta.min_confidence = _min(delta.min_confidence, message.confidence)
     if message.intent:
         delta.intents.add(message.intent)
-    delta.programs.update(message.programs)
+    delta.programs.update(filter(None, map(vocabulary.normalise_program, message.values_of("program"))))
     for name, value in message.entities:
         if name == "track":
             _add_track(delta, value)
@@ -153,7 +157,7 @@ def _fold_user(delta: ConversationDelta, row: Mapping[str, Any]) -> Dict[str, An
         "timestamp": row["timestamp"],
         "text": text,
         "norm_text": normalise_text(text),
-        "intent": (message.intent or None) and message.intent[:255],
+        "intent": message.intent,
         "confidence": message.confidence,
     }
 
@@ -176,39 +180,19 @@ def merge(existing: Optional[Mapping[str, Any]], delta: ConversationDelta) -> Di
     }
 
 
-_UPSERT_CONVERSATION = sa.text(
-    """INSERT INTO staff_conversations (sender_id, started_at, last_activity, events,
-        visitor_messages, bot_messages, hard_misses, min_confidence, intents, programs, tracks,
-        first_message)
-    VALUES (:sender_id, :started_at, :last_activity, :events, :visitor_messages, :bot_messages,
-        :hard_misses, :min_confidence, :intents, :programs, :tracks, :first_message)
-    ON CONFLICT (sender_id) DO UPDATE SET started_at = excluded.started_at,
-        last_activity = excluded.last_activity, events = excluded.events,
-        visitor_messages = excluded.visitor_messages, bot_messages = excluded.bot_messages,
-        hard_misses = excluded.hard_misses, min_confidence = excluded.min_confidence,
-        intents = excluded.intents, programs = excluded.programs, tracks = excluded.tracks,
-        first_message = excluded.first_message"""
-)
-_INSERT_MESSAGE = sa.text(
-    """INSERT INTO staff_messages (event_id, sender_id, timestamp, text, norm_text, intent, confidence)
-    VALUES (:event_id, :sender_id, :timestamp, :text, :norm_text, :intent, :confidence)
-    ON CONFLICT (event_id) DO NOTHING"""
-)
-
-
-def apply_batch(connection: Connection, rows: List[Mapping[str, Any]]) -> None:
+def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabulary: Vocabulary) -> None:
     """Fold ``rows`` into the summary tables (inside the caller's locked transaction)."""
-    deltas, messages = fold_events(rows)
-    if messages:
-        connection.execute(_INSERT_MESSAGE, messages)
+    deltas, found = fold_events(rows, vocabulary)
+    upsert(connection, messages, found, ["event_id"])
     if not deltas:
         return
-    select = sa.text("SELECT * FROM staff_conversations WHERE sender_id IN :ids").bindparams(
-        sa.bindparam("ids", expanding=True)
-    )
-    existing = {row._mapping["sender_id"]: row._mapping for row in connection.execute(select, {"ids": list(deltas)})}
-    updates = [{"sender_id": sender_id, **merge(existing.get(sender_id), delta)} for sender_id, delta in deltas.items()]
-    connection.execute(_UPSERT_CONVERSATION, updates)
+    query = sa.select(conversations).where(conversations.c.sender_id.in_(list(deltas)))
+    existing = {row._mapping["sender_id"]: row._mapping for row in connection.execute(query)}
+    updates = [
+        {"sender_id": sender_id, "ref": conversation_ref(sender_id), **merge(existing.get(sender_id), delta)}
+        for sender_id, delta in deltas.items()
+    ]
+    upsert(connection, conversations, updates, ["sender_id"], _SUMMARY_COLUMNS)
 
 
 def _find_gaps(watermark: int, rows: List[Mapping[str, Any]], now: float) -> List[int]:
@@ -226,8 +210,9 @@ def _find_gaps(watermark: int, rows: List[Mapping[str, Any]], now: float) -> Lis
 class Summariser:
     """Reads new events into the summary tables, one locked batch at a time."""
 
-    def __init__(self, store: EventStore, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(self, store: ConsoleDatabase, vocabulary: Vocabulary, batch_size: int = BATCH_SIZE) -> None:
         self.store = store
+        self.vocabulary = vocabulary
         self.batch_size = batch_size
 
     def run(self, budget_seconds: Optional[float] = None) -> SyncResult:
@@ -248,20 +233,20 @@ class Summariser:
 
     def _watermark(self) -> int:
         with self.store.connect() as connection:
-            return int(connection.execute(sa.text("SELECT watermark FROM staff_sync WHERE id = 1")).scalar() or 0)
+            return int(connection.execute(sa.select(sync_state.c.watermark)).scalar() or 0)
 
     def _idle(self) -> bool:
         """Nothing new and no hole to watch: skip the write transaction (most page views)."""
         with self.store.connect() as connection:
-            state = connection.execute(sa.text("SELECT watermark, pending FROM staff_sync WHERE id = 1")).one()
+            state = connection.execute(sa.select(sync_state.c.watermark, sync_state.c.pending)).one()
             latest = self.store.max_event_id(connection)
         return latest == int(state.watermark) and state.pending in ("[]", "", None)
 
     def _batch(self) -> Tuple[int, int, int]:
         now = time.time()
-        with self.store.begin() as connection:
-            connection.execute(sa.text("UPDATE staff_sync SET updated_at = :now WHERE id = 1"), {"now": now})
-            state = connection.execute(sa.text("SELECT watermark, pending FROM staff_sync WHERE id = 1")).one()
+        with self.store.session_scope() as connection:
+            lock(connection)
+            state = connection.execute(sa.select(sync_state.c.watermark, sync_state.c.pending)).one()
             watermark = int(state.watermark)
             pending = [item for item in json.loads(state.pending or "[]") if item[1] >= now - GAP_WINDOW_SECONDS]
             latest = self.store.max_event_id(connection)
@@ -270,31 +255,34 @@ class Summariser:
                 watermark, pending = latest, []
             rows = self.store.events_after(connection, watermark, self.batch_size)
             late = self.store.events_by_ids(connection, [item[0] for item in pending])
-            apply_batch(connection, late + rows)
+            apply_batch(connection, late + rows, self.vocabulary)
             found = {row["id"] for row in late}
             pending = [item for item in pending if item[0] not in found]
             pending += [[gap, now] for gap in _find_gaps(watermark, rows, now)]
             if rows:
                 watermark = rows[-1]["id"]
             connection.execute(
-                sa.text("UPDATE staff_sync SET watermark = :watermark, pending = :pending WHERE id = 1"),
-                {"watermark": watermark, "pending": json.dumps(pending[-MAX_PENDING:])},
+                sa.update(sync_state).values(watermark=watermark, pending=json.dumps(pending[-MAX_PENDING:]))
             )
         return len(rows) + len(late), watermark, latest
 
     def rebuild(self) -> SyncResult:
         """Forget the summaries and read every event again (after changing masking rules, say)."""
-        with self.store.begin() as connection:
-            connection.execute(sa.text("UPDATE staff_sync SET updated_at = :now WHERE id = 1"), {"now": time.time()})
-            connection.execute(sa.text("DELETE FROM staff_messages"))
-            connection.execute(sa.text("DELETE FROM staff_conversations"))
-            connection.execute(sa.text("UPDATE staff_sync SET watermark = 0, pending = '[]' WHERE id = 1"))
+        with self.store.session_scope() as connection:
+            lock(connection)
+            connection.execute(sa.delete(messages))
+            connection.execute(sa.delete(conversations))
+            connection.execute(sa.update(sync_state).values(watermark=0, pending="[]"))
         return self.run()
 
-    def reset_watermark(self, connection: Connection) -> None:
-        """After a purge: SQLite may hand deleted ids out again, so never sit above the last id."""
-        latest = self.store.max_event_id(connection)
-        connection.execute(
-            sa.text("UPDATE staff_sync SET watermark = :latest WHERE id = 1 AND watermark > :latest"),
-            {"latest": latest},
-        )
+
+def reset_watermark(store: ConsoleDatabase, connection: Connection) -> None:
+    """After a purge: SQLite may hand deleted ids out again, so never sit above the last id."""
+    latest = store.max_event_id(connection)
+    connection.execute(sa.update(sync_state).where(sync_state.c.watermark > latest).values(watermark=latest))
+
+
+def lock(connection: Connection) -> None:
+    """Take the summaries' lock for this transaction: updating the one ``staff_sync`` row takes the
+    database's write lock (SQLite) or that row's lock (PostgreSQL), so catch-ups and purges queue."""
+    connection.execute(sa.update(sync_state).values(updated_at=time.time()))

@@ -8,9 +8,8 @@ Content-Security-Policy (the console uses no scripts at all).
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from flask import (
@@ -35,10 +34,11 @@ from sqlalchemy.exc import OperationalError
 from staff.charts import bar_chart, hbar_chart, line_chart
 from staff.config import StaffConfig
 from staff.console import Console
+from staff.database import TRANSCRIPT_LIMIT
 from staff.dates import day_range, format_time, parse_date, today
-from staff.events import KNOWN_PROGRAMS, PROGRAM_LABELS, Turn, TurnBuilder, domain_intents, topic_label
+from staff.events import Turn, TurnBuilder
 from staff.export import FORMATS, KINDS, export_chunks, filename
-from staff.privacy import mask_value
+from staff.privacy import clean_text, display_id, mask_value, url_id
 from staff.queries import (
     CONVERSATION_STATUSES,
     MESSAGE_STATUSES,
@@ -52,8 +52,8 @@ from staff.review import ReviewError, nlu_yaml
 
 EXTENSION = "staff_console"
 PUBLIC_ENDPOINTS = {"staff.login", "staff.static"}
-SESSION_USER = "staff_user"
-SESSION_SINCE = "staff_login_at"
+# The signed session cookie carries only the id of the server-side session (staff_sessions).
+SESSION_ID = "staff_session"
 TREND_RANGES = (7, 30, 90, 365)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -115,7 +115,7 @@ def _wants_json() -> bool:
     return request.path.startswith(url_for("staff.conversations") + "api/")
 
 
-def _guard() -> Optional[Response]:
+def _guard() -> Any:
     current_app.extensions["csrf"].protect()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -132,14 +132,16 @@ def _guard() -> Optional[Response]:
 
 
 def _logged_in_user() -> Optional[str]:
-    user = session.get(SESSION_USER)
-    since = session.get(SESSION_SINCE, 0)
-    if not user:
+    """The user of this request's server-side session; ``None`` after logout, idle time or expiry."""
+    session_id = session.get(SESSION_ID)
+    if not session_id:
         return None
-    if time.time() - float(since or 0) > console().config.session_hours * 3600:
-        session.pop(SESSION_USER, None)
-        return None
-    return str(user)
+    staff_console = console()
+    staff_console.prepare()
+    user = staff_console.auth.session_user(session_id)
+    if user is None:
+        session.pop(SESSION_ID, None)
+    return user
 
 
 def _security_headers(response: Response) -> Response:
@@ -164,8 +166,8 @@ def _database_unavailable(error: OperationalError) -> Any:
 
 
 def _safe_next(target: Optional[str], default: str) -> str:
-    """Only redirect back into the console (never to another site)."""
-    if not target:
+    """Only redirect back into the console (never to another site, never a broken header)."""
+    if not target or len(target) > 2000 or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return default
     parts = urlsplit(target)
     prefix = url_for("staff.conversations")
@@ -193,10 +195,13 @@ def _template_helpers() -> Dict[str, Any]:
                 merged.pop(key, None)
         return url_for(endpoint, **merged)
 
+    vocabulary = staff_console.vocabulary if staff_console else None
     return {
         "fmt_time": fmt_time,
-        "topic_label": topic_label,
-        "program_label": lambda p: PROGRAM_LABELS.get(p, p),
+        "topic_label": vocabulary.topic_label if vocabulary else str,
+        "program_label": vocabulary.program_label if vocabulary else str,
+        "display_id": display_id,
+        "url_id": url_id,
         "pct": lambda v: "–" if v is None else f"{v * 100:.0f}%",
         "conf": lambda v: "–" if v is None else f"{v:.2f}",
         "url_with": url_with,
@@ -231,12 +236,12 @@ def login() -> Any:
         ), 401
     staff_console.auth.clear_failures(username, address)
     session.clear()
-    session[SESSION_USER] = username.lower()
-    session[SESSION_SINCE] = time.time()
+    session[SESSION_ID] = staff_console.auth.start_session(username)
     return redirect(target)
 
 
 def logout() -> Any:
+    console().auth.end_session(session.get(SESSION_ID))
     session.clear()
     flash("You have been logged out.")
     return redirect(url_for("staff.login"))
@@ -255,22 +260,29 @@ def conversations() -> Any:
         flt=flt,
         args=flt.to_args(),
         total=staff_console.queries.count_conversations(flt),
-        intents=_intent_choices(),
-        programs=KNOWN_PROGRAMS,
+        intents=staff_console.vocabulary.intents(),
+        programs=list(staff_console.vocabulary.programs()),
     )
 
 
-def _intent_choices() -> List[str]:
-    return list(domain_intents())
-
-
 def _assignable_intents() -> List[str]:
-    """Intents a missed question may be labelled with (``nlu_fallback`` is not a training label)."""
-    return [intent for intent in domain_intents() if intent != "nlu_fallback"]
+    return console().vocabulary.assignable_intents()
+
+
+def _sender_id(key: str) -> str:
+    """The conversation a URL or form names: by its reference (``c-...``, for private ids) or its id.
+
+    A key that is not clean text (NUL, control characters) names no conversation: 404, before it
+    reaches the database (PostgreSQL refuses NUL even as a parameter).
+    """
+    if not key or clean_text(key, 255) != key:
+        abort(404)
+    return console().queries.resolve(key) or key
 
 
 def transcript(sender_id: str) -> Any:
     staff_console = console()
+    sender_id = _sender_id(sender_id)
     rows = staff_console.store.conversation_events(sender_id)
     summary = staff_console.queries.conversation(sender_id)
     if not rows and summary is None:
@@ -278,12 +290,14 @@ def transcript(sender_id: str) -> Any:
     turns = visible_turns(list(TurnBuilder(staff_console.threshold, mask_value).build(rows)))
     return render_template(
         "staff/transcript.html",
-        sender_id=sender_id,
+        sender_id=display_id(sender_id),
+        conversation_key=url_id(sender_id),
         turns=turns,
         summary=summary,
         reviews=staff_console.queries.message_reviews(sender_id),
         intents=_assignable_intents(),
-        truncated=len(rows) >= 5000,
+        truncated=len(rows) >= TRANSCRIPT_LIMIT,
+        transcript_limit=TRANSCRIPT_LIMIT,
     )
 
 
@@ -299,8 +313,8 @@ def visible_turns(turns: List[Turn]) -> List[Turn]:
 
 
 def review_conversation() -> Any:
-    sender_id = request.form.get("sender_id", "")
-    default = url_for("staff.transcript", sender_id=sender_id) if sender_id else url_for("staff.conversations")
+    sender_id = _sender_id(request.form.get("sender_id", ""))
+    default = url_for("staff.transcript", sender_id=url_id(sender_id))
     try:
         console().reviews.set_conversation_status(
             sender_id, request.form.get("status", ""), g.staff_user, request.form.get("note", "")
@@ -321,7 +335,7 @@ def review_message() -> Any:
     if message is None:
         abort(404)
     status = request.form.get("action", "")
-    default = url_for("staff.transcript", sender_id=message["sender_id"]) + f"#e{event_id}"
+    default = url_for("staff.transcript", sender_id=url_id(message["sender_id"])) + f"#e{event_id}"
     try:
         staff_console.reviews.set_message_status(
             [(event_id, message["sender_id"])], status, g.staff_user, request.form.get("intent")
@@ -345,7 +359,7 @@ def _review_note(status: str, count: int, intent: Optional[str]) -> str:
 def missed() -> Any:
     staff_console = console()
     flt = MissedFilter.from_args(request.args)
-    page = max(1, _int(request.args.get("page"), 1))
+    page = max(1, _query_int(request.args.get("page"), 1))
     per_page = staff_console.config.page_size
     groups, group_count, message_count = staff_console.queries.missed_groups(flt, page, per_page)
     return render_template(
@@ -365,7 +379,7 @@ def missed() -> Any:
 
 def review_group() -> Any:
     staff_console = console()
-    keys = [key for key in request.form.getlist("key")][:200]
+    keys = [key for key in request.form.getlist("key")[:200] if key and clean_text(key, 500) == key]
     status = request.form.get("action", "")
     messages = staff_console.queries.missed_event_ids(keys)
     try:
@@ -376,7 +390,8 @@ def review_group() -> Any:
     return redirect(_safe_next(request.form.get("next"), url_for("staff.missed")))
 
 
-def _int(value: Optional[str], default: int) -> int:
+def _query_int(value: Optional[str], default: int) -> int:
+    """A whole number from the query string; anything else means ``default``."""
     try:
         return int(value or default)
     except ValueError:
@@ -384,11 +399,11 @@ def _int(value: Optional[str], default: int) -> int:
 
 
 # -- trends -------------------------------------------------------------------------------------
-def _trend_range() -> tuple:
+def _trend_range() -> Tuple[date, date]:
     tz = console().tz
     until = parse_date(request.args.get("until")) or today(tz)
     since = parse_date(request.args.get("since"))
-    days = _int(request.args.get("days"), 30)
+    days = _query_int(request.args.get("days"), 30)
     if since is None or since > until:
         since = until - timedelta(days=max(1, min(days, 731)) - 1)
     since = max(since, until - timedelta(days=730))
@@ -397,7 +412,9 @@ def _trend_range() -> tuple:
 
 def trends() -> Any:
     since, until = _trend_range()
-    data = console().queries.trends(since, until)
+    vocabulary = console().vocabulary
+    data = console().queries.trends(since, until, list(vocabulary.programs()))
+    program_ids = list(data.programs)
     labels = [day.strftime("%b %d") for day in data.days]
     span = f"{since:%b %d, %Y} to {until:%b %d, %Y}"
     charts = {
@@ -428,14 +445,14 @@ def trends() -> Any:
             "chart-topics",
             "Top topics",
             f"The ten most asked topics, {span}.",
-            [(topic_label(intent), count) for intent, count in data.topics],
+            [(vocabulary.topic_label(intent), count) for intent, count in data.topics],
         ),
         "programs": line_chart(
             "chart-programs",
-            "MISM vs MSIT interest",
+            "Program interest",
             f"Conversations per day that mentioned each program, {span}.",
             labels,
-            {PROGRAM_LABELS[p]: data.programs[p] for p in KNOWN_PROGRAMS},
+            {vocabulary.program_label(p): data.programs[p] for p in program_ids},
         ),
     }
     share = [("–" if value is None else f"{value * 100:.1f}%") for value in data.missed_share]
@@ -443,8 +460,8 @@ def trends() -> Any:
     tables = {
         "daily": list(zip(days, data.conversations, data.messages)),
         "missed": list(zip(days, data.messages, data.missed, share)),
-        "topics": [(topic_label(intent), count) for intent, count in data.topics],
-        "programs": list(zip(days, data.programs["mism"], data.programs["msit"])),
+        "topics": [(vocabulary.topic_label(intent), count) for intent, count in data.topics],
+        "programs": [(day, *(data.programs[p][index] for p in program_ids)) for index, day in enumerate(days)],
     }
     return render_template(
         "staff/trends.html",
@@ -454,8 +471,9 @@ def trends() -> Any:
         since=since,
         until=until,
         ranges=TREND_RANGES,
-        days=_int(request.args.get("days"), 30) if not request.args.get("since") else None,
-        program_totals={p: sum(data.programs[p]) for p in KNOWN_PROGRAMS},
+        days=_query_int(request.args.get("days"), 30) if not request.args.get("since") else None,
+        program_totals={p: sum(data.programs[p]) for p in program_ids},
+        program_names=[vocabulary.program_label(p) for p in program_ids],
     )
 
 
@@ -481,6 +499,7 @@ def export_download() -> Any:
         flash("Choose what to export, a format and a valid date range.", "error")
         return redirect(url_for("staff.export_page"))
     start, end = day_range(since, until, staff_console.tz)
+    assert start is not None and end is not None  # both days are given
     staff_console.refresh(force=kind == "conversations")
     chunks = export_chunks(staff_console.store, kind, fmt, start, end, staff_console.threshold, staff_console.tz)
     name = filename(kind, fmt, since.isoformat(), until.isoformat())
@@ -503,7 +522,7 @@ def nlu_export() -> Any:
 def api_conversations() -> Any:
     staff_console = console()
     flt = ConversationFilter.from_args(request.args)
-    limit = max(1, min(_int(request.args.get("limit"), staff_console.config.page_size), 500))
+    limit = max(1, min(_query_int(request.args.get("limit"), staff_console.config.page_size), 500))
     page = staff_console.queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
     return jsonify(
         conversations=[summary_record(row) for row in page.rows],
@@ -513,11 +532,12 @@ def api_conversations() -> Any:
 
 def api_conversation(sender_id: str) -> Any:
     staff_console = console()
+    sender_id = _sender_id(sender_id)
     rows = staff_console.store.conversation_events(sender_id)
     if not rows:
         return jsonify(error="not found"), 404
     turns = TurnBuilder(staff_console.threshold, mask_value).build(rows)
-    return jsonify(id=sender_id, turns=[_public_turn(turn) for turn in turns])
+    return jsonify(id=display_id(sender_id), ref=url_id(sender_id), turns=[_public_turn(turn) for turn in turns])
 
 
 def _public_turn(turn: Turn) -> Dict[str, Any]:
@@ -540,7 +560,7 @@ def _public_turn(turn: Turn) -> Dict[str, Any]:
 def api_stats() -> Any:
     staff_console = console()
     until = today(staff_console.tz)
-    data = staff_console.queries.trends(until - timedelta(days=29), until)
+    data = staff_console.queries.trends(until - timedelta(days=29), until, list(staff_console.vocabulary.programs()))
     return jsonify(
         totals=staff_console.queries.totals(),
         last_30_days={
@@ -554,7 +574,7 @@ def api_stats() -> Any:
     )
 
 
-ROUTES = [
+ROUTES: List[Tuple[str, Callable[..., Any], List[str]]] = [
     ("/login", login, ["GET", "POST"]),
     ("/logout", logout, ["POST"]),
     ("/", conversations, ["GET"]),

@@ -1,8 +1,10 @@
-"""Shared fixtures: the real knowledge file, the domain, the trained model and the running stack."""
+"""Shared fixtures: the real knowledge file, the domain, the trained model, the running stack, and a
+throw-away PostgreSQL database; plus the one CI check (nothing is skipped silently in CI)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -20,6 +22,34 @@ def skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: this test must run)")
     pytest.skip(reason)
+
+
+PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("TEST_PG_USER", "postgres")
+PG_ADMIN_DB = os.environ.get("TEST_PG_DB", "test")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database (``test_<random>``) on the shared server, dropped at the
+    end of the session. An unreachable server skips (locally) or fails (CI) via :func:`skip_or_fail`."""
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB, connect_timeout=3)
+    except psycopg2.Error as error:
+        skip_or_fail(f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable: {error}".strip())
+    admin.autocommit = True
+    name = f"test_{secrets.token_hex(6)}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
 
 
 @pytest.fixture(scope="session")

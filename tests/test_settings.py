@@ -14,3 +14,16 @@ def test_console_miss_threshold_defaults_to_the_bots_fallback_threshold(monkeypa
     assert fallback_threshold() == configured == Settings().low_confidence_threshold
     monkeypatch.setenv("LOW_CONFIDENCE_THRESHOLD", "0.45")
     assert Settings().low_confidence_threshold == 0.45
+
+
+def test_derived_defaults_follow_the_settings_they_derive_from(monkeypatch):
+    for name in ("PUBLIC_RASA_URL", "CORS_ORIGINS", "RASA_PORT", "WEB_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(rasa_port=6123, web_port=9123)
+    assert settings.public_rasa_url == "http://localhost:6123"
+    assert settings.cors_origins == ["http://localhost:9123", "http://127.0.0.1:9123"]
+    monkeypatch.setenv("RASA_PORT", "7001")
+    assert Settings().public_rasa_url == "http://localhost:7001"
+    # An explicit value always wins over the derived one.
+    monkeypatch.setenv("PUBLIC_RASA_URL", "https://chat.example.edu")
+    assert Settings(rasa_port=6123).public_rasa_url == "https://chat.example.edu"

@@ -1,58 +1,19 @@
 """Fixtures for the staff console tests: both databases, Rasa-written conversations, a logged-in client.
 
 ``db_url`` is parametrised over SQLite and PostgreSQL, so every test that uses it runs on both.
-PostgreSQL is the server at 127.0.0.1:5432 (user ``postgres``); the tests create a database of
-their own (``staff_test_<random>``) and drop it at the end. Outside CI an unreachable server skips
-the PostgreSQL half with the reason printed; with ``CI=true`` it fails instead.
+PostgreSQL is the shared server, through the one ``postgres_database`` fixture of tests/conftest.py
+(a throw-away database, emptied before each test here; skipped locally and failing in CI when the
+server is unreachable).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import secrets
-from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
 from staff_helpers import STAFF_PASSWORD, log_in
-from staff_rasa_events import Seed, seed
-
-PG_HOST = os.environ.get("STAFF_TEST_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("STAFF_TEST_PG_PORT", "5432"))
-PG_USER = os.environ.get("STAFF_TEST_PG_USER", "postgres")
-PG_ADMIN_DB = os.environ.get("STAFF_TEST_PG_DB", "test")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _admin_connection():
-    import psycopg2
-
-    connection = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB, connect_timeout=3)
-    connection.autocommit = True
-    return connection
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    try:
-        admin = _admin_connection()
-    except Exception as error:  # noqa: BLE001 - any failure to connect means "no server"
-        reason = f"PostgreSQL at {PG_HOST}:{PG_PORT} is unreachable: {error}".strip()
-        if IN_CI:
-            pytest.fail(reason + " (CI=true requires it)")
-        print(f"\nSKIP PostgreSQL tests: {reason}")
-        pytest.skip(reason)
-    name = f"staff_test_{secrets.token_hex(4)}"
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+from staff_rasa_events import seed
 
 
 def _reset_postgres(url: str) -> None:
@@ -81,7 +42,7 @@ def db_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def seeded(db_url) -> Seed:
+def seeded(db_url) -> str:
     return seed(db_url)
 
 

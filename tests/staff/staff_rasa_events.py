@@ -8,8 +8,8 @@ as the Rasa server does after each message.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
@@ -126,26 +126,18 @@ def answer(text: str, at: float, name: str = "action_answer_topic", buttons=None
     return [action(name, at), bot(text, at + 0.01, buttons), ActionExecuted("action_listen", timestamp=at + 0.02)]
 
 
-@dataclass
-class Seed:
-    """Ids and facts of the standard conversations (see :func:`seed`)."""
-
-    ids: Dict[str, str] = field(default_factory=dict)
-    times: Dict[str, float] = field(default_factory=dict)
-
-
 SCRIPT_TEXT = "<script>alert('x')</script> do you have a basket weaving track?"
 INJECTION_TEXT = "' OR 1=1 --"
+# A spreadsheet would run this cell as a formula unless the CSV export defuses it.
+FORMULA_TEXT = '=HYPERLINK("https://evil.example/","Click for your admission letter")'
 CONTACT_TEXT = "email me at jane.doe@example.com or call 412-268-2000"
 
 
-def seed(url: str) -> Seed:
-    """Six conversations covering what the console shows; timestamps relative to now."""
+def seed(url: str) -> str:
+    """Seven conversations covering what the console shows, timestamps relative to now; returns ``url``."""
     store = tracker_store(url)
-    info = Seed()
 
     t = NOW - 1 * DAY
-    info.ids["msit"], info.times["msit"] = "visitor-msit-buttons", t
     save(
         store,
         "visitor-msit-buttons",
@@ -167,7 +159,6 @@ def seed(url: str) -> Seed:
     )
 
     t = NOW - 2 * DAY
-    info.ids["missed"], info.times["missed"] = "visitor-missed", t
     save(
         store,
         "visitor-missed",
@@ -185,7 +176,6 @@ def seed(url: str) -> Seed:
     )
     # A second visitor asks the same question in the same words: grouped with the one above.
     t = NOW - 3 * DAY
-    info.ids["tuition2"], info.times["tuition2"] = "visitor-tuition-2", t
     save(
         store,
         "visitor-tuition-2",
@@ -193,15 +183,20 @@ def seed(url: str) -> Seed:
     )
 
     t = NOW - 3 * DAY + 600
-    info.ids["injection"], info.times["injection"] = "visitor-injection", t
-    save(store, "visitor-injection", start(t) + [user(INJECTION_TEXT, "greet", 0.8, t + 2)] + answer("Hi!", t + 3))
+    save(
+        store,
+        "visitor-injection",
+        start(t)
+        + [user(INJECTION_TEXT, "greet", 0.8, t + 2)]
+        + answer("Hi!", t + 3)
+        + [user(FORMULA_TEXT, "greet", 0.99, t + 4)]
+        + answer("Hi again!", t + 5),
+    )
 
     t = NOW - 400 * DAY
-    info.ids["old"], info.times["old"] = "visitor-old", t
     save(store, "visitor-old", start(t) + [user("hi", "greet", 0.99, t + 1)] + answer("Hello!", t + 2))
 
     t = NOW - 400 * DAY
-    info.ids["returning"], info.times["returning"] = "visitor-returning", t
     save(store, "visitor-returning", start(t) + [user("hello", "greet", 0.99, t + 1)] + answer("Hello!", t + 2))
     save(
         store,
@@ -219,8 +214,52 @@ def seed(url: str) -> Seed:
         + answer("MSIT has several tracks.", NOW - 10 * DAY + 2),
     )
 
-    info.ids["silent"] = "visitor-silent"
     save(store, "visitor-silent", start(NOW - 5 * DAY))
 
     store.engine.dispose()
-    return info
+    return url
+
+
+def insert_event(
+    connection: Any,
+    sender_id: str,
+    data: Any,
+    at: float = NOW,
+    type_name: str = "user",
+    event_id: Optional[int] = None,
+) -> int:
+    """Write one row straight into Rasa's ``events`` table, as an old, damaged or hostile row would be.
+
+    ``data`` is the event's JSON (a dict is serialised the way Rasa does, a string is stored as is).
+    """
+    from staff.database import events
+
+    if event_id is None:
+        event_id = int(connection.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0))).scalar()) + 1
+    connection.execute(
+        sa.insert(events).values(
+            id=event_id,
+            sender_id=sender_id,
+            type_name=type_name,
+            timestamp=at,
+            intent_name=None,  # the console reads the intent from the JSON, as Rasa does
+            action_name=None,
+            data=data if isinstance(data, str) else json.dumps(data),
+        )
+    )
+    return event_id
+
+
+def user_data(text: str, intent: str = "greet", confidence: float = 0.9, entities: Any = (), at: float = NOW) -> dict:
+    """The JSON Rasa stores for a visitor message."""
+    return {
+        "event": "user",
+        "timestamp": at,
+        "text": text,
+        "parse_data": {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": list(entities),
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+        },
+    }

@@ -8,7 +8,7 @@ import json
 
 import sqlalchemy as sa
 import yaml
-from staff_rasa_events import CONTACT_TEXT, DAY, NOW
+from staff_rasa_events import CONTACT_TEXT, DAY, FORMULA_TEXT, NOW
 
 from staff import cli
 from staff.dates import day_range, local_day
@@ -43,8 +43,9 @@ def test_messages_csv_has_every_message_with_context(console, seeded):
     assert fallback["action"] == "action_fallback"
     oos = next(r for r in rows if r["text"].startswith("Do you offer a PhD"))
     assert oos["missed"] == "out of scope" and oos["intent"] == "out_of_scope"
-    # A cell that a spreadsheet would run as a formula is defused.
-    assert all(not r["text"].startswith(("=", "+", "-", "@")) for r in rows)
+    # A cell that a spreadsheet would run as a formula is defused, and its text kept.
+    assert "'" + FORMULA_TEXT in [r["text"] for r in rows]
+    assert all(not r[name].startswith(("=", "+", "-", "@")) for r in rows for name in r)
 
 
 def test_conversations_jsonl(console, seeded):
@@ -150,7 +151,7 @@ def test_cli_commands(console, seeded, settings):
     code, text = run_cli(settings, "missed")
     assert code == 0 and "5 missed messages in 3 groups" in text
     code, text = run_cli(settings, "stats", "--days", "7")
-    assert code == 0 and "Last 7 days: 4 conversations, 9 visitor messages, 5 missed" in text
+    assert code == 0 and "Last 7 days: 4 conversations, 10 visitor messages, 5 missed" in text
     since = local_day(NOW - 30 * DAY, console.tz).isoformat()
     code, text = run_cli(settings, "export", "--format", "jsonl", "--since", since, "--kind", "conversations")
     assert code == 0 and len(text.splitlines()) == 5
