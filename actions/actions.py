@@ -75,8 +75,8 @@ class ActionAnswerTopic(Action):
 
 class ActionHandleMiss(Action):
     """Handles ``nlu_fallback`` and ``out_of_scope``: suggests topics, and after two misses in a
-    row puts the human contact first. A low-confidence message that still names a program or a
-    track (e.g. "hmm, the on-campus one?") is answered rather than treated as a miss."""
+    row puts the human contact first. A short low-confidence message that names a program or a
+    track while a topic is being discussed (e.g. "hmm, the on-campus one?") continues that topic."""
 
     def name(self) -> Text:
         return MISS_ACTION
@@ -84,7 +84,7 @@ class ActionHandleMiss(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
-        if intent == FALLBACK_INTENT and misses.names_program_or_track(message):
+        if intent == FALLBACK_INTENT and misses.is_program_follow_up(message, tracker.get_slot("topic")):
             return answer_turn(dispatcher, tracker, domain)
         contact = current_knowledge().contact
         response = misses.response_for(intent, misses.consecutive_misses(tracker.events))

@@ -343,11 +343,26 @@ def test_a_good_answer_resets_the_miss_count(domain_dict):
 
 
 def test_unsure_message_naming_a_program_is_answered(domain_dict):
-    messages, texts, _ = miss(
-        domain_dict, "nlu_fallback", entities=[entity("program", "mism")], slots={"topic": "program_length"}
+    tracker = make_tracker(
+        "nlu_fallback", entities=[entity("program", "mism")], slots={"topic": "program_length"}, text="hmm, mism?"
     )
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert messages[0]["response"] == "utter_answer"
     assert texts[0].startswith("Program length, MISM:")
+
+
+def test_an_unsure_new_question_mentioning_a_program_is_a_miss_not_an_overview(domain_dict):
+    # "do you have any evening or part time options for people who work" names MSIT ("part time")
+    # but asks something the NLU was unsure of: answering MSIT's overview would answer another question.
+    text = "do you have any evening or part time options for people who work"
+    tracker = make_tracker("nlu_fallback", entities=[entity("program", "msit")], text=text)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback"
+    tracker = make_tracker(
+        "nlu_fallback", entities=[entity("program", "msit")], slots={"topic": "deadlines"}, text=text
+    )
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback", "a long message is a new question, not a follow-up"
 
 
 def test_every_response_the_actions_use_exists_in_the_domain(domain_dict):
