@@ -209,13 +209,14 @@ class Stack:
             "SECRET_KEY": self.settings.secret_key,
             "MAX_MESSAGE_CHARS": str(self.settings.max_message_chars),
             "MAX_REQUEST_BYTES": str(self.settings.max_request_bytes),
-            "SANIC_REQUEST_MAX_SIZE": str(self.settings.max_request_bytes),
             "ACTION_TIMEOUT": str(self.settings.action_timeout),
             STATUS_FILE_ENV: str(self.status_file),
             "PYTHONUNBUFFERED": "1",
         }
         if name == "rasa":
             env["RASA_TOKEN"] = self.token  # only Rasa needs it; never on a command line
+            # Caps visitors' requests; not the action server's (Rasa sends it whole conversations).
+            env["SANIC_REQUEST_MAX_SIZE"] = str(self.settings.max_request_bytes)
         return env
 
     def _spawn(self, name: str, command: List[str]) -> subprocess.Popen:
