@@ -12,7 +12,6 @@ only: the children run with umask 077. The Rasa token reaches Rasa in its enviro
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import signal
@@ -41,8 +40,6 @@ RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 STABLE_AFTER = 120.0
 # The web server reads the stack's state from this file (set in its environment by the launcher).
 STATUS_FILE_ENV = "STACK_STATUS_FILE"
-
-logger = logging.getLogger("launcher")
 
 
 def free_port() -> int:
@@ -264,8 +261,7 @@ class Stack:
             info.update(state="restarting", last_exit=process.returncode, deaths_in_a_row=in_a_row + 1)
             self._restart_at[name] = now + delay
             message = f"The {name} server stopped (exit code {process.returncode}); restarting it in {delay:.0f} s."
-            print(f"{message} See {self.log_dir}/{name}.log", flush=True)
-            logger.warning(message)
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message} See {self.log_dir}/{name}.log", flush=True)
             self.write_status()
         for name, when in list(self._restart_at.items()):
             if now < when:
@@ -273,7 +269,8 @@ class Stack:
             del self._restart_at[name]
             self.health[name]["restarts"] = self.health[name].get("restarts", 0) + 1
             self._spawn(name, self.commands[name])
-            print(f"The {name} server was restarted (restart #{self.health[name]['restarts']}).", flush=True)
+            restarts = self.health[name]["restarts"]
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} The {name} server was restarted (#{restarts}).", flush=True)
 
     def start_actions(self) -> None:
         process = self._spawn("actions", [PYTHON, "-m", "actions", "--port", str(self.settings.action_port)])
@@ -342,7 +339,6 @@ class Stack:
 def main() -> None:
     """``make run``: start everything, print where to go, stop cleanly on Ctrl-C."""
     os.umask(UMASK)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings()
     stack = Stack(settings)
     print("Starting the action server, the Rasa server (loading the model takes ~30 s) and the web server...")
