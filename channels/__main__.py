@@ -26,6 +26,7 @@ def rasa_arguments(argv: List[str], token: str) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    os.umask(0o077)  # the SQLite tracker store and log files Rasa creates: owner only
     settings = load_settings()
     os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(settings.max_request_bytes))
     try:
