@@ -190,3 +190,17 @@ def test_logs_and_database_are_not_readable_by_others(stack):
     for path in files:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o037 == 0, f"{path.name} is {oct(mode)}; expected 0600 or 0640"
+
+
+def test_a_refusal_reaches_the_widget_with_cors_headers(stack):
+    """A browser only lets the widget read the refusal's reason when the CORS header is on it too."""
+    allowed = stack.settings.cors_origins[0]
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": "a b", "message": "hi"}).encode(),
+        headers={"Content-Type": "application/json", "Origin": allowed},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert refused.value.headers.get("Access-Control-Allow-Origin") == allowed
