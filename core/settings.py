@@ -71,6 +71,14 @@ class Settings:
         default_factory=lambda: float(os.environ.get("LOW_CONFIDENCE_THRESHOLD", "") or fallback_threshold())
     )
     retention_days: int = field(default_factory=lambda: env_int("RETENTION_DAYS", 365))
+    # Bounds at the edge of the Rasa server (channels/): a chat message longer than this many
+    # characters is refused before Rasa stores anything (the widget itself caps at 1,000) ...
+    max_message_chars: int = field(default_factory=lambda: env_int("MAX_MESSAGE_CHARS", 4000))
+    # ... and no request body to the Rasa server may be larger than this (Sanic answers 413).
+    max_request_bytes: int = field(default_factory=lambda: env_int("MAX_REQUEST_BYTES", 1_000_000))
+    # Seconds Rasa waits for the action server before the visitor gets the apology with the contact
+    # (the widget gives up after 10 s).
+    action_timeout: float = field(default_factory=lambda: float(os.environ.get("ACTION_TIMEOUT", "") or 5))
 
     def __post_init__(self) -> None:
         """Fill the defaults that derive from other settings from *those* settings, so that

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -11,8 +12,8 @@ import urllib.request
 
 import pytest
 
-from core.settings import PROJECT_ROOT
-from webapp.launcher import free_port
+from core.settings import PROJECT_ROOT, Settings
+from webapp.launcher import RESTART_DELAYS, Stack, free_port, read_stack_status
 
 pytestmark = pytest.mark.slow
 
@@ -60,3 +61,46 @@ def test_launcher_prints_urls_and_stops_everything_on_ctrl_c(trained_model, tmp_
     for port in ports.values():
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_a_dead_child_is_restarted_with_backoff_and_reported(tmp_path):
+    """The launcher's supervision on a stand-in child (no model needed): restart, pause, status file."""
+    settings = Settings(web_port=free_port(), database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    stack = Stack(settings, log_dir=tmp_path / "logs")
+    try:
+        first = stack._spawn("actions", [sys.executable, "-c", "import time; time.sleep(600)"])
+        assert read_stack_status(str(stack.status_file)) == {
+            "stack": "ok",
+            "children": {"actions": {"restarts": 0, "state": "running"}},
+        }
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        stack.supervise()
+        status = read_stack_status(str(stack.status_file))
+        assert status["stack"] == "degraded" and status["children"]["actions"]["state"] == "restarting"
+        assert stack.processes["actions"] is first  # not yet: the first pause is RESTART_DELAYS[0]
+        time.sleep(RESTART_DELAYS[0] + 0.5)
+        stack.supervise()
+        second = stack.processes["actions"]
+        assert second is not first and second.poll() is None
+        status = read_stack_status(str(stack.status_file))
+        assert status["stack"] == "ok"
+        assert status["children"]["actions"]["restarts"] == 1
+        assert status["children"]["actions"]["last_exit"] == -signal.SIGKILL
+
+        # Dying again right away doubles the pause.
+        os.kill(second.pid, signal.SIGKILL)
+        second.wait()
+        stack.supervise()
+        time.sleep(RESTART_DELAYS[0] + 0.5)
+        stack.supervise()
+        assert stack.processes["actions"] is second, "restarted without the longer pause"
+        time.sleep(RESTART_DELAYS[1])
+        stack.supervise()
+        assert stack.processes["actions"] is not second
+        assert read_stack_status(str(stack.status_file))["children"]["actions"]["restarts"] == 2
+        for path in (stack.status_file, stack.log_dir / "actions.log"):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        stack.stop()
+    assert not stack.status_file.exists()

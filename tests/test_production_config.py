@@ -8,10 +8,12 @@ server is unreachable; in CI it must run.
 from __future__ import annotations
 
 import json
+import urllib.error
 import uuid
 
 import pytest
 
+from channels.limits import MAX_SENDER_CHARS
 from core.settings import Settings
 from tests.conftest import skip_or_fail
 from tests.test_end_to_end import say, texts
@@ -93,6 +95,13 @@ def test_conversation_is_stored_in_postgresql_with_redis_locks(
         sender = f"pg-{uuid.uuid4()}"
         assert "16-month Traditional Track" in texts(say(stack, sender, "How long is the MISM program?"))
         assert "Application deadlines, MISM" in texts(say(stack, sender, "and the deadlines?"))
+        # PostgreSQL's sender_id column holds 255 characters: a longer id used to get a reply that
+        # was never stored. The edge refuses it now; the longest id it accepts is stored.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            say(stack, "x" * 300, "How long is the MISM program?")
+        assert refused.value.code == 400
+        longest = "l" * MAX_SENDER_CHARS
+        assert "16-month Traditional Track" in texts(say(stack, longest, "How long is the MISM program?"))
     finally:
         stack.stop()
     assert lock_commands(redis_client) > before, "the Redis lock store was not used"
@@ -101,3 +110,9 @@ def test_conversation_is_stored_in_postgresql_with_redis_locks(
             cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
             stored = [json.loads(row[0])["text"] for row in cursor.fetchall()]
     assert stored == ["How long is the MISM program?", "and the deadlines?"]
+    with psycopg2.connect(f"host=127.0.0.1 user=postgres dbname={postgres_database}") as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (longest,))
+            assert cursor.fetchone()[0] == 1
+            cursor.execute("SELECT COUNT(*) FROM events WHERE sender_id LIKE 'xxxxxxxxxx%%'")
+            assert cursor.fetchone()[0] == 0

@@ -44,7 +44,11 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
 
     @app.get("/healthz")
     def healthz() -> dict:
-        return {"status": "ok"}
+        # 200 while this web server answers; "stack" and "children" report the launcher's view of
+        # the other servers (a child it is restarting makes the stack "degraded").
+        from webapp.launcher import read_stack_status
+
+        return {"status": "ok", **read_stack_status()}
 
     _register_staff_console(app, settings)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from waitress import serve
 
@@ -11,6 +12,7 @@ from webapp import create_app
 
 
 def main() -> None:
+    os.umask(0o077)  # the SQLite database and anything else this server creates: owner only
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings()
     app = create_app(settings)

@@ -39,7 +39,9 @@ def test_a_third_program_appears_in_filters_trends_and_cli(three_programs, setti
     from webapp import create_app
 
     store = tracker_store(db_url)
-    asked = user("tell me about the MSPPM", "ask_program_overview", 0.9, NOW - 50, [{"entity": "program", "value": "MSPPM"}])
+    asked = user(
+        "tell me about the MSPPM", "ask_program_overview", 0.9, NOW - 50, [{"entity": "program", "value": "MSPPM"}]
+    )
     save(store, "visitor-msppm", start(NOW - 60) + [asked] + answer("MSPPM is a policy program.", NOW - 40))
     store.engine.dispose()
 

@@ -1,0 +1,173 @@
+"""A failed action server is never silence, and never the end of the stack (``make run``'s launcher).
+
+Before: a killed action server made Rasa answer ``200 []`` (the widget showed nothing) and the
+launcher stopped the whole stack; a hung one kept the visitor waiting for 45 s and dropped the turn.
+Now the visitor gets the apology with the admissions contact, the launcher restarts the action server
+(reported on /healthz) and the next question is answered. The Rasa token is set in the launcher's
+environment here, so the same run also checks that it is on no command line of the stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from core.settings import PROJECT_ROOT
+from tests.test_edge_stack import processes_of
+from webapp.launcher import free_port
+
+pytestmark = pytest.mark.slow
+
+APOLOGY = "Sorry, I can't look that up right now."
+TOKEN = f"edge-token-{uuid.uuid4().hex}"
+
+
+class Launched:
+    """``python -m webapp.launcher`` as ``make run`` starts it, with its output collected."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.ports = {"WEB_PORT": free_port(), "RASA_PORT": free_port(), "ACTION_PORT": free_port()}
+        env = {
+            **os.environ,
+            **{key: str(value) for key, value in self.ports.items()},
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'conversations.db'}",
+            "RASA_TOKEN": TOKEN,
+            "ACTION_TIMEOUT": "3",
+            "STAFF_USER": "",
+            "STAFF_PASSWORD": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "webapp.launcher"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: List[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if "Press Ctrl-C to stop." in line:
+                self.ready.set()
+
+    def url(self, name: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}{path}"
+
+    def say(self, sender: str, text: str) -> str:
+        request = urllib.request.Request(
+            self.url("RASA_PORT", "/webhooks/rest/webhook"),
+            data=json.dumps({"sender": sender, "message": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        # 30 s is far above the 3 s ACTION_TIMEOUT and far below the minutes Rasa waits on its own.
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return "\n".join(reply.get("text", "") for reply in json.loads(response.read()))
+
+    def health(self) -> Dict[str, Any]:
+        with urllib.request.urlopen(self.url("WEB_PORT", "/healthz"), timeout=10) as response:
+            return json.loads(response.read())
+
+    def pid_of(self, module: str) -> int:
+        for pid in processes_of([self.process.pid]):
+            try:
+                command_line = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if command_line[1:3] == [b"-m", module.encode()]:
+                return pid
+        raise AssertionError(f"no process runs `python -m {module}`")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=90)
+        return "".join(self.output)
+
+
+@pytest.fixture(scope="module")
+def launched(trained_model, tmp_path_factory) -> Iterator[Launched]:
+    """One launched stack for this module (starting one takes a minute on a busy machine)."""
+    stack = Launched(tmp_path_factory.mktemp("launched"))
+    try:
+        if not stack.ready.wait(300):
+            pytest.fail("the launcher did not start:\n" + "".join(stack.output)[-3000:])
+        yield stack
+    finally:
+        stack.stop()
+
+
+def wait_until(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except OSError as error:
+            last = error
+        time.sleep(1)
+    raise AssertionError(f"{what} within {timeout:.0f} s (last: {last!r})")
+
+
+def test_the_token_is_on_no_command_line_of_the_launched_stack(launched):
+    pids = processes_of([launched.process.pid])
+    assert len(pids) >= 4  # the launcher and its three servers
+    for pid in pids:
+        try:
+            command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        assert TOKEN.encode() not in command_line, command_line[:300]
+    with urllib.request.urlopen(launched.url("RASA_PORT", f"/status?token={TOKEN}"), timeout=30) as answer:
+        assert answer.status == 200
+
+
+def test_hung_action_server_gets_a_bounded_apology_and_the_turn_is_kept(launched, knowledge):
+    sender = f"edge-{uuid.uuid4()}"
+    actions = launched.pid_of("actions")
+    os.kill(actions, signal.SIGSTOP)
+    try:
+        reply = launched.say(sender, "How long is the MISM program?")
+    finally:
+        os.kill(actions, signal.SIGCONT)
+    assert reply.startswith(APOLOGY) and knowledge.contact.email in reply
+    # The turn was not dropped: the same conversation goes on and gets the answer.
+    assert "16-month Traditional Track" in launched.say(sender, "How long is the MISM program?")
+
+
+def test_action_server_killed_mid_conversation(launched, knowledge):
+    sender = f"edge-{uuid.uuid4()}"
+    assert "16-month Traditional Track" in launched.say(sender, "How long is the MISM program?")
+    assert launched.health()["children"]["actions"] == {"restarts": 0, "state": "running"}
+
+    os.kill(launched.pid_of("actions"), signal.SIGKILL)
+    reply = launched.say(sender, "what are the deadlines for MISM")
+    assert reply.startswith(APOLOGY)
+    assert knowledge.contact.email in reply and knowledge.contact.phone in reply
+
+    wait_until(lambda: launched.health()["children"]["actions"]["restarts"] == 1, 60, "no restart reported")
+    health = launched.health()
+    assert health["children"]["actions"]["last_exit"] == -signal.SIGKILL
+    wait_until(lambda: urllib.request.urlopen(launched.url("ACTION_PORT", "/health"), timeout=5), 120, "no restart")
+    assert launched.health()["stack"] == "ok"
+    assert "For the August 2027 start" in launched.say(sender, "what are the deadlines for MISM")
+    assert launched.process.poll() is None, "the launcher stopped"
+    assert "The actions server stopped (exit code -9); restarting it" in "".join(launched.output)
