@@ -1,9 +1,11 @@
 """NLU component: keep the classifiers away from input they were never meant to see.
 
-Visitors paste anything into a chat box: 20,000 characters, HTML, emoji only, nothing at all. The
-guard runs first in the pipeline and gives the tokenizer a bounded, markup-free text; a message
-with no words left (empty, emoji, punctuation, markup only) gets a zero-confidence intent so the
-FallbackClassifier turns it into ``nlu_fallback`` and the bot answers with its friendly "not sure".
+Visitors paste anything into a chat box: 20,000 characters, HTML, emoji only, nothing at all, SQL.
+The guard runs first in the pipeline and gives the tokenizer a bounded, markup-free text; a message
+with no words left (empty, emoji, punctuation, markup only) or that is code rather than a question
+(``'; DROP TABLE events; --``, whose one English word would otherwise pick a topic) gets a
+zero-confidence intent so the FallbackClassifier turns it into ``nlu_fallback`` and the bot answers
+with its friendly "not sure" instead of another topic's answer.
 The visitor's original text is untouched in the conversation log: Rasa stores ``UserUttered.text``
 from the incoming message, not from the parsed copy.
 """
@@ -23,7 +25,14 @@ from components.base import ConfigOnlyComponent
 TAG = re.compile(r"<[^>]{0,500}>")
 SPACE = re.compile(r"\s+")
 WORD = re.compile(r"[^\W_]", re.UNICODE)  # a letter or digit in any script
-PLACEHOLDER = "?"  # what the tokenizer sees for a message with no words
+# SQL statements and injection fragments: no visitor's question looks like these.
+CODE = re.compile(
+    r";\s*(drop|delete|insert|update|select|alter|truncate|exec)\b"
+    r"|\b(drop|truncate|alter)\s+table\b|\bunion\s+(all\s+)?select\b|\bselect\s+\*\s+from\b"
+    r"|'\s*or\s+'?\w+'?\s*=\s*'?\w+|;\s*--|/\*.*\*/",
+    re.IGNORECASE,
+)
+PLACEHOLDER = "?"  # what the tokenizer sees for a message with no words, or code
 
 
 def clean_text(text: str, max_chars: int) -> str:
@@ -34,6 +43,10 @@ def clean_text(text: str, max_chars: int) -> str:
 
 def has_words(text: str) -> bool:
     return bool(WORD.search(text))
+
+
+def looks_like_code(text: str) -> bool:
+    return bool(CODE.search(text))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -51,13 +64,13 @@ class InputGuard(ConfigOnlyComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             cleaned = clean_text(message.get(TEXT) or "", self.max_chars)
-            message.set(TEXT, cleaned if has_words(cleaned) else PLACEHOLDER)
+            message.set(TEXT, cleaned if has_words(cleaned) and not looks_like_code(cleaned) else PLACEHOLDER)
         return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class WordlessMessageFilter(ConfigOnlyComponent):
-    """Sets a zero-confidence intent on messages without words; place it before FallbackClassifier."""
+    """Sets a zero-confidence intent on messages without words (or code); place it before FallbackClassifier."""
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -9,7 +9,14 @@ import yaml
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.input_guard import PLACEHOLDER, InputGuard, WordlessMessageFilter, clean_text, has_words
+from components.input_guard import (
+    PLACEHOLDER,
+    InputGuard,
+    WordlessMessageFilter,
+    clean_text,
+    has_words,
+    looks_like_code,
+)
 from components.program_entities import AliasMatcher, ProgramEntityExtractor
 from core.knowledge import DEFAULT_KNOWLEDGE_FILE
 
@@ -94,6 +101,35 @@ def test_clean_text_strips_markup_and_bounds_length():
 )
 def test_has_words(text, words):
     assert has_words(text) is words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'; DROP TABLE events; --",
+        "1' OR '1'='1",
+        "SELECT * FROM deadlines",
+        "x UNION SELECT password FROM users",
+        "drop table students",
+        "/* admin */ deadlines",
+    ],
+)
+def test_code_is_not_a_question(text):
+    assert looks_like_code(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when is the deadline? december 1?",
+        "Can I drop a class after the add/drop deadline?",
+        "select a track: BIDA or traditional?",
+        "I'm updating my resume; what should it include",
+        "is the GRE optional -- or required?",
+    ],
+)
+def test_questions_that_mention_sql_words_are_still_questions(text):
+    assert not looks_like_code(text)
 
 
 def test_guard_and_filter_turn_wordless_messages_into_a_fallback():

@@ -71,13 +71,14 @@ def test_multi_turn_conversation_is_answered_and_stored(stack):
     assert ("program", "msit") in slots and ("program", "mism") in slots
 
 
-def test_clarifying_question_buttons_work(stack):
+def test_an_answer_for_both_programs_has_buttons_to_go_deeper(stack):
     sender = f"e2e-{uuid.uuid4()}"
     replies = say(stack, sender, "when is the application deadline?")
-    assert replies[0]["text"] == "Which program do you mean?"
-    payload = replies[0]["buttons"][1]["payload"]
-    assert payload == '/inform{"program":"msit"}'
-    assert "Application deadlines, MSIT" in texts(say(stack, sender, payload))
+    assert replies[0]["text"].startswith("Application deadlines, MISM and MSIT:")
+    deeper = {b["title"]: b["payload"] for b in replies[0]["buttons"]}
+    assert deeper["More on MSIT"] == '/ask_deadlines{"program":"msit"}'
+    answer = texts(say(stack, sender, deeper["More on MSIT"]))
+    assert answer.startswith("Application deadlines, MSIT:") and "July 1" in answer
 
 
 @pytest.mark.parametrize(
