@@ -33,7 +33,7 @@ def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
         "password": "${DB_PASSWORD}",
     }
     assert lock_store_config("redis://:pw@cache:6380/2") == {
-        "type": "redis",
+        "type": "deploy.lock_store.SafeRedisLockStore",
         "url": "cache",
         "port": 6380,
         "db": 2,

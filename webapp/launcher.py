@@ -75,11 +75,12 @@ def tracker_store_config(database_url: str) -> Dict[str, object]:
 
 
 def lock_store_config(redis_url: str) -> Optional[Dict[str, object]]:
+    """Redis lock store settings; Rasa's own RedisLockStore races across servers (deploy/lock_store.py)."""
     if not redis_url:
         return None
     url = make_url(redis_url)
     config: Dict[str, object] = {
-        "type": "redis",
+        "type": "deploy.lock_store.SafeRedisLockStore",
         "url": url.host or "127.0.0.1",
         "port": url.port or 6379,
         "db": int(url.database or 0),
@@ -236,9 +237,20 @@ class Stack:
         self.endpoints_file.unlink(missing_ok=True)
 
 
+def refuse_without_database(database_url: str) -> None:
+    """Exit with one clear line when the conversation database cannot be reached: starting anyway
+    would let Rasa keep conversations in memory only and lose them silently."""
+    from deploy.health import database_problem
+
+    problem = database_problem(database_url)
+    if problem:
+        sys.exit(f"Not started: {problem}. Start the database or fix DATABASE_URL, then try again.")
+
+
 def main() -> None:
     """``make run``: start everything, print where to go, stop cleanly on Ctrl-C."""
     settings = load_settings()
+    refuse_without_database(settings.database_url)
     stack = Stack(settings)
     print("Starting the action server, the Rasa server (loading the model takes ~30 s) and the web server...")
     try:
