@@ -3,15 +3,25 @@
 - ``database_problem(url)``: a one-line reason when the database cannot be reached (None when it
   can). The launcher refuses to start on it; a web server's /healthz can report it.
 - ``state()``: this Rasa process's view, kept up to date by ``deploy.tracker_store`` on every read
-  and write of a conversation: ``{"database": "ok"}`` or ``{"database": "unavailable", "since":
-  <epoch seconds>, "error": "..."}``. A health endpoint in the Rasa process reports it as unhealthy.
+  and write of a conversation and by the check before each turn: ``{"database": "ok"}`` or
+  ``{"database": "unavailable", "since": <epoch seconds>, "error": "..."}``. A health endpoint in the
+  Rasa process reports it as unhealthy.
+- ``guarded_turn()``: wraps one turn (the lock stores in ``deploy.lock_store`` use it). Before the
+  turn it checks the database with ``SELECT 1`` and raises ``TurnNotSaved`` when that fails, so the
+  turn is not processed at all: Rasa's REST channel then returns no reply and the widget tells the
+  visitor plainly that it could not answer (nothing pretends to be kept). After the turn it raises
+  ``TurnNotSaved`` if reading or saving the conversation failed on the way (the database went away
+  mid-turn): an input channel that catches it can withdraw the reply; Rasa's stock REST channel logs
+  it and still returns the reply, which is the remaining window (a few milliseconds per outage).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Dict, Optional, Union
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import AsyncIterator, Dict, List, Optional, Union
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -21,6 +31,13 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 _lock = threading.Lock()
 _failure: Optional[Dict[str, Union[str, float]]] = None
+_engine: Optional[sa.engine.Engine] = None
+# The errors met by the turn being processed (one list per turn, shared through the task's context).
+_turn_errors: ContextVar[Optional[List[BaseException]]] = ContextVar("turn_errors", default=None)
+
+
+class TurnNotSaved(Exception):
+    """This turn could not be kept in the conversation database: the visitor must not be told otherwise."""
 
 
 def _describe(database_url: str) -> str:
@@ -76,3 +93,47 @@ def state() -> Dict[str, Union[str, float]]:
 
 def healthy() -> bool:
     return state()["database"] == "ok"
+
+
+def watch(engine: sa.engine.Engine) -> None:
+    """Check this engine (the tracker store's) before each turn."""
+    global _engine
+    _engine = engine
+
+
+def database_failed(error: BaseException) -> None:
+    """Called by the tracker store when a read or write failed."""
+    record_failure(error)
+    errors = _turn_errors.get()
+    if errors is not None:
+        errors.append(error)
+
+
+def turn_failed() -> bool:
+    """Whether reading or saving the conversation already failed during this turn."""
+    return bool(_turn_errors.get())
+
+
+def ensure_database() -> None:
+    if _engine is None:
+        return
+    try:
+        with _engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except SQLAlchemyError as error:
+        record_failure(error)
+        raise TurnNotSaved(f"the conversation database is unavailable: {state().get('error')}") from error
+    record_success()
+
+
+@asynccontextmanager
+async def guarded_turn(conversation_id: str) -> AsyncIterator[None]:
+    ensure_database()
+    token = _turn_errors.set([])
+    try:
+        yield
+        errors = _turn_errors.get() or []
+        if errors:
+            raise TurnNotSaved(f"conversation {conversation_id!r}: this turn was not saved: {errors[0]}")
+    finally:
+        _turn_errors.reset(token)

@@ -15,6 +15,11 @@ expires after the lifetime. Waiters poll every ``poll_seconds`` (Rasa's stock lo
 second between tries). Messages that arrive at the same moment for one conversation are served one
 at a time, in no guaranteed order among themselves.
 
+Both stores here also run each turn inside ``deploy.health.guarded_turn``: a turn is refused while
+the conversation database is unreachable, and one whose tracker could not be read or saved raises
+``TurnNotSaved`` (see deploy/health.py). ``GuardedInMemoryLockStore`` is the one-process store
+``make run`` uses without Redis.
+
 Select it in the endpoints (``make run`` renders this when ``REDIS_URL`` is set)::
 
     lock_store:
@@ -28,6 +33,7 @@ Select it in the endpoints (``make run`` renders this when ``REDIS_URL`` is set)
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -35,8 +41,10 @@ from typing import Any, AsyncGenerator, Optional, Text
 
 import redis
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from deploy import health
 
 # Deletes the key only while it still holds this holder's token (a lock that expired and was taken
 # by another server is left alone).
@@ -101,7 +109,8 @@ class SafeRedisLockStore(LockStore):
         except redis.RedisError as error:
             raise LockError(f"Lock store unavailable for conversation_id '{conversation_id}': {error}") from error
         try:
-            yield TicketLock(conversation_id)
+            async with health.guarded_turn(conversation_id):
+                yield TicketLock(conversation_id)
         finally:
             try:
                 self._release(keys=[key], args=[token])
@@ -117,3 +126,24 @@ class SafeRedisLockStore(LockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         """Tickets are not stored: the mutex key is the whole state."""
+
+
+class GuardedInMemoryLockStore(InMemoryLockStore):
+    """Rasa's in-process lock store (one Rasa process, one Sanic worker) with the turn guard, polling
+    every 20 ms instead of every second for a second message to a busy conversation."""
+
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None) -> None:
+        if int(os.environ.get("SANIC_WORKERS", "1") or 1) > 1:
+            raise ValueError("an in-memory lock store cannot serve several Sanic workers: set REDIS_URL")
+        super().__init__()
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: Text,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 0.02,
+    ) -> AsyncGenerator[TicketLock, None]:
+        async with super().lock(conversation_id, lock_lifetime, min(wait_time_in_seconds, 0.02)) as ticket_lock:
+            async with health.guarded_turn(conversation_id):
+                yield ticket_lock

@@ -24,7 +24,7 @@ ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
     assert tracker_store_config("postgresql://bot:s3cret@db.internal:6543/heinz") == {
-        "type": "SQL",
+        "type": "deploy.tracker_store.GuardedSQLTrackerStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "db": "heinz",

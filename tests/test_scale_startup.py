@@ -36,3 +36,27 @@ def test_database_check_accepts_a_working_database_and_names_a_broken_sqlite_pat
     assert database_problem(f"sqlite:///{tmp_path / 'conversations.db'}") is None
     problem = database_problem(f"sqlite:///{tmp_path / 'missing-dir' / 'conversations.db'}")
     assert problem is not None and "missing-dir" in problem and "unreachable" in problem
+
+
+def test_rendered_endpoints_load_the_guarded_stores(tmp_path):
+    """Rasa falls back to an in-memory tracker store when a custom class cannot be imported: make
+    sure the endpoints ``make run`` writes load ours."""
+    from rasa.core.lock_store import LockStore
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from core.settings import Settings
+    from deploy.lock_store import GuardedInMemoryLockStore, SafeRedisLockStore
+    from deploy.tracker_store import GuardedSQLTrackerStore
+    from webapp.launcher import render_endpoints
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'conversations.db'}")
+    path = str(render_endpoints(settings, tmp_path / "endpoints.yml"))
+    store = TrackerStore.create(read_endpoint_config(path, "tracker_store"), Domain.empty())
+    assert isinstance(store, GuardedSQLTrackerStore)
+    assert isinstance(LockStore.create(read_endpoint_config(path, "lock_store")), GuardedInMemoryLockStore)
+
+    with_redis = Settings(database_url=settings.database_url, redis_url="redis://127.0.0.1:6379/0")
+    path = str(render_endpoints(with_redis, tmp_path / "endpoints-redis.yml"))
+    assert isinstance(LockStore.create(read_endpoint_config(path, "lock_store")), SafeRedisLockStore)
