@@ -28,7 +28,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import SQLAlchemyError
 
-from deploy import health
+from deploy import health, speedups
 
 
 class GuardedSQLTrackerStore(SQLTrackerStore):
@@ -37,6 +37,7 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         health.watch(self.engine)
+        speedups.install()  # this runs in every Rasa server the project starts
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         try:
