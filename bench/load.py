@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py                        # 10 then 50 conversations, both bots
     .venv/bin/python bench/load.py --levels 10 50 --repeat 2
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080 --token T --levels 50   # a running stack
+    .venv/bin/python bench/load.py --only product --levels 50 --repeat 2 --profile var/profile
 
 Workload (issue 10): N concurrent conversations of 6 turns over the REST channel
 (``POST /webhooks/rest/webhook``); each conversation sends its next message when the previous reply
@@ -177,6 +178,21 @@ def start_bare(log_dir: Path) -> tuple[Target, subprocess.Popen]:
     return target, process
 
 
+def profile(stack: Stack, directory: Path) -> List[subprocess.Popen]:
+    """py-spy (from PyPI, no code change) sampling the Rasa and action servers until stopped."""
+    directory.mkdir(parents=True, exist_ok=True)
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    return [
+        subprocess.Popen(
+            [py_spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-o", str(directory / f"{name}.txt")]
+            + ["--pid", str(stack.processes[name].pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("rasa", "actions")
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", type=int, nargs="+", default=[10, 50], help="concurrent conversations")
@@ -184,12 +200,16 @@ def main() -> None:
     parser.add_argument("--only", choices=["product", "bare"], help="measure one bot only")
     parser.add_argument("--url", help="measure a running server (e.g. nginx in front of several) as 'product'")
     parser.add_argument("--token", default=os.environ.get("RASA_TOKEN", ""), help="its Rasa API token")
+    parser.add_argument(
+        "--profile", type=Path, help="record the product's Rasa and action servers with py-spy into this directory"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     targets: List[Target] = []
     bare_process: Optional[subprocess.Popen] = None
     stack: Optional[Stack] = None
+    spies: List[subprocess.Popen] = []
     try:
         if args.only != "bare":
             if args.url:
@@ -207,6 +227,8 @@ def main() -> None:
             targets.append(bare)
         for target in targets:
             asyncio.run(warm_up(target))
+        if args.profile and stack is not None:
+            spies = profile(stack, args.profile)
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the first round", flush=True)
         results: List[Result] = []
         for _ in range(args.repeat):
@@ -225,6 +247,11 @@ def main() -> None:
                 ratio = statistics.median(rates["product"]) / statistics.median(rates["bare"])
                 print(f"{level} conversations: product/bare throughput = {ratio:.2f}x")
     finally:
+        for spy in spies:
+            spy.send_signal(2)  # py-spy writes its file on SIGINT
+            spy.wait(timeout=60)
+        if spies:
+            print(f"py-spy profiles (collapsed stacks, open with speedscope.app) in {args.profile}")
         if stack is not None:
             stack.stop()
         if bare_process is not None and bare_process.poll() is None:

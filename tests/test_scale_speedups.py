@@ -22,7 +22,7 @@ BAD = [
 
 def test_cached_validator_matches_rasas_own():
     action = RemoteAction("action_answer_topic", EndpointConfig("http://127.0.0.1:1/webhook"))
-    stock = RemoteAction._validate_action_result
+    stock, before = speedups.RASA_VALIDATE_ACTION_RESULT, RemoteAction._validate_action_result
     try:
         assert stock(action, GOOD) is True
         for bad in BAD:
@@ -35,4 +35,4 @@ def test_cached_validator_matches_rasas_own():
             with pytest.raises(ValidationError, match="Failed to validate Action server response"):
                 action._validate_action_result(bad)
     finally:
-        RemoteAction._validate_action_result = stock
+        RemoteAction._validate_action_result = before
