@@ -19,8 +19,10 @@ Targets:
   in-memory tracker store, no action server), built once and cached under ``var/bench/bare``.
 
 Both servers are started before the first measurement and are measured one after the other with
-the same messages, so the machine's load is as similar as possible. Nothing is asserted: record the
-output in docs/benchmarks.md.
+the same messages, so the machine's load is as similar as possible. Each line also gives the CPU
+time (user + system) the bot's servers spent per message, from /proc: on a shared machine it is
+disturbed far less than msg/s, and on a dedicated 2-core one msg/s approaches 2 s / (CPU per msg)
+for a CPU-bound server. Nothing is asserted: record the output in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -67,6 +69,24 @@ class Target:
     name: str
     url: str
     token: str
+    # Process groups of the servers behind it: their CPU time per message is the figure that the
+    # neighbours on a shared machine disturb least.
+    groups: List[int] = field(default_factory=list)
+
+
+def cpu_seconds(groups: List[int]) -> float:
+    """User + system CPU time of every process in these process groups (Linux /proc)."""
+    if not groups:
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) in groups:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -77,6 +97,7 @@ class Result:
     seconds: float = 0.0
     latencies: List[float] = field(default_factory=list)
     errors: int = 0
+    cpu: float = 0.0
     empty_replies: int = 0
     lost: int = 0
     sent: Dict[str, List[str]] = field(default_factory=dict)
@@ -88,6 +109,7 @@ class Result:
         return (
             f"{self.target:<8} {self.conversations:>5} conv  {self.messages:>4} msg  {rate:6.1f} msg/s  "
             f"p50 {statistics.median(lat) * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  "
+            f"CPU {self.cpu * 1000 / max(1, self.messages):5.0f} ms/msg  "
             f"errors {self.errors}  lost {self.lost}  empty replies {self.empty_replies}"
         )
 
@@ -133,9 +155,10 @@ async def run_level(target: Target, conversations: int) -> Result:
     timeout = aiohttp.ClientTimeout(total=180)
     connector = aiohttp.TCPConnector(limit=conversations + 5)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(target.groups)
         await asyncio.gather(*(run_conversation(session, target, s, result) for s in list(result.sent)))
         result.seconds = time.perf_counter() - started
+        result.cpu = cpu_seconds(target.groups) - cpu_before
         result.messages = len(result.latencies)
         for sender, acknowledged in result.sent.items():
             stored = await stored_user_texts(session, target, sender)
@@ -173,7 +196,7 @@ def start_bare(log_dir: Path) -> tuple[Target, subprocess.Popen]:
     command = [RASA, "run", "--model", str(bare_model()), "--port", str(port), "--interface", "127.0.0.1"]
     command += ["--enable-api", f"--auth-token={token}"]
     process = subprocess.Popen(command, cwd=BARE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    target = Target("bare", f"http://127.0.0.1:{port}", token)
+    target = Target("bare", f"http://127.0.0.1:{port}", token, [process.pid])
     wait_for(f"{target.url}/", 300, process)
     return target, process
 
@@ -221,7 +244,8 @@ def main() -> None:
                 stack.start_actions()
                 stack.start_rasa()
                 print(f"product started in {time.perf_counter() - started:.0f} s (logs in {workdir})", flush=True)
-                targets.append(Target("product", stack.rasa_url, stack.token))
+                groups = [process.pid for process in stack.processes.values()]  # each its own session
+                targets.append(Target("product", stack.rasa_url, stack.token, groups))
         if args.only != "product":
             bare, bare_process = start_bare(workdir)
             targets.append(bare)
@@ -245,7 +269,16 @@ def main() -> None:
                     for t in targets
                 }
                 ratio = statistics.median(rates["product"]) / statistics.median(rates["bare"])
-                print(f"{level} conversations: product/bare throughput = {ratio:.2f}x")
+                cpu = {
+                    t.name: sum(r.cpu for r in results if r.target == t.name and r.conversations == level)
+                    / max(1, sum(r.messages for r in results if r.target == t.name and r.conversations == level))
+                    for t in targets
+                }
+                print(
+                    f"{level} conversations: product/bare throughput = {ratio:.2f}x (medians); CPU per message "
+                    f"product {cpu['product'] * 1000:.0f} ms, bare {cpu['bare'] * 1000:.0f} ms "
+                    f"= {cpu['bare'] / cpu['product']:.2f}x the bare bot's messages per CPU-second"
+                )
     finally:
         for spy in spies:
             spy.send_signal(2)  # py-spy writes its file on SIGINT
