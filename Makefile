@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python 2>/dev/null | tail -n 1)
 TRAINING_INPUTS := domain.yml config.yml $(shell find data components -name '*.yml' -o -name '*.py' 2>/dev/null)
 
-.PHONY: install train run test lint validate browser clean
+.PHONY: install train run test lint validate browser nginx clean
 
 install: $(STAMP)
 
@@ -39,6 +39,15 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
 
+# Debian's nginx for the multi-instance test (tests/test_scale_nginx.py runs it as its own process on
+# free ports; the system nginx service is never started or touched).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's nginx for the multi-instance test..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	  else echo "nginx is missing and cannot be installed here: the multi-instance test will be skipped."; fi; }
+
 run: $(STAMP) $(MODEL)
 	$(PY) -m webapp.launcher
 
@@ -53,7 +62,7 @@ lint: $(STAMP)
 	  else echo "node is missing: install Node.js to check the widget's JavaScript."; exit 1; fi; }
 	node --check web/static/chat-widget.js
 
-test: $(STAMP) lint $(MODEL) browser
+test: $(STAMP) lint $(MODEL) browser nginx
 	$(PY) -m pytest
 
 clean:

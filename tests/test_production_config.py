@@ -26,7 +26,7 @@ ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
     assert tracker_store_config("postgresql://bot:s3cret@db.internal:6543/heinz") == {
-        "type": "SQL",
+        "type": "deploy.tracker_store.GuardedSQLTrackerStore",
         "dialect": "postgresql",
         "url": "db.internal",
         "db": "heinz",
@@ -35,7 +35,7 @@ def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
         "password": "${DB_PASSWORD}",
     }
     assert lock_store_config("redis://:pw@cache:6380/2") == {
-        "type": "redis",
+        "type": "deploy.lock_store.SafeRedisLockStore",
         "url": "cache",
         "port": 6380,
         "db": 2,
