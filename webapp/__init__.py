@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flask import Flask, render_template, request, url_for
 
 from core.knowledge import Contact, Knowledge, KnowledgeError, KnowledgeSource
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from webapp.health import DatabaseWatch
 
 WEB_DIR = PROJECT_ROOT / "web"
 # A program gets a page when someone has written its content: web/programs/<program id>.html.
@@ -42,13 +43,22 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
     def index() -> str:
         return render_template("index.html", rasa_url=settings.public_rasa_url)
 
+    database = DatabaseWatch(settings.database_url)
+
     @app.get("/healthz")
-    def healthz() -> dict:
-        # 200 while this web server answers; "stack" and "children" report the launcher's view of
-        # the other servers (a child it is restarting makes the stack "degraded").
+    def healthz() -> Tuple[Dict[str, Any], int]:
+        # "stack" and "children" report the launcher's view of the other servers (a child it is
+        # restarting makes the stack "degraded"); an unreachable conversation database makes it
+        # "degraded" and the answer 503, since no visitor's turn can be kept meanwhile.
         from webapp.launcher import read_stack_status
 
-        return {"status": "ok", **read_stack_status()}
+        report: Dict[str, Any] = {"status": "ok", **read_stack_status()}
+        problem = database.problem()
+        report["database"] = "unavailable" if problem else "ok"
+        if problem:
+            report["stack"] = "degraded"
+            report["database_error"] = problem
+        return report, 503 if problem else 200
 
     _register_staff_console(app, settings)
     return app
