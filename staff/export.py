@@ -95,7 +95,7 @@ def conversation_records(
     c = conversations.c
     m = messages.c
     missed_count = sa.select(sa.func.count()).where(m.sender_id == c.sender_id, missed(threshold)).scalar_subquery()
-    flagged = sa.or_(c.hard_misses > 0, c.min_confidence < threshold)
+    flagged = sa.or_(c.hard_misses > 0, c.not_helpful > 0, c.min_confidence < threshold)
     query = (
         sa.select(
             c.sender_id,
