@@ -490,6 +490,9 @@ def test_unused_feedback_is_withdrawn_when_the_visitor_writes_again(page, fake_w
     page.reload()
     page.wait_for_selector(".hc-feedback")
     assert page.locator(".hc-feedback").count() == 1
+    w.ask("rated answer three")  # one answer still to rate, one rated: nothing axe objects to
+    violations = run_axe(page)
+    assert not [v for v in violations if any(".hc-" in n for n in v["nodes"])], format_violations(violations)
 
 
 def test_each_visitor_gets_their_own_conversation(chromium, fake_web, fake_rasa, fake_state):
