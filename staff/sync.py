@@ -170,7 +170,8 @@ def fold_events(rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary) -> Fo
                 value = next(filter(None, map(feedback_value, message.values_of(FEEDBACK_ENTITY))), None)
                 if value:
                     folded.feedback.append((sender, row["id"], value))
-                    delta.not_helpful += value == NOT_HELPFUL
+                    if value == NOT_HELPFUL:
+                        delta.not_helpful += 1
             else:
                 folded.questions.append(_fold_user(delta, row, message, vocabulary))
                 last_question[sender] = row["id"]
