@@ -399,7 +399,9 @@ def test_answers_and_known_unknowns_carry_the_feedback_marker_misses_do_not(doma
 
 
 def feedback(domain, value):
-    tracker = make_tracker(FEEDBACK_INTENT, entities=[entity("helpful", value)], text=f'/feedback{{"helpful":"{value}"}}')
+    tracker = make_tracker(
+        FEEDBACK_INTENT, entities=[entity("helpful", value)], text=f'/feedback{{"helpful":"{value}"}}'
+    )
     return run(ActionRecordFeedback(), domain, tracker)
 
 
