@@ -19,7 +19,7 @@
 (function (window, document) {
   "use strict";
 
-  var VERSION = "1.1.0";
+  var VERSION = "1.2.0"; // 1.2: Helpful / Not helpful under answers
   // The script element that loaded us (available while a classic/deferred script runs).
   var SCRIPT = document.currentScript;
 
