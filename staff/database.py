@@ -100,7 +100,7 @@ conversations = sa.Table(
     # Keyset pagination: newest activity first, the opaque reference breaking ties.
     sa.Index("staff_conversations_activity", "last_activity", "ref"),
     # Covering index: trends and exports read only these columns over a date range.
-    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs"),
+    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs", "handoffs"),
 )
 messages = sa.Table(
     "staff_messages",
@@ -115,9 +115,9 @@ messages = sa.Table(
     # "yes" / "no": what the visitor said of the answer to this message ("no" puts it in the missed queue).
     sa.Column("feedback", sa.String(8)),
     sa.Index("staff_messages_sender", "sender_id"),
-    sa.Index("staff_messages_day", "timestamp", "intent", "confidence"),
+    sa.Index("staff_messages_day", "timestamp", "intent", "confidence", "feedback"),
     # Covers the missed-questions page: group by text, filter by intent/confidence/time.
-    sa.Index("staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "sender_id"),
+    sa.Index("staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "feedback", "sender_id"),
 )
 answers = sa.Table(
     "staff_answers",

@@ -16,13 +16,11 @@ import sqlalchemy as sa
 from core.topics import (
     ANSWER_TYPE_LABELS,
     FALLBACK_INTENT,
-    HANDOFF_TYPES,
     HELPFUL,
     MISS_INTENTS,
     NOT_HELPFUL,
     OUT_OF_SCOPE_INTENT,
     answer_type,
-    responses_of,
 )
 from staff.database import (
     ConsoleDatabase,
@@ -240,8 +238,8 @@ class Tally:
     """One row of the answer analytics (a day, a topic or the whole period)."""
 
     types: Dict[str, int] = field(default_factory=lambda: {kind: 0 for kind in ANSWER_TYPE_LABELS})
-    conversations: int = 0  # conversations with at least one counted reply
-    contained: int = 0  # ... of which none suggested a hand-off
+    conversations: int = 0  # conversations in which the visitor wrote (per topic: answered on it)
+    contained: int = 0  # ... of which no reply suggested a hand-off
     helpful: int = 0
     not_helpful: int = 0
 
@@ -592,8 +590,8 @@ class ConsoleQueries:
         return Trends(days, conversation_counts, message_counts, missed_counts, topics[:10], programs, mix)
 
     def _answer_mix(self, start: float, end: float, index: Dict[date, int]) -> AnswerMix:
-        """Answer types and feedback by the reply's day, containment by the conversation's first
-        counted reply's day; per topic, a conversation counts under every topic it was answered on."""
+        """Answer types and feedback by the reply's day, containment by the conversation's first day;
+        per topic, a conversation counts under every topic it was answered on."""
         mix = AnswerMix([Tally() for _ in index])
         written = sa.and_(a.timestamp >= start, a.timestamp < end)
         day = self._local_day(a.timestamp, start, end).label("d")
@@ -620,15 +618,14 @@ class ConsoleQueries:
         return mix
 
     def _containment(self, mix: AnswerMix, written: Any, start: float, end: float, index: Dict[date, int]) -> None:
-        handoff = sa.func.max(sa.case((a.response.in_(responses_of(HANDOFF_TYPES)), 1), else_=0)).label("handoff")
-        first = self._local_day(sa.func.min(a.timestamp), start, end).label("d")
-        # One row per day, counted in the database (a year holds up to 100,000 conversations).
-        per_conversation = sa.select(first, handoff).where(written).group_by(a.sender_id).subquery()
+        """Conversations (with a visitor message) by the day they started, and those in which no
+        reply suggested a hand-off; per topic, the conversations answered on it."""
+        started = sa.and_(c.started_at >= start, c.started_at < end, c.visitor_messages > 0)
+        day = self._local_day(c.started_at, start, end).label("d")
+        inner = sa.select(day, (c.handoffs == 0).label("contained")).where(started).subquery()
         per_day = sa.select(
-            per_conversation.c.d,
-            sa.func.count().label("n"),
-            _count_where(per_conversation.c.handoff == 0).label("contained"),
-        ).group_by(per_conversation.c.d)
+            inner.c.d, sa.func.count().label("n"), _count_where(inner.c.contained).label("contained")
+        ).group_by(inner.c.d)
         for row in self.store.rows(per_day):
             tallies = [mix.total]
             position = index.get(day_from_number(row["d"]))
@@ -637,14 +634,17 @@ class ConsoleQueries:
             for tally in tallies:
                 tally.conversations += int(row["n"] or 0)
                 tally.contained += int(row["contained"] or 0)
-        per_topic = sa.select(a.sender_id, a.topic).where(written).distinct().subquery()
-        handed_off = sa.select(a.sender_id).where(written, a.response.in_(responses_of(HANDOFF_TYPES)))
-        query = sa.select(
-            per_topic.c.topic,
-            sa.func.count().label("n"),
-            _count_where(per_topic.c.sender_id.not_in(handed_off)).label("contained"),
-        ).group_by(per_topic.c.topic)
-        for row in self.store.rows(query):
+        per_topic = (
+            sa.select(
+                a.topic,
+                sa.func.count(sa.distinct(a.sender_id)).label("n"),
+                sa.func.count(sa.distinct(sa.case((c.handoffs == 0, a.sender_id)))).label("contained"),
+            )
+            .select_from(answers.join(conversations, c.sender_id == a.sender_id))
+            .where(written)
+            .group_by(a.topic)
+        )
+        for row in self.store.rows(per_topic):
             tally = mix.topics.setdefault(row["topic"] or NO_TOPIC, Tally())
             tally.conversations += int(row["n"] or 0)
             tally.contained += int(row["contained"] or 0)
