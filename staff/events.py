@@ -230,10 +230,14 @@ class TurnBuilder:
         threshold: float,
         mask: Callable[[Any], Any],
         max_conversations: int = 20_000,
+        rate_earlier_turns: bool = True,
     ) -> None:
         self.threshold = threshold
         self.mask = mask
         self.max_conversations = max_conversations
+        # A feedback click marks the answer (and question) before it; a streamed export has written
+        # those rows already, so it keeps no reference to them and its memory stays flat.
+        self.rate_earlier_turns = rate_earlier_turns
         self._contexts: "OrderedDict[str, _Context]" = OrderedDict()
 
     def _context(self, sender_id: str) -> _Context:
@@ -309,7 +313,7 @@ class TurnBuilder:
             context.action = None
             return turn
         context.rated = context.rated_question = None
-        context.question = turn
+        context.question = turn if self.rate_earlier_turns else None
         if parse_payload(message.text):
             turn.payload = turn.text
             clicked = next((b for b in context.offered if same_payload(message.text, b.payload)), None)
@@ -341,7 +345,7 @@ class TurnBuilder:
             utter_action=_name(metadata.get("utter_action")) if isinstance(metadata, dict) else None,
             **base,
         )
-        if asks_feedback(turn.utter_action):
+        if asks_feedback(turn.utter_action) and self.rate_earlier_turns:
             context.rated, context.rated_question = turn, context.question
         return turn
 

@@ -64,7 +64,7 @@ def message_records(
     unmask: bool = False,
 ) -> Iterator[Dict[str, Any]]:
     """Visitor and bot messages in ``[since, until)``, oldest first."""
-    builder = TurnBuilder(threshold, clean_value if unmask else mask_value)
+    builder = TurnBuilder(threshold, clean_value if unmask else mask_value, rate_earlier_turns=False)
     for row in store.stream_messages(since, until):
         turn = builder.feed(row)
         if turn is None or turn.kind not in ("visitor", "bot"):
