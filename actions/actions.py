@@ -2,9 +2,10 @@
 
 The domain must contain ``utter_answer`` (variables ``title``, ``subject``, ``body``, ``links``),
 ``utter_unknown`` (``missing``, ``subject``, ``links``, ``email``, ``phone``),
-``utter_answer_contact``, ``utter_fallback``, ``utter_out_of_scope``, ``utter_handoff`` and the
+``utter_answer_contact``, ``utter_fallback``, ``utter_out_of_scope``, ``utter_handoff``,
+``utter_feedback_helpful`` and ``utter_feedback_not_helpful`` (``email``, ``phone``) and the
 ``utter_phrase_*`` phrases; the slots ``program``, ``track`` and ``topic`` with custom mappings; and
-the entities ``program``, ``track`` and ``detail``.
+the entities ``program``, ``track``, ``detail`` and ``helpful``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, misses
 from core.knowledge import Knowledge, KnowledgeSource
-from core.topics import ANSWER_ACTION, FALLBACK_INTENT, MISS_ACTION
+from core.topics import (
+    ANSWER_ACTION,
+    FALLBACK_INTENT,
+    FEEDBACK_ACTION,
+    FEEDBACK_ENTITY,
+    FEEDBACK_MARKER,
+    HELPFUL,
+    MISS_ACTION,
+    asks_feedback,
+    feedback_value,
+)
 
 _source: Optional[KnowledgeSource] = None
 
@@ -54,7 +65,9 @@ def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict
     )
     full = any(e.get("entity") == "detail" and e.get("value") == "full" for e in entities)
     reply = answers.Answerer(knowledge, answers.phrases_from_domain(domain)).answer(topic, context, full)
-    dispatcher.utter_message(response=reply.response, buttons=reply.buttons, **reply.variables)
+    # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
+    marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
+    dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)
     events: List[EventType] = [SlotSet("topic", topic), SlotSet("track", context.track)]
     if len(context.programs) == 1:
         events.append(SlotSet("program", context.programs[0]))
@@ -89,4 +102,25 @@ class ActionHandleMiss(Action):
         contact = current_knowledge().contact
         response = misses.response_for(intent, misses.consecutive_misses(tracker.events))
         dispatcher.utter_message(response=response, email=contact.email, phone=contact.phone)
+        return []
+
+
+def feedback_response(entities: List[Dict[str, Any]]) -> str:
+    """``utter_feedback_helpful`` for a "yes", else ``utter_feedback_not_helpful`` (which asks what the
+    visitor was looking for and gives the contact): a click we cannot read is not taken as praise."""
+    values = [feedback_value(e.get("value")) for e in entities if e.get("entity") == FEEDBACK_ENTITY]
+    return "utter_feedback_helpful" if values and values[-1] == HELPFUL else "utter_feedback_not_helpful"
+
+
+class ActionRecordFeedback(Action):
+    """Acknowledges a "helpful / not helpful" click. The click itself is the record: it is a visitor
+    event in the conversation, right after the answer it rates, where the staff console reads it."""
+
+    def name(self) -> Text:
+        return FEEDBACK_ACTION
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        entities = (tracker.latest_message or {}).get("entities") or []
+        contact = current_knowledge().contact
+        dispatcher.utter_message(response=feedback_response(entities), email=contact.email, phone=contact.phone)
         return []

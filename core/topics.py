@@ -8,7 +8,7 @@ one from the other instead of keeping lists that drift apart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from core.knowledge import Knowledge
@@ -21,8 +21,42 @@ FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 # Intents that mean the assistant did not understand, with the label staff see for each.
 MISS_INTENTS: Dict[str, str] = {FALLBACK_INTENT: "fallback", OUT_OF_SCOPE_INTENT: "out of scope"}
+# A visitor's "helpful / not helpful" click on an answer: only ever a button payload
+# (``/feedback{"helpful":"yes"}``), never typed, so the intent has no NLU examples.
+FEEDBACK_INTENT = "feedback"
+FEEDBACK_ENTITY = "helpful"
+FEEDBACK_ACTION = "action_record_feedback"
+HELPFUL, NOT_HELPFUL = "yes", "no"
+# The key of the ``custom`` payload the answer action adds to a message the visitor may rate; Rasa's
+# REST channel sends it as its own item right after the message (the widget's signal).
+FEEDBACK_MARKER = "feedback"
 # Intents that are conversation mechanics rather than a question about a topic.
-CONVERSATION_INTENTS = ("inform", "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge")
+CONVERSATION_INTENTS = ("inform", "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", FEEDBACK_INTENT)
+
+# What kind of reply each response is: the one list behind the answer-type analytics, keyed by the
+# response name Rasa stores in a bot event's metadata (``utter_action``). Other responses (greetings,
+# thanks, feedback acknowledgements) are small talk and not counted.
+ANSWER_TYPES: Dict[str, str] = {
+    "utter_answer": "knowledge",
+    "utter_answer_contact": "knowledge",
+    "utter_unknown": "known_unknown",
+    "utter_fallback": "fallback",
+    "utter_out_of_scope": "out_of_scope",
+    "utter_handoff": "handoff",
+    "utter_action_failed": "action_failed",
+}
+# Each type's label for staff, in the order charts show them.
+ANSWER_TYPE_LABELS: Dict[str, str] = {
+    "knowledge": "Answered from knowledge",
+    "known_unknown": "Known unknown",
+    "fallback": "Fallback",
+    "out_of_scope": "Out of scope",
+    "handoff": "Hand-off suggested",
+    "action_failed": "Action failed",
+}
+# Replies the visitor may rate (the answers to a question), and the ones that send them to a person.
+RATED_TYPES = ("knowledge", "known_unknown")
+HANDOFF_TYPES = ("handoff",)
 
 
 def intent_for(topic: str) -> str:
@@ -40,3 +74,28 @@ def topic_for(intent: Optional[str]) -> Optional[str]:
 def topic_labels(knowledge: "Knowledge") -> Dict[str, str]:
     """Topic id -> short label for menus and charts, in the knowledge file's order."""
     return {topic_id: topic.label for topic_id, topic in knowledge.topics.items()}
+
+
+def answer_type(utter_action: Optional[str]) -> Optional[str]:
+    """``utter_unknown`` -> ``known_unknown``; ``None`` for small talk and unknown names."""
+    return ANSWER_TYPES.get(utter_action or "")
+
+
+def responses_of(types: Any) -> List[str]:
+    """The response names whose answer type is one of ``types``."""
+    return [name for name, kind in ANSWER_TYPES.items() if kind in types]
+
+
+def asks_feedback(utter_action: Optional[str]) -> bool:
+    """Whether the visitor is offered "helpful / not helpful" on this response."""
+    return answer_type(utter_action) in RATED_TYPES
+
+
+def feedback_value(value: Any) -> Optional[str]:
+    """A ``helpful`` entity value as ``"yes"`` / ``"no"``; ``None`` for anything else."""
+    text = str(value).strip().lower() if isinstance(value, (str, bool)) else ""
+    if text in (HELPFUL, "true"):
+        return HELPFUL
+    if text in (NOT_HELPFUL, "false"):
+        return NOT_HELPFUL
+    return None

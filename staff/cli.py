@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 from core.settings import load_settings
+from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.console import Console
 from staff.dates import day_range, format_time, parse_date, today
 from staff.events import TurnBuilder
@@ -32,6 +33,7 @@ from staff.privacy import display_id, mask_value
 from staff.queries import (
     CONVERSATION_STATUSES,
     MESSAGE_STATUSES,
+    AnswerMix,
     ConversationFilter,
     MissedFilter,
     summary_record,
@@ -164,6 +166,7 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
                         "intent": turn.intent,
                         "confidence": turn.confidence,
                         "missed": turn.miss_reason,
+                        "feedback": turn.feedback,
                         "button": turn.button_title,
                         "action": turn.action,
                     },
@@ -179,7 +182,8 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{entities}){flag}\n")
         elif turn.kind == "bot":
             buttons = "".join(f"\n{'':21}[{'x' if b.clicked else ' '}] {b.title}" for b in turn.buttons)
-            out.write(f"{when}  BOT      {turn.text}{buttons}\n{'':21}({turn.action or 'response'})\n")
+            rated = f"  << visitor: {turn.feedback_label}" if turn.feedback else ""
+            out.write(f"{when}  BOT      {turn.text}{buttons}\n{'':21}({turn.action or 'response'}){rated}\n")
         elif turn.kind == "session":
             out.write(f"{when}  --- session started ---\n")
         elif turn.kind == "slot":
@@ -226,7 +230,37 @@ def cmd_stats(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     out.write("Top topics:\n")
     for intent, count in data.topics:
         out.write(f"  {count:>7}  {console.vocabulary.topic_label(intent)}\n")
+    _write_answer_mix(console, data.answers, out)
     return 0
+
+
+def _percent(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _write_answer_mix(console: Console, mix: AnswerMix, out: TextIO) -> None:
+    """Answer types, containment (no hand-off suggested; there is no live hand-off yet) and feedback."""
+    total = mix.total
+    out.write("Answer types:\n")
+    for kind, count in total.types.items():
+        out.write(
+            f"  {count:>7}  {ANSWER_TYPE_LABELS[kind]} ({_percent(count / total.replies if total.replies else None)})\n"
+        )
+    out.write(
+        f"Containment: {_percent(total.containment)} ({total.contained} of {total.conversations} conversations "
+        "without a hand-off suggestion).\n"
+    )
+    out.write(
+        f"Feedback: {total.helpful} helpful, {total.not_helpful} not helpful"
+        f" ({_percent(total.helpful_share)} helpful).\n"
+    )
+    out.write("By topic (replies, contained, helpful / not helpful):\n")
+    for topic, tally in sorted(mix.topics.items(), key=lambda item: (-item[1].replies, item[0])):
+        label = console.vocabulary.topic_label(intent_for(topic)) if topic else "(no topic)"
+        out.write(
+            f"  {tally.replies:>7}  {_percent(tally.containment):>6}"
+            f"  {tally.helpful:>4} / {tally.not_helpful:<4}  {label}\n"
+        )
 
 
 def cmd_export(console: Console, args: argparse.Namespace, out: TextIO) -> int:

@@ -14,7 +14,10 @@ The console's tables (all prefixed ``staff_``):
 
 ``staff_sync``          how far the summaries have read ``events``, and the schema version.
 ``staff_conversations`` one summary row per conversation, kept by :mod:`staff.sync`.
-``staff_messages``      one row per visitor message: sanitised, masked text, intent, confidence.
+``staff_messages``      one row per visitor message: sanitised, masked text, intent, confidence, and
+                        the feedback the answer to it got.
+``staff_answers``       one row per assistant reply of a known answer type (``core.topics.ANSWER_TYPES``):
+                        its response, topic, the question it answered and the visitor's feedback.
 ``staff_conversation_reviews`` / ``staff_message_reviews``  what staff decided.
 ``staff_users`` / ``staff_login_failures`` / ``staff_sessions``  logins, the rate limit and the
                         server-side sessions that logout and idle time end.
@@ -37,8 +40,9 @@ from sqlalchemy.exc import DBAPIError
 logger = logging.getLogger(__name__)
 
 # Version of the console's tables. Version 2 sanitises stored text, masks card numbers and gives
-# each conversation an opaque reference: older summaries are rebuilt on start (see _migrate).
-SCHEMA_VERSION = 2
+# each conversation an opaque reference; version 3 adds answers, feedback and hand-off counts:
+# older summaries are rebuilt on start (see _migrate).
+SCHEMA_VERSION = 3
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -89,10 +93,14 @@ conversations = sa.Table(
     sa.Column("programs", sa.Text, nullable=False, server_default=","),
     sa.Column("tracks", sa.Text, nullable=False, server_default=","),
     sa.Column("first_message", sa.Text),
+    # Replies that suggested a hand-off to a person (containment: conversations with none).
+    sa.Column("handoffs", sa.Integer, nullable=False, server_default="0"),
+    # Answers the visitor marked "not helpful" (their questions join the missed queue).
+    sa.Column("not_helpful", sa.Integer, nullable=False, server_default="0"),
     # Keyset pagination: newest activity first, the opaque reference breaking ties.
     sa.Index("staff_conversations_activity", "last_activity", "ref"),
     # Covering index: trends and exports read only these columns over a date range.
-    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs"),
+    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs", "handoffs"),
 )
 messages = sa.Table(
     "staff_messages",
@@ -104,10 +112,25 @@ messages = sa.Table(
     sa.Column("norm_text", sa.String(500), nullable=False),
     sa.Column("intent", sa.String(255)),
     sa.Column("confidence", sa.Float),
+    # "yes" / "no": what the visitor said of the answer to this message ("no" puts it in the missed queue).
+    sa.Column("feedback", sa.String(8)),
     sa.Index("staff_messages_sender", "sender_id"),
-    sa.Index("staff_messages_day", "timestamp", "intent", "confidence"),
+    sa.Index("staff_messages_day", "timestamp", "intent", "confidence", "feedback"),
     # Covers the missed-questions page: group by text, filter by intent/confidence/time.
-    sa.Index("staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "sender_id"),
+    sa.Index("staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "feedback", "sender_id"),
+)
+answers = sa.Table(
+    "staff_answers",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("timestamp", sa.Float),
+    sa.Column("response", sa.String(255), nullable=False),  # the bot event's utter_action
+    sa.Column("topic", sa.String(255)),  # the topic slot set with the answer, if any
+    sa.Column("question_id", sa.Integer),  # the visitor message it answered (staff_messages.event_id)
+    sa.Column("feedback", sa.String(8)),  # "yes" / "no" from the buttons under it
+    sa.Index("staff_answers_sender", "sender_id", "event_id"),
+    sa.Index("staff_answers_day", "timestamp", "response", "topic", "feedback"),
 )
 # A trigram index lets ILIKE '%word%' use an index on PostgreSQL. It needs the pg_trgm extension,
 # so create_all leaves it out and _add_trigram_index creates it once the extension is there.
@@ -162,9 +185,9 @@ sessions = sa.Table(
     sa.Column("last_seen", sa.Float, nullable=False),
 )
 # Derived from ``events`` alone: a schema upgrade may drop and rebuild them without losing anything.
-SUMMARY_TABLES = (conversations, messages)
+SUMMARY_TABLES = (conversations, messages, answers)
 # Rows keyed by conversation, removed with it by the retention purge.
-PER_CONVERSATION_TABLES = (messages, message_reviews, conversation_reviews, conversations)
+PER_CONVERSATION_TABLES = (messages, answers, message_reviews, conversation_reviews, conversations)
 
 
 class SchemaError(RuntimeError):
@@ -228,10 +251,10 @@ def _event_columns(data: Any) -> List[Any]:
     ]
 
 
-# Which rows' JSON the summariser needs: visitor messages and the slots it tracks.
+# Which rows' JSON the summariser needs: visitor and bot messages and the slots it tracks.
 _SYNC_DATA = sa.or_(
-    events.c.type_name == "user",
-    sa.and_(events.c.type_name == "slot", events.c.action_name.in_(["program", "track"])),
+    events.c.type_name.in_(["user", "bot"]),
+    sa.and_(events.c.type_name == "slot", events.c.action_name.in_(["program", "track", "topic"])),
 )
 _MESSAGE_TYPES = ("user", "bot", "action", "session_started")
 
@@ -328,8 +351,9 @@ class ConsoleDatabase:
     def _migrate(self, connection: Connection, stored: int) -> None:
         """Bring tables from version ``stored`` to :data:`SCHEMA_VERSION`.
 
-        1 -> 2: summaries gain a ``ref`` column and sanitised, card-masked text. They are derived
-        from ``events`` alone, so they are dropped, recreated and read again from the first event.
+        1 -> 2: summaries gain a ``ref`` column and sanitised, card-masked text; 2 -> 3: answers,
+        feedback and hand-off counts. Summaries are derived from ``events`` alone, so they are
+        dropped, recreated and read again from the first event.
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
         for table in SUMMARY_TABLES:

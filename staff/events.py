@@ -14,7 +14,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-from core.topics import MISS_ACTION, MISS_INTENTS
+from core.topics import (
+    ANSWER_TYPE_LABELS,
+    FEEDBACK_ENTITY,
+    FEEDBACK_INTENT,
+    MISS_ACTION,
+    MISS_INTENTS,
+    NOT_HELPFUL,
+    answer_type,
+    asks_feedback,
+    feedback_value,
+)
 from staff.database import MAX_EVENT_DATA
 from staff.privacy import clean_text, clean_value
 
@@ -23,6 +33,10 @@ SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
 # Actions that answer a miss: the assistant's own and Rasa's default.
 FALLBACK_ACTIONS = frozenset({MISS_ACTION, "action_default_fallback"})
 NAME_LIMIT = 255
+# What staff read for a feedback click, instead of its payload.
+FEEDBACK_LABELS = {"yes": "Helpful", "no": "Not helpful"}
+# Why a question whose answer the visitor marked "not helpful" is in the missed queue.
+NOT_HELPFUL_REASON = "not helpful"
 
 
 def too_large_note(length: Any) -> str:
@@ -162,10 +176,27 @@ class Turn:
     action_confidence: Optional[float] = None
     utter_action: Optional[str] = None
     slot_value: Any = None
+    # A visitor turn: the feedback click it is ("yes" / "no"). A bot turn: the feedback it received.
+    feedback: Optional[str] = None
 
     @property
     def missed(self) -> bool:
         return self.miss_reason is not None
+
+    @property
+    def is_feedback(self) -> bool:
+        return self.kind == "visitor" and self.intent == FEEDBACK_INTENT
+
+    @property
+    def feedback_label(self) -> str:
+        """ "Helpful" / "Not helpful" ("Feedback" for a click whose value cannot be read)."""
+        return FEEDBACK_LABELS.get(self.feedback or "", "Feedback")
+
+    @property
+    def answer_type(self) -> Optional[str]:
+        """The bot message's answer type label ("Known unknown"), ``None`` for small talk."""
+        kind = answer_type(self.utter_action)
+        return ANSWER_TYPE_LABELS[kind] if kind else None
 
     @property
     def is_fallback_action(self) -> bool:
@@ -180,6 +211,9 @@ class _Context:
     policy: Optional[str] = None
     action_confidence: Optional[float] = None
     offered: List[Button] = field(default_factory=list)
+    rated: Optional["Turn"] = None  # the latest answer the visitor could rate
+    rated_question: Optional["Turn"] = None  # the visitor message that answer replied to
+    question: Optional["Turn"] = None  # the latest visitor message that was not a feedback click
 
 
 class TurnBuilder:
@@ -196,10 +230,14 @@ class TurnBuilder:
         threshold: float,
         mask: Callable[[Any], Any],
         max_conversations: int = 20_000,
+        rate_earlier_turns: bool = True,
     ) -> None:
         self.threshold = threshold
         self.mask = mask
         self.max_conversations = max_conversations
+        # A feedback click marks the answer (and question) before it; a streamed export has written
+        # those rows already, so it keeps no reference to them and its memory stays flat.
+        self.rate_earlier_turns = rate_earlier_turns
         self._contexts: "OrderedDict[str, _Context]" = OrderedDict()
 
     def _context(self, sender_id: str) -> _Context:
@@ -260,6 +298,22 @@ class TurnBuilder:
             miss_reason=miss_reason(message.intent, message.confidence, self.threshold),
             **base,
         )
+        if message.intent == FEEDBACK_INTENT:
+            # Not a question: the click rates the answer just before it (never a miss, no raw payload).
+            values = [feedback_value(value) for value in message.values_of(FEEDBACK_ENTITY)]
+            turn.feedback = next(filter(None, values), None)
+            turn.miss_reason = None
+            turn.text = f"Feedback on the answer: {turn.feedback_label}"
+            if context.rated is not None:
+                context.rated.feedback = turn.feedback
+                question = context.rated_question
+                if turn.feedback == NOT_HELPFUL and question is not None and question.miss_reason is None:
+                    question.miss_reason = NOT_HELPFUL_REASON
+            context.rated = context.rated_question = None
+            context.action = None
+            return turn
+        context.rated = context.rated_question = None
+        context.question = turn if self.rate_earlier_turns else None
         if parse_payload(message.text):
             turn.payload = turn.text
             clicked = next((b for b in context.offered if same_payload(message.text, b.payload)), None)
@@ -280,7 +334,7 @@ class TurnBuilder:
         ]
         context.offered = (context.offered + buttons)[-50:]
         metadata = data.get("metadata") or {}
-        return Turn(
+        turn = Turn(
             kind="bot",
             # The assistant's own words (e.g. the admissions office's public e-mail) are not masked.
             text=clean_text(data.get("text")),
@@ -291,6 +345,9 @@ class TurnBuilder:
             utter_action=_name(metadata.get("utter_action")) if isinstance(metadata, dict) else None,
             **base,
         )
+        if asks_feedback(turn.utter_action) and self.rate_earlier_turns:
+            context.rated, context.rated_question = turn, context.question
+        return turn
 
     def build(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Turn]:
         for row in rows:

@@ -64,7 +64,7 @@ def message_records(
     unmask: bool = False,
 ) -> Iterator[Dict[str, Any]]:
     """Visitor and bot messages in ``[since, until)``, oldest first."""
-    builder = TurnBuilder(threshold, clean_value if unmask else mask_value)
+    builder = TurnBuilder(threshold, clean_value if unmask else mask_value, rate_earlier_turns=False)
     for row in store.stream_messages(since, until):
         turn = builder.feed(row)
         if turn is None or turn.kind not in ("visitor", "bot"):
@@ -95,7 +95,7 @@ def conversation_records(
     c = conversations.c
     m = messages.c
     missed_count = sa.select(sa.func.count()).where(m.sender_id == c.sender_id, missed(threshold)).scalar_subquery()
-    flagged = sa.or_(c.hard_misses > 0, c.min_confidence < threshold)
+    flagged = sa.or_(c.hard_misses > 0, c.not_helpful > 0, c.min_confidence < threshold)
     query = (
         sa.select(
             c.sender_id,

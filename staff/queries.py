@@ -13,24 +13,49 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
-from core.topics import FALLBACK_INTENT, MISS_INTENTS, OUT_OF_SCOPE_INTENT
-from staff.database import ConsoleDatabase, conversation_reviews, conversations, floor_int, message_reviews, messages
+from core.topics import (
+    ANSWER_TYPE_LABELS,
+    FALLBACK_INTENT,
+    HELPFUL,
+    MISS_INTENTS,
+    NOT_HELPFUL,
+    OUT_OF_SCOPE_INTENT,
+    answer_type,
+)
+from staff.database import (
+    ConsoleDatabase,
+    answers,
+    conversation_reviews,
+    conversations,
+    floor_int,
+    message_reviews,
+    messages,
+)
 from staff.dates import day_from_number, day_range, offset_periods, parse_date
 from staff.privacy import clean_text, display_id
 from staff.vocabulary import is_topic
 
 CONVERSATION_STATUSES = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
 MESSAGE_STATUSES = {"open": "Open", "reviewed": "Reviewed", "dismissed": "Dismissed", "assigned": "Intent assigned"}
-MISS_REASONS = {"fallback": "Fallback", "out_of_scope": "Out of scope", "low_confidence": "Low confidence"}
+MISS_REASONS = {
+    "fallback": "Fallback",
+    "out_of_scope": "Out of scope",
+    "low_confidence": "Low confidence",
+    "not_helpful": "Marked not helpful",
+}
+NO_TOPIC = ""  # answers no topic slot was set with (misses, hand-offs)
 SAMPLES_PER_GROUP = 5
 SIMILARITY = 0.9
 
-c, m = conversations.c, messages.c
+c, m, a = conversations.c, messages.c, answers.c
 
 
 def missed(threshold: float) -> Any:
-    """A visitor message the assistant missed: no intent, a miss intent, or low confidence."""
-    return sa.or_(m.intent.is_(None), m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold)
+    """A visitor message the assistant missed: no intent, a miss intent, low confidence, or an answer
+    the visitor marked "not helpful"."""
+    return sa.or_(
+        m.intent.is_(None), m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold, m.feedback == NOT_HELPFUL
+    )
 
 
 def _reason(reason: str, threshold: float) -> Any:
@@ -38,6 +63,7 @@ def _reason(reason: str, threshold: float) -> Any:
         "fallback": sa.or_(m.intent == FALLBACK_INTENT, m.intent.is_(None)),
         "out_of_scope": m.intent == OUT_OF_SCOPE_INTENT,
         "low_confidence": sa.and_(m.intent.not_in(list(MISS_INTENTS)), m.confidence < threshold),
+        "not_helpful": m.feedback == NOT_HELPFUL,
     }[reason]
 
 
@@ -196,9 +222,52 @@ class Trends:
     topics: List[Tuple[str, int]]
     programs: Dict[str, List[int]]
 
+    answers: "AnswerMix" = field(default_factory=lambda: AnswerMix([]))
+
     @property
     def missed_share(self) -> List[Optional[float]]:
         return [missed / total if total else None for missed, total in zip(self.missed, self.messages)]
+
+
+def _share(part: int, whole: int) -> Optional[float]:
+    return part / whole if whole else None
+
+
+@dataclass
+class Tally:
+    """One row of the answer analytics (a day, a topic or the whole period)."""
+
+    types: Dict[str, int] = field(default_factory=lambda: {kind: 0 for kind in ANSWER_TYPE_LABELS})
+    conversations: int = 0  # conversations in which the visitor wrote (per topic: answered on it)
+    contained: int = 0  # ... of which no reply suggested a hand-off
+    helpful: int = 0
+    not_helpful: int = 0
+
+    @property
+    def replies(self) -> int:
+        return sum(self.types.values())
+
+    @property
+    def containment(self) -> Optional[float]:
+        return _share(self.contained, self.conversations)
+
+    @property
+    def helpful_share(self) -> Optional[float]:
+        return _share(self.helpful, self.helpful + self.not_helpful)
+
+
+@dataclass
+class AnswerMix:
+    """Answer types, containment and feedback per day, per topic and over the period.
+
+    Answer types come from each bot reply's response (``core.topics.ANSWER_TYPES``); a
+    conversation is *contained* when none of its replies suggested a hand-off (there is no live
+    hand-off or follow-up request yet, so a suggestion is the only way out of the bot).
+    """
+
+    days: List[Tally]
+    topics: Dict[str, Tally] = field(default_factory=dict)
+    total: Tally = field(default_factory=Tally)
 
 
 def split_list(value: Optional[str]) -> List[str]:
@@ -249,7 +318,7 @@ class ConsoleQueries:
         if flt.topic:
             where.append(c.intents.like(like_pattern(f",{flt.topic},"), escape="!"))
         if flt.missed:
-            where.append(sa.or_(c.hard_misses > 0, c.min_confidence < self.threshold))
+            where.append(sa.or_(c.hard_misses > 0, c.not_helpful > 0, c.min_confidence < self.threshold))
         if flt.status == "new":
             where.append(conversation_reviews.c.status.is_(None))
         elif flt.status:
@@ -318,7 +387,9 @@ class ConsoleQueries:
         flagged = [
             row["sender_id"]
             for row in rows
-            if row["hard_misses"] or (row["min_confidence"] is not None and row["min_confidence"] < self.threshold)
+            if row["hard_misses"]
+            or row["not_helpful"]
+            or (row["min_confidence"] is not None and row["min_confidence"] < self.threshold)
         ]
         if not flagged:
             return
@@ -515,7 +586,68 @@ class ConsoleQueries:
         for row in self._per_day(inner, "programs"):
             for program in split_list(row["programs"]):
                 self._add(programs.setdefault(program, [0] * len(days)), index, row["d"], row["n"])
-        return Trends(days, conversation_counts, message_counts, missed_counts, topics[:10], programs)
+        mix = self._answer_mix(start, end, index)
+        return Trends(days, conversation_counts, message_counts, missed_counts, topics[:10], programs, mix)
+
+    def _answer_mix(self, start: float, end: float, index: Dict[date, int]) -> AnswerMix:
+        """Answer types and feedback by the reply's day, containment by the conversation's first day;
+        per topic, a conversation counts under every topic it was answered on."""
+        mix = AnswerMix([Tally() for _ in index])
+        written = sa.and_(a.timestamp >= start, a.timestamp < end)
+        day = self._local_day(a.timestamp, start, end).label("d")
+        n = sa.func.count().label("n")
+        rows = self.store.rows(
+            sa.select(day, a.response, a.topic, a.feedback, n)
+            .where(written)
+            .group_by(day, a.response, a.topic, a.feedback)
+        )
+        for row in rows:
+            kind = answer_type(row["response"])
+            if kind is None:
+                continue
+            count = int(row["n"] or 0)
+            tallies = [mix.total, mix.topics.setdefault(row["topic"] or NO_TOPIC, Tally())]
+            position = index.get(day_from_number(row["d"]))
+            if position is not None:
+                tallies.append(mix.days[position])
+            for tally in tallies:
+                tally.types[kind] += count
+                tally.helpful += count if row["feedback"] == HELPFUL else 0
+                tally.not_helpful += count if row["feedback"] == NOT_HELPFUL else 0
+        self._containment(mix, written, start, end, index)
+        return mix
+
+    def _containment(self, mix: AnswerMix, written: Any, start: float, end: float, index: Dict[date, int]) -> None:
+        """Conversations (with a visitor message) by the day they started, and those in which no
+        reply suggested a hand-off; per topic, the conversations answered on it."""
+        started = sa.and_(c.started_at >= start, c.started_at < end, c.visitor_messages > 0)
+        day = self._local_day(c.started_at, start, end).label("d")
+        inner = sa.select(day, (c.handoffs == 0).label("contained")).where(started).subquery()
+        per_day = sa.select(
+            inner.c.d, sa.func.count().label("n"), _count_where(inner.c.contained).label("contained")
+        ).group_by(inner.c.d)
+        for row in self.store.rows(per_day):
+            tallies = [mix.total]
+            position = index.get(day_from_number(row["d"]))
+            if position is not None:
+                tallies.append(mix.days[position])
+            for tally in tallies:
+                tally.conversations += int(row["n"] or 0)
+                tally.contained += int(row["contained"] or 0)
+        per_topic = (
+            sa.select(
+                a.topic,
+                sa.func.count(sa.distinct(a.sender_id)).label("n"),
+                sa.func.count(sa.distinct(sa.case((c.handoffs == 0, a.sender_id)))).label("contained"),
+            )
+            .select_from(answers.join(conversations, c.sender_id == a.sender_id))
+            .where(written)
+            .group_by(a.topic)
+        )
+        for row in self.store.rows(per_topic):
+            tally = mix.topics.setdefault(row["topic"] or NO_TOPIC, Tally())
+            tally.conversations += int(row["n"] or 0)
+            tally.contained += int(row["contained"] or 0)
 
     @staticmethod
     def _add(series: List[int], index: Dict[date, int], day_number: Any, count: Any) -> None:

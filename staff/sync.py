@@ -2,9 +2,13 @@
 
 List pages, filters and charts must stay fast at 100,000 conversations, and aggregating raw events
 (JSON in a text column) for every page view would not. So the console reads each new event once,
-in id order, and folds it into ``staff_conversations`` (one row per conversation) and
-``staff_messages`` (one row per visitor message). ``staff_sync.watermark`` remembers the last id
-read.
+in id order, and folds it into ``staff_conversations`` (one row per conversation),
+``staff_messages`` (one row per visitor question) and ``staff_answers`` (one row per reply of a known
+answer type). ``staff_sync.watermark`` remembers the last id read.
+
+A feedback click (intent ``feedback``) is not a question: it marks the latest rateable answer
+before it (and, for "not helpful", the question that answer replied to). The topic of an answer is
+the ``topic`` slot its action set right after it, before the next action or visitor message.
 
 Each batch runs in one transaction that starts by updating the ``staff_sync`` row; that takes the
 database's write lock (SQLite) or a row lock (PostgreSQL), so concurrent catch-ups from several
@@ -25,10 +29,20 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from core.topics import MISS_INTENTS
-from staff.database import ConsoleDatabase, conversations, messages, sync_state, upsert
-from staff.events import load_data, normalise_text, parse_user
-from staff.privacy import clean_value, conversation_ref, mask_text
+from core.topics import (
+    FEEDBACK_ENTITY,
+    FEEDBACK_INTENT,
+    HANDOFF_TYPES,
+    MISS_INTENTS,
+    NOT_HELPFUL,
+    RATED_TYPES,
+    answer_type,
+    feedback_value,
+    responses_of,
+)
+from staff.database import ConsoleDatabase, answers, conversations, events, in_chunks, messages, sync_state, upsert
+from staff.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
+from staff.privacy import clean_text, clean_value, conversation_ref, mask_text
 from staff.vocabulary import Vocabulary
 
 BATCH_SIZE = 5000
@@ -69,6 +83,8 @@ class ConversationDelta:
     programs: Set[str] = field(default_factory=set)
     tracks: Set[str] = field(default_factory=set)
     first_message: Optional[str] = None
+    handoffs: int = 0
+    not_helpful: int = 0
 
     def add_time(self, timestamp: Optional[float]) -> None:
         if timestamp is None:
@@ -106,24 +122,89 @@ def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
     return b if a is None else a if b is None else pick(a, b)
 
 
-def fold_events(
-    rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary
-) -> Tuple[Dict[str, ConversationDelta], List[Dict[str, Any]]]:
-    """Summarise a batch of event rows: per-conversation deltas and visitor-message rows."""
-    deltas: Dict[str, ConversationDelta] = {}
-    found: List[Dict[str, Any]] = []
+@dataclass
+class Folded:
+    """What a batch of events adds: per-conversation deltas, question rows, answer rows, feedback
+    clicks ``(sender, event id, "yes"/"no")`` and topics whose answer is in an earlier batch."""
+
+    deltas: Dict[str, ConversationDelta] = field(default_factory=dict)
+    questions: List[Dict[str, Any]] = field(default_factory=list)
+    answers: List[Dict[str, Any]] = field(default_factory=list)
+    feedback: List[Tuple[str, int, str]] = field(default_factory=list)
+    late_topics: List[Tuple[str, int, str]] = field(default_factory=list)
+
+
+def fold_events(rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary) -> Folded:
+    """Summarise a batch of event rows (in id order)."""
+    folded = Folded()
+    last_question: Dict[str, int] = {}
+    open_answer: Dict[str, Dict[str, Any]] = {}  # the answer whose action is still running, per sender
+    interrupted: Set[str] = set()  # senders with a non-slot event earlier in this batch
     for row in rows:
-        delta = deltas.setdefault(row["sender_id"], ConversationDelta())
+        sender = row["sender_id"]
+        delta = folded.deltas.setdefault(sender, ConversationDelta())
         delta.events += 1
         delta.add_time(row["timestamp"])
         kind = row["type_name"]
         if kind == "bot":
+            interrupted.add(sender)
             delta.bot_messages += 1
-        elif kind == "slot":
+            answer = _fold_bot(delta, row, last_question.get(sender))
+            if answer is not None:
+                folded.answers.append(answer)
+                open_answer[sender] = answer
+            continue
+        if kind == "slot":
             _fold_slot(delta, row, vocabulary)
-        elif kind == "user":
-            found.append(_fold_user(delta, row, vocabulary))
-    return deltas, found
+            topic = _topic(row)
+            if topic is not None and sender in open_answer:
+                open_answer[sender]["topic"] = topic
+            elif topic is not None and sender not in interrupted:
+                folded.late_topics.append((sender, row["id"], topic))
+            continue
+        interrupted.add(sender)
+        if kind == "user":
+            open_answer.pop(sender, None)
+            message = parse_user(load_data(row["data"]))
+            if message.intent == FEEDBACK_INTENT:
+                value = next(filter(None, map(feedback_value, message.values_of(FEEDBACK_ENTITY))), None)
+                if value:
+                    folded.feedback.append((sender, row["id"], value))
+                    if value == NOT_HELPFUL:
+                        delta.not_helpful += 1
+            else:
+                folded.questions.append(_fold_user(delta, row, message, vocabulary))
+                last_question[sender] = row["id"]
+        else:  # an action or a session start ends the previous action's events
+            open_answer.pop(sender, None)
+    return folded
+
+
+def _topic(row: Mapping[str, Any]) -> Optional[str]:
+    if row["action_name"] != "topic":
+        return None
+    value = clean_value(load_data(row["data"]).get("value"))
+    return clean_text(value, NAME_LIMIT) or None if isinstance(value, str) else None
+
+
+def _fold_bot(delta: ConversationDelta, row: Mapping[str, Any], question: Optional[int]) -> Optional[Dict[str, Any]]:
+    """The answer row of a bot message of a known answer type (``None`` for small talk)."""
+    metadata = load_data(row["data"]).get("metadata")
+    response = metadata.get("utter_action") if isinstance(metadata, dict) else None
+    kind = answer_type(response if isinstance(response, str) else None)
+    if kind is None:
+        return None
+    if kind in HANDOFF_TYPES:
+        delta.handoffs += 1
+    return {
+        "event_id": row["id"],
+        "sender_id": row["sender_id"],
+        "timestamp": row["timestamp"],
+        "response": response,
+        "topic": None,
+        "question_id": question,
+        "feedback": None,
+    }
 
 
 def _fold_slot(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
@@ -136,8 +217,9 @@ def _fold_slot(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Voc
             _add_track(delta, value)
 
 
-def _fold_user(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> Dict[str, Any]:
-    message = parse_user(load_data(row["data"]))
+def _fold_user(
+    delta: ConversationDelta, row: Mapping[str, Any], message: UserMessage, vocabulary: Vocabulary
+) -> Dict[str, Any]:
     text = mask_text(message.text)
     delta.visitor_messages += 1
     if not message.intent or message.intent in MISS_INTENTS:
@@ -159,6 +241,7 @@ def _fold_user(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Voc
         "norm_text": normalise_text(text),
         "intent": message.intent,
         "confidence": message.confidence,
+        "feedback": None,
     }
 
 
@@ -177,13 +260,18 @@ def merge(existing: Optional[Mapping[str, Any]], delta: ConversationDelta) -> Di
         "programs": _join(_split(old.get("programs")) | delta.programs),
         "tracks": _join(_split(old.get("tracks")) | delta.tracks),
         "first_message": old.get("first_message") or delta.first_message,
+        "handoffs": (old.get("handoffs") or 0) + delta.handoffs,
+        "not_helpful": (old.get("not_helpful") or 0) + delta.not_helpful,
     }
 
 
 def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabulary: Vocabulary) -> None:
     """Fold ``rows`` into the summary tables (inside the caller's locked transaction)."""
-    deltas, found = fold_events(rows, vocabulary)
-    upsert(connection, messages, found, ["event_id"])
+    folded = fold_events(rows, vocabulary)
+    deltas = folded.deltas
+    upsert(connection, messages, folded.questions, ["event_id"])
+    upsert(connection, answers, folded.answers, ["event_id"])
+    _link_answers(connection, folded)
     if not deltas:
         return
     query = sa.select(conversations).where(conversations.c.sender_id.in_(list(deltas)))
@@ -193,6 +281,45 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
         for sender_id, delta in deltas.items()
     ]
     upsert(connection, conversations, updates, ["sender_id"], _SUMMARY_COLUMNS)
+
+
+def _link_answers(connection: Connection, folded: Folded) -> None:
+    """Fill in what lies in earlier batches: the question an answer replied to, the topic of an
+    answer whose action's slot came in this batch, and the answer each feedback click rates."""
+    a = answers.c
+    unlinked = [row["event_id"] for row in folded.answers if row["question_id"] is None]
+    latest_question = (
+        sa.select(sa.func.max(messages.c.event_id))
+        .where(messages.c.sender_id == a.sender_id, messages.c.event_id < a.event_id)
+        .scalar_subquery()
+    )
+    for chunk in in_chunks(unlinked):
+        connection.execute(sa.update(answers).where(a.event_id.in_(chunk)).values(question_id=latest_question))
+    for sender, event_id, topic in folded.late_topics:
+        # Only when nothing but slots lies between the answer and this slot (the same action's events).
+        previous = connection.execute(
+            sa.select(events.c.id, events.c.type_name)
+            .where(events.c.sender_id == sender, events.c.id < event_id, events.c.type_name != "slot")
+            .order_by(events.c.id.desc())
+            .limit(1)
+        ).first()
+        if previous is not None and previous.type_name == "bot":
+            connection.execute(sa.update(answers).where(a.event_id == previous.id).values(topic=topic))
+    rated = responses_of(RATED_TYPES)
+    for sender, event_id, value in folded.feedback:
+        answer = connection.execute(
+            sa.select(a.event_id, a.question_id)
+            .where(a.sender_id == sender, a.event_id < event_id, a.response.in_(rated))
+            .order_by(a.event_id.desc())
+            .limit(1)
+        ).first()
+        if answer is None:
+            continue
+        connection.execute(sa.update(answers).where(a.event_id == answer.event_id).values(feedback=value))
+        if answer.question_id is not None:
+            connection.execute(
+                sa.update(messages).where(messages.c.event_id == answer.question_id).values(feedback=value)
+            )
 
 
 def _find_gaps(watermark: int, rows: List[Mapping[str, Any]], now: float) -> List[int]:
@@ -271,6 +398,7 @@ class Summariser:
         with self.store.session_scope() as connection:
             lock(connection)
             connection.execute(sa.delete(messages))
+            connection.execute(sa.delete(answers))
             connection.execute(sa.delete(conversations))
             connection.execute(sa.update(sync_state).values(watermark=0, pending="[]"))
         return self.run()

@@ -31,6 +31,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 
+from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.charts import bar_chart, hbar_chart, line_chart
 from staff.config import StaffConfig
 from staff.console import Console
@@ -455,9 +456,46 @@ def trends() -> Any:
             {vocabulary.program_label(p): data.programs[p] for p in program_ids},
         ),
     }
+    mix = data.answers
+    type_names = list(ANSWER_TYPE_LABELS.values())
+    charts["answer_types"] = hbar_chart(
+        "chart-answer-types",
+        "Answer types",
+        f"How the assistant replied to visitors, by kind of reply, {span}.",
+        [(ANSWER_TYPE_LABELS[kind], count) for kind, count in mix.total.types.items()],
+    )
+    charts["containment"] = line_chart(
+        "chart-containment",
+        "Containment",
+        f"Per day, the share of conversations in which no reply suggested a hand-off to a person, {span}.",
+        labels,
+        {"Contained": [tally.containment for tally in mix.days]},
+        percent=True,
+    )
+    charts["feedback"] = line_chart(
+        "chart-feedback",
+        "Visitor feedback",
+        f"Answers marked helpful and not helpful by visitors each day, {span}.",
+        labels,
+        {"Helpful": [tally.helpful for tally in mix.days], "Not helpful": [tally.not_helpful for tally in mix.days]},
+    )
     share = [("–" if value is None else f"{value * 100:.1f}%") for value in data.missed_share]
     days = [day.isoformat() for day in data.days]
+    topic_rows = sorted(mix.topics.items(), key=lambda item: (-item[1].replies, item[0]))
     tables = {
+        "answer_types": [(day, *tally.types.values()) for day, tally in zip(days, mix.days)],
+        "containment": [(day, t.conversations, t.contained, _pct(t.containment)) for day, t in zip(days, mix.days)],
+        "feedback": [(day, t.helpful, t.not_helpful, _pct(t.helpful_share)) for day, t in zip(days, mix.days)],
+        "answer_topics": [
+            (
+                vocabulary.topic_label(intent_for(topic)) if topic else "(no topic)",
+                *tally.types.values(),
+                _pct(tally.containment),
+                tally.helpful,
+                tally.not_helpful,
+            )
+            for topic, tally in topic_rows
+        ],
         "daily": list(zip(days, data.conversations, data.messages)),
         "missed": list(zip(days, data.messages, data.missed, share)),
         "topics": [(vocabulary.topic_label(intent), count) for intent, count in data.topics],
@@ -474,7 +512,13 @@ def trends() -> Any:
         days=_query_int(request.args.get("days"), 30) if not request.args.get("since") else None,
         program_totals={p: sum(data.programs[p]) for p in program_ids},
         program_names=[vocabulary.program_label(p) for p in program_ids],
+        type_names=type_names,
+        pct_share=_pct,
     )
+
+
+def _pct(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
 
 
 # -- exports ------------------------------------------------------------------------------------
@@ -536,7 +580,8 @@ def api_conversation(sender_id: str) -> Any:
     rows = staff_console.store.conversation_events(sender_id)
     if not rows:
         return jsonify(error="not found"), 404
-    turns = TurnBuilder(staff_console.threshold, mask_value).build(rows)
+    # A list first: a feedback click marks the answer before it once it is read.
+    turns = list(TurnBuilder(staff_console.threshold, mask_value).build(rows))
     return jsonify(id=display_id(sender_id), ref=url_id(sender_id), turns=[_public_turn(turn) for turn in turns])
 
 
@@ -550,6 +595,8 @@ def _public_turn(turn: Turn) -> Dict[str, Any]:
         "confidence": turn.confidence,
         "entities": [{"entity": name, "value": value} for name, value in turn.entities],
         "missed": turn.miss_reason,
+        "feedback": turn.feedback,
+        "answer_type": turn.answer_type,
         "button": turn.button_title,
         "action": turn.action,
         "buttons": [{"title": b.title, "payload": b.payload, "clicked": b.clicked} for b in turn.buttons],

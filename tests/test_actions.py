@@ -13,9 +13,9 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswerTopic, ActionHandleMiss
+from actions.actions import ActionAnswerTopic, ActionHandleMiss, ActionRecordFeedback
 from core.knowledge import load_knowledge
-from core.topics import intent_for
+from core.topics import FEEDBACK_INTENT, FEEDBACK_MARKER, intent_for
 
 URL = re.compile(r"https?://[^\s)]+")
 NAMED_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+)\)")
@@ -384,3 +384,42 @@ def test_responses_without_buttons_stay_one_bubble(domain_dict):
         if "\n\n" in v.get("text", "") and not v.get("buttons")
     ]
     assert split == []
+
+
+# -- feedback on answers ------------------------------------------------------------------------
+
+
+def test_answers_and_known_unknowns_carry_the_feedback_marker_misses_do_not(domain_dict):
+    answered, _, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
+    assert answered[0]["custom"] == {FEEDBACK_MARKER: True}
+    contact, _, _ = answer(domain_dict, "ask_contact")
+    assert contact[0]["custom"] == {FEEDBACK_MARKER: True}
+    missed, _, _ = miss(domain_dict, "nlu_fallback", history=[user_event("greet")])
+    assert not missed[0].get("custom"), "a fallback is not an answer the visitor can rate"
+
+
+def feedback(domain, value):
+    tracker = make_tracker(
+        FEEDBACK_INTENT, entities=[entity("helpful", value)], text=f'/feedback{{"helpful":"{value}"}}'
+    )
+    return run(ActionRecordFeedback(), domain, tracker)
+
+
+def test_helpful_feedback_is_thanked(domain_dict):
+    messages, texts, slots = feedback(domain_dict, "yes")
+    assert messages[0]["response"] == "utter_feedback_helpful"
+    assert texts[0].startswith("Thanks!")
+    assert slots == {}, "feedback changes nothing the next answer depends on"
+    assert not messages[0].get("custom"), "an acknowledgement is not rated itself"
+
+
+def test_not_helpful_feedback_asks_what_was_wanted_and_gives_the_contact(domain_dict, knowledge):
+    messages, texts, _ = feedback(domain_dict, "no")
+    assert messages[0]["response"] == "utter_feedback_not_helpful"
+    assert "what were you looking for?" in texts[0]
+    assert knowledge.contact.email in texts[0] and knowledge.contact.phone in texts[0]
+
+
+def test_unreadable_feedback_is_not_taken_as_praise(domain_dict):
+    messages, _, _ = run(ActionRecordFeedback(), domain_dict, make_tracker(FEEDBACK_INTENT))
+    assert messages[0]["response"] == "utter_feedback_not_helpful"

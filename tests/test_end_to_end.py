@@ -153,3 +153,37 @@ def test_socketio_channel_answers(stack):
     finally:
         client.disconnect()
     assert "16-month Traditional Track" in replies[0]["text"]
+
+
+def test_feedback_on_an_answer_is_acknowledged_and_reaches_the_console(stack):
+    from datetime import timedelta, timezone
+
+    from staff.database import ConsoleDatabase
+    from staff.dates import today
+    from staff.queries import ConsoleQueries, MissedFilter
+    from staff.sync import Summariser
+    from staff.vocabulary import Vocabulary
+
+    sender = f"e2e-{uuid.uuid4()}"
+    question = "How much is tuition for MISM?"
+    replies = say(stack, sender, question)
+    # The answer, then the marker the widget puts the Helpful / Not helpful buttons under.
+    assert replies[0]["text"] and replies[-1] == {"recipient_id": sender, "custom": {"feedback": True}}
+    ack = say(stack, sender, '/feedback{"helpful":"no"}')
+    assert "what were you looking for?" in texts(ack) and "hnzadmit@andrew.cmu.edu" in texts(ack)
+    assert not any("custom" in reply for reply in ack), "an acknowledgement is not rated itself"
+    after = say(stack, sender, "are there any scholarships?")
+    assert after[-1].get("custom") == {"feedback": True}, "the next question is answered as usual"
+
+    store = ConsoleDatabase(stack.settings.database_url)
+    try:
+        store.create_schema()
+        Summariser(store, Vocabulary()).run()
+        queries = ConsoleQueries(store, 0.6, timezone.utc)
+        missed = queries.missed_groups(MissedFilter(reason="not_helpful"))[0]
+        assert question in [group.text for group in missed]
+        until = today(timezone.utc)
+        mix = queries.trends(until - timedelta(days=1), until).answers
+        assert mix.topics["cost"].not_helpful == 1 and mix.total.replies >= 3
+    finally:
+        store.dispose()

@@ -109,6 +109,16 @@ def test_visitor_journey(page, stack):
     popup.close()
     page.context.unroute("https://**/*")
 
+    # the answer can be rated once; "not helpful" asks what the visitor was looking for
+    rated = answer[-1]
+    before = w.bot_count()
+    rated.get_by_role("button", name="This answer was not helpful", exact=True).click()
+    w.wait_bot_count(before + 1, BOT_TIMEOUT_MS)
+    settle(page)
+    assert "what were you looking for?" in page.locator(".hc-msg--bot").nth(before).inner_text()
+    assert rated.get_by_role("button", name="This answer was helpful", exact=True).is_disabled()
+    assert "Thanks for your feedback" in rated.inner_text()
+
     # reload: the same conversation with its history
     count = page.locator(".hc-msg").count()
     page.reload()
@@ -116,6 +126,7 @@ def test_visitor_journey(page, stack):
     assert page.locator(".hc-msg").count() == count
     assert "How long is the MISM program?" in w.log_text()
     assert SIXTEEN_MONTHS.search(w.log_text())
+    assert page.locator(".hc-feedback-btn[aria-pressed=true]").all_inner_texts() == ["Not helpful"]
 
     # markup typed by the visitor is shown as text and never executed
     payload = "<img src=x onerror=alert(1)>"

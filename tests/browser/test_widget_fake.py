@@ -21,6 +21,7 @@ from widget_harness import (
     GREETING,
     NAMED_LINKS_URL,
     PROGRAM_BUTTONS,
+    RATED_ANSWER,
     UNREACHABLE_EMAIL,
     WidgetPage,
     format_violations,
@@ -427,6 +428,71 @@ def test_quick_replies_are_restored_after_reload(page, fake_web, fake_rasa):
     page.wait_for_selector(".hc-quick-btn")
     assert page.locator(".hc-quick-btn").all_inner_texts() == ["Application deadlines", "MSIT (online)"]
     assert stored(page)["messages"][0]["buttons"][0] == {"title": "Application deadlines", "payload": "/ask_deadlines"}
+
+
+def feedback_buttons(page, index: int):
+    answer = page.locator(".hc-msg--bot").nth(index)
+    return (
+        answer,
+        answer.get_by_role("button", name="This answer was helpful", exact=True),
+        answer.get_by_role("button", name="This answer was not helpful", exact=True),
+    )
+
+
+def test_answers_offer_feedback_once_from_the_keyboard_and_remember_it(page, fake_web, fake_rasa, fake_state):
+    w = open_fresh(page, fake_web.url)
+    assert page.locator(".hc-feedback").count() == 0, "the greeting is not an answer to rate"
+    assert RATED_ANSWER in w.ask("rated answer")
+    answer, helpful, not_helpful = feedback_buttons(page, 1)
+    assert answer.get_by_role("group", name="Was this answer helpful?").count() == 1
+    assert helpful.is_enabled() and not_helpful.is_enabled()
+    assert page.locator(".hc-feedback").count() == 1, "only the answer, not the marker, shows up"
+
+    not_helpful.focus()
+    page.keyboard.press("Enter")
+    w.wait_bot_count(3)
+    assert fake_state.messages()[-1] == '/feedback{"helpful":"no"}'
+    assert "what were you looking for?" in page.locator(".hc-msg--bot").nth(2).inner_text()
+    assert page.locator(".hc-msg--user .hc-bubble").all_inner_texts() == ["rated answer"], "no bubble for the click"
+    assert helpful.is_disabled() and not_helpful.is_disabled()
+    assert not_helpful.get_attribute("aria-pressed") == "true" and helpful.get_attribute("aria-pressed") == "false"
+    assert "Thanks for your feedback" in answer.inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('hc-input')"), "focus is not lost"
+    # Usable once: a second click (even a scripted one) sends nothing.
+    page.evaluate("() => document.querySelectorAll('.hc-feedback-btn').forEach(b => b.click())")
+    assert fake_state.messages().count('/feedback{"helpful":"no"}') == 1
+    assert not any(m.startswith('/feedback{"helpful":"yes"}') for m in fake_state.messages())
+    # The answer's quick replies are still offered after the click.
+    assert page.locator(".hc-quick-btn").all_inner_texts() == ["Application deadlines"]
+
+    page.reload()
+    page.wait_for_selector(".hc-feedback")
+    answer, helpful, not_helpful = feedback_buttons(page, 1)
+    assert helpful.is_disabled() and not_helpful.get_attribute("aria-pressed") == "true"
+    assert "Thanks for your feedback" in answer.inner_text()
+    assert [m.get("feedback") for m in stored(page)["messages"]] == [None, None, "no", None]
+
+
+def test_unused_feedback_is_withdrawn_when_the_visitor_writes_again(page, fake_web, fake_rasa, fake_state):
+    w = open_fresh(page, fake_web.url)
+    w.ask("rated answer one")
+    _, helpful, _ = feedback_buttons(page, 1)
+    helpful.click()
+    w.wait_bot_count(3)
+    assert fake_state.messages()[-1] == '/feedback{"helpful":"yes"}'
+    w.ask("rated answer two")
+    assert page.locator(".hc-feedback").count() == 2
+    w.ask("a new question")
+    # The rated answer keeps its record; the unrated one no longer offers a click that would follow
+    # a later message (feedback is stored right after the answer it rates).
+    assert page.locator(".hc-feedback").count() == 1
+    assert page.locator(".hc-feedback-btn[aria-pressed=true]").all_inner_texts() == ["Helpful"]
+    page.reload()
+    page.wait_for_selector(".hc-feedback")
+    assert page.locator(".hc-feedback").count() == 1
+    w.ask("rated answer three")  # one answer still to rate, one rated: nothing axe objects to
+    violations = run_axe(page)
+    assert not [v for v in violations if any(".hc-" in n for n in v["nodes"])], format_violations(violations)
 
 
 def test_each_visitor_gets_their_own_conversation(chromium, fake_web, fake_rasa, fake_state):

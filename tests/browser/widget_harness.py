@@ -140,6 +140,13 @@ PROGRAM_BUTTONS = [
     {"title": "Full MISM deadlines", "payload": '/ask_deadlines{"program":"mism","detail":"full"}'},
     {"title": "Switch to MSIT", "payload": '/ask_how_to_apply{"program":"msit"}'},
 ]
+# An answer the visitor may rate, as Rasa's REST channel sends it: the message, then the marker the
+# answer action adds as a custom payload (actions/actions.py).
+RATED_ANSWER = "MISM tuition for 2026-27 is on the official cost page."
+FEEDBACK_REPLIES = {
+    '/feedback{"helpful":"yes"}': "Thanks! Glad that helped.",
+    '/feedback{"helpful":"no"}': "Sorry about that — what were you looking for?",
+}
 TRICKY_LINKS = (
     "Bad: javascript:alert(1) and [click](javascript:alert(2)) and data:text/html,<b>x</b>\n"
     "Good: [Heinz](https://www.heinz.cmu.edu/) and (see https://www.heinz.cmu.edu/about/rankings.php)\n"
@@ -185,6 +192,10 @@ class FakeRasa:
             return [{"text": TRICKY_LINKS}]
         if message == "nothing":
             return []
+        if message.startswith("rated answer"):
+            return [{"text": RATED_ANSWER, "buttons": GREETING_BUTTONS[:1]}, {"custom": {"feedback": True}}]
+        if message in FEEDBACK_REPLIES:
+            return [{"text": FEEDBACK_REPLIES[message]}]
         return [{"text": f"You said: {message}"}]
 
 

@@ -38,10 +38,12 @@ DOMAIN = Domain.from_dict(
             "ask_cost",
             "ask_contact",
             "ask_tracks",
+            "ask_scholarships",
             "out_of_scope",
             "nlu_fallback",
+            "feedback",
         ],
-        "entities": ["program", "track"],
+        "entities": ["program", "track", "helpful"],
         "slots": {
             "program": {
                 "type": "categorical",
@@ -49,8 +51,9 @@ DOMAIN = Domain.from_dict(
                 "mappings": [{"type": "from_entity", "entity": "program"}],
             },
             "track": {"type": "text", "mappings": [{"type": "from_entity", "entity": "track"}]},
+            "topic": {"type": "text", "mappings": [{"type": "custom"}]},
         },
-        "actions": ["action_answer_topic", "action_fallback"],
+        "actions": ["action_answer_topic", "action_fallback", "action_handle_miss", "action_record_feedback"],
     }
 )
 
@@ -124,6 +127,28 @@ def start(at: float) -> List[Event]:
 
 def answer(text: str, at: float, name: str = "action_answer_topic", buttons=None) -> List[Event]:
     return [action(name, at), bot(text, at + 0.01, buttons), ActionExecuted("action_listen", timestamp=at + 0.02)]
+
+
+def typed_answer(text: str, at: float, utter: str, topic: Optional[str] = None, name: str = "") -> List[Event]:
+    """A reply as the assistant's actions write it: the action, the bot message with its response
+    name (``utter_action``), then the ``topic`` slot the answer action sets, then listening."""
+    events: List[Event] = [action(name or ("action_answer_topic" if topic else "action_handle_miss"), at)]
+    events.append(bot(text, at + 0.01, utter=utter))
+    if topic:
+        events.append(SlotSet("topic", topic, timestamp=at + 0.02))
+    return events + [ActionExecuted("action_listen", timestamp=at + 0.03)]
+
+
+def feedback_click(value: str, at: float) -> List[Event]:
+    """A click on "helpful" ("yes") or "not helpful" ("no") under an answer, and the acknowledgement."""
+    payload = '/feedback{"helpful":"%s"}' % value
+    response = "utter_feedback_helpful" if value == "yes" else "utter_feedback_not_helpful"
+    return [user(payload, "feedback", 1.0, at, [{"entity": "helpful", "value": value}])] + typed_answer(
+        "Thanks!" if value == "yes" else "Sorry about that — what were you looking for?",
+        at + 1,
+        response,
+        name="action_record_feedback",
+    )
 
 
 SCRIPT_TEXT = "<script>alert('x')</script> do you have a basket weaving track?"

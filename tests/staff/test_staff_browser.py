@@ -109,7 +109,7 @@ def test_staff_reviews_a_missed_question_and_downloads_files(live_console, chrom
             assert not any("jane.doe@example.com" in text for text in texts)
 
             page.get_by_role("link", name="Trends").click()
-            expect(page.locator("svg[role=img]")).to_have_count(5)
+            expect(page.locator("svg[role=img]")).to_have_count(8)  # 5 + answer types, containment, feedback
             page.screenshot(path=str(ARTIFACTS / "staff-trends.png"), full_page=True)
         finally:
             browser.close()

@@ -187,7 +187,7 @@ def test_missed_page_groups_and_bulk_review(client):
 
 def test_trends_page_has_accessible_charts(client):
     page = client.get("/staff/trends?days=7").get_data(as_text=True)
-    assert page.count('role="img"') == 5
+    assert page.count('role="img"') == 8  # 5 + answer types, containment, feedback
     assert '<title id="chart-missed-title">Share of messages missed</title>' in page
     assert "<table>" in page and "Program interest" in page
     assert '<th scope="col">MISM</th>' in page and '<th scope="col">MSIT</th>' in page

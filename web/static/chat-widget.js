@@ -19,7 +19,7 @@
 (function (window, document) {
   "use strict";
 
-  var VERSION = "1.1.0";
+  var VERSION = "1.2.0"; // 1.2: Helpful / Not helpful under answers
   // The script element that loaded us (available while a classic/deferred script runs).
   var SCRIPT = document.currentScript;
 
@@ -53,6 +53,13 @@
     noAnswerContact: "Or contact {contact}.",
     reconnected: "Reconnected. You can continue the conversation.",
     reconnectedRetry: "Reconnected. Use Retry to send your message again.",
+    // Under each answer (once per answer; withdrawn when the visitor writes again).
+    feedbackQuestion: "Was this answer helpful?",
+    helpful: "Helpful",
+    notHelpful: "Not helpful",
+    helpfulLabel: "This answer was helpful",
+    notHelpfulLabel: "This answer was not helpful",
+    feedbackThanks: "Thanks for your feedback",
     // {contact}, depending on what the page gave (data-contact-office / -email / -phone):
     contactFull: "{office} at {email} or {phone}",
     contactEmail: "{office} at {email}",
@@ -90,6 +97,12 @@
     /\[([^\]\n]{1,300})\]\(((?:https?:\/\/|mailto:)[^\s()]+)\)|(https?:\/\/[^\s<>"'`]+)|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
   var EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
   var SVG_NS = "http://www.w3.org/2000/svg";
+  // An answer the visitor may rate comes with a custom payload {"feedback": true} right after it
+  // (actions/actions.py); the click sends this intent with helpful = "yes" or "no".
+  var FEEDBACK_VALUES = { ask: true, yes: true, no: true };
+  function feedbackPayload(value) {
+    return '/feedback{"helpful":"' + value + '"}';
+  }
 
   var uid = 0;
   function nextId(prefix) {
@@ -358,6 +371,7 @@
           } else {
             var buttons = cleanButtons(m.buttons);
             if (buttons.length) msg.buttons = buttons;
+            if (FEEDBACK_VALUES[m.feedback] === true) msg.feedback = m.feedback;
           }
           return msg;
         }),
@@ -665,7 +679,77 @@
       bubble,
     ]);
     if (m.from === "user" && m.status === "failed") node.appendChild(this.renderFailed(m));
+    if (m.from === "bot" && m.feedback) node.appendChild(this.renderFeedback(m));
     return node;
+  };
+
+  /**
+   * "Helpful / Not helpful" under an answer: real buttons with full names. After a click both stay
+   * visible but disabled, the chosen one pressed, with a thank-you; the state is kept in history.
+   */
+  Widget.prototype.renderFeedback = function (m) {
+    var self = this;
+    var t = this.opts.strings;
+    var done = m.feedback === "yes" || m.feedback === "no";
+    var group = el("div", { className: "hc-feedback", role: "group", "aria-label": t.feedbackQuestion });
+    [
+      ["yes", t.helpful, t.helpfulLabel],
+      ["no", t.notHelpful, t.notHelpfulLabel],
+    ].forEach(function (choice) {
+      var btn = el("button", {
+        type: "button",
+        className: "hc-feedback-btn",
+        text: choice[1],
+        "aria-label": choice[2],
+        "aria-pressed": done ? String(m.feedback === choice[0]) : null,
+        disabled: done,
+      });
+      btn.addEventListener("click", function () {
+        self.sendFeedback(m, choice[0]);
+      });
+      group.appendChild(btn);
+    });
+    if (done) group.appendChild(el("span", { className: "hc-feedback-thanks", text: t.feedbackThanks }));
+    return group;
+  };
+
+  /** Show `m`'s feedback controls as its state now says (or remove them). */
+  Widget.prototype.updateFeedback = function (m) {
+    var node = this.nodes.log.querySelector('[data-msg-id="' + m.id + '"]');
+    if (!node) return;
+    var old = node.querySelector(".hc-feedback");
+    var next = m.feedback ? this.renderFeedback(m) : null;
+    if (old && next) node.replaceChild(next, old);
+    else if (old) node.removeChild(old);
+    else if (next) node.insertBefore(next, node.querySelector(".hc-quick"));
+  };
+
+  /**
+   * Record a click: the conversation gets /feedback{"helpful":…} right after the answer (no visitor
+   * bubble: the pressed button is the visible record), and the assistant's reply is shown as usual.
+   */
+  Widget.prototype.sendFeedback = function (m, value) {
+    var self = this;
+    if (m.feedback !== "ask") return;
+    var generation = this.generation;
+    m.feedback = value;
+    this.save();
+    this.updateFeedback(m);
+    this.nodes.input.focus(); // the pressed button is now disabled
+    this.enqueue(feedbackPayload(value), generation).then(
+      function (replies) {
+        if (generation !== self.generation) return;
+        if (self.offline) self.backOnline();
+        self.receive(replies);
+      },
+      function (err) {
+        if (generation !== self.generation || (err && err.message === "stale")) return;
+        m.feedback = "ask"; // not recorded: offer it again
+        self.save();
+        self.updateFeedback(m);
+        self.goOffline();
+      }
+    );
   };
 
   Widget.prototype.renderFailed = function (m) {
@@ -731,8 +815,13 @@
     list.forEach(function (m) {
       if (m.from === "user") {
         // Quick replies only matter until the visitor answers; don't keep stale ones in storage.
+        // Unused feedback buttons go too: a click must follow the answer it rates.
         msgs.forEach(function (old) {
           delete old.buttons;
+          if (old.feedback === "ask") {
+            delete old.feedback;
+            self.updateFeedback(old);
+          }
         });
       }
       msgs.push(m);
@@ -911,7 +1000,11 @@
       if (!r || typeof r !== "object") return;
       var text = typeof r.text === "string" ? r.text : "";
       var buttons = cleanButtons(r.buttons);
-      if (!text && !buttons.length) return; // images, custom payloads: not supported here
+      if (r.custom && r.custom.feedback === true && shown.length) {
+        shown[shown.length - 1].feedback = "ask"; // the marker follows the answer it belongs to
+        return;
+      }
+      if (!text && !buttons.length) return; // images, other custom payloads: not supported here
       var m = { id: newConversationId(), from: "bot", text: text };
       if (buttons.length) m.buttons = buttons;
       shown.push(m);
@@ -1056,7 +1149,7 @@
       known[m.id] = true;
     });
     var samePrefix = prev.messages.every(function (m, i) {
-      return next.messages[i] && next.messages[i].id === m.id;
+      return next.messages[i] && next.messages[i].id === m.id && next.messages[i].feedback === m.feedback;
     });
     if (!samePrefix) {
       this.renderAll();
