@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -28,12 +29,16 @@ PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("TEST_PG_USER", "postgres")
 PG_ADMIN_DB = os.environ.get("TEST_PG_DB", "test")
+REDIS_HOST = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("TEST_REDIS_PORT", "6379"))
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """The URL of a fresh PostgreSQL database (``test_<random>``) on the shared server, dropped at the
-    end of the session. An unreachable server skips (locally) or fails (CI) via :func:`skip_or_fail`."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database (``test_<random>``) on the shared PostgreSQL server, dropped afterwards; its URL.
+
+    An unreachable server skips (locally) or fails (CI) via :func:`skip_or_fail`.
+    """
     import psycopg2
 
     try:
@@ -50,6 +55,33 @@ def postgres_database() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One fresh database for the whole session (the console's query tests)."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture()
+def postgres_url() -> Iterator[str]:
+    """A fresh database for one test (stacks that must start from an empty tracker store)."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture()
+def redis_client() -> Any:
+    """A client of the shared Redis server (tests keep to their own key prefixes)."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        skip_or_fail(f"Redis at {REDIS_HOST}:{REDIS_PORT} is unreachable: {error}")
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -15,13 +15,10 @@ import pytest
 
 from channels.limits import MAX_SENDER_CHARS
 from core.settings import Settings
-from tests.conftest import skip_or_fail
 from tests.test_end_to_end import say, texts
 from webapp.launcher import Stack, lock_store_config, render_endpoints, settings_on_free_ports, tracker_store_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
@@ -46,47 +43,15 @@ def test_database_url_becomes_rasa_tracker_store_settings(tmp_path):
     assert "s3cret" not in written and "lock_store" in written
 
 
-@pytest.fixture()
-def postgres_database():
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        admin = psycopg2.connect(ADMIN_DSN, connect_timeout=3)
-    except psycopg2.OperationalError as error:
-        skip_or_fail(f"PostgreSQL on 127.0.0.1:5432 is unreachable: {error}")
-    admin.autocommit = True
-    name = f"heinz_e2e_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
-@pytest.fixture()
-def redis_client():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as error:
-        skip_or_fail(f"Redis on 127.0.0.1:6379 is unreachable: {error}")
-    return client
-
-
 def lock_commands(client) -> int:
     stats = client.info("commandstats")
     return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("set", "del", "get"))
 
 
-def test_conversation_is_stored_in_postgresql_with_redis_locks(
-    trained_model, tmp_path, postgres_database, redis_client
-):
+def test_conversation_is_stored_in_postgresql_with_redis_locks(trained_model, tmp_path, postgres_url, redis_client):
     import psycopg2
 
-    settings = settings_on_free_ports(
-        f"postgresql://postgres@127.0.0.1:5432/{postgres_database}", redis_url="redis://127.0.0.1:6379/0"
-    )
+    settings = settings_on_free_ports(postgres_url, redis_url="redis://127.0.0.1:6379/0")
     stack = Stack(settings, model=trained_model, log_dir=tmp_path / "logs")
     before = lock_commands(redis_client)
     try:
@@ -105,12 +70,12 @@ def test_conversation_is_stored_in_postgresql_with_redis_locks(
     finally:
         stack.stop()
     assert lock_commands(redis_client) > before, "the Redis lock store was not used"
-    with psycopg2.connect(f"host=127.0.0.1 user=postgres dbname={postgres_database}") as connection:
+    with psycopg2.connect(postgres_url) as connection:
         with connection.cursor() as cursor:
             cursor.execute("SELECT data FROM events WHERE sender_id = %s AND type_name = 'user' ORDER BY id", (sender,))
             stored = [json.loads(row[0])["text"] for row in cursor.fetchall()]
     assert stored == ["How long is the MISM program?", "and the deadlines?"]
-    with psycopg2.connect(f"host=127.0.0.1 user=postgres dbname={postgres_database}") as connection:
+    with psycopg2.connect(postgres_url) as connection:
         with connection.cursor() as cursor:
             cursor.execute("SELECT COUNT(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (longest,))
             assert cursor.fetchone()[0] == 1

@@ -20,22 +20,10 @@ from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from deploy.lock_store import SafeRedisLockStore
-from tests.conftest import skip_or_fail
 from webapp.launcher import free_port
 
 SERVERS = 4
 ROUNDS = 25
-
-
-@pytest.fixture()
-def redis_client():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as error:
-        skip_or_fail(f"Redis on 127.0.0.1:6379 is unreachable: {error}")
-    return client
 
 
 @pytest.fixture()

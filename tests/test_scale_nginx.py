@@ -35,7 +35,6 @@ from webapp.launcher import Stack, free_port, settings_on_free_ports, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 TEMPLATE = PROJECT_ROOT / "deploy" / "nginx.conf"
 TURNS = [
     "hi",
@@ -73,23 +72,6 @@ def render_nginx(
     path = run_dir / "nginx.conf"
     path.write_text(text)
     return path
-
-
-@pytest.fixture()
-def postgres_url() -> Iterator[str]:
-    psycopg2 = pytest.importorskip("psycopg2")
-    try:
-        admin = psycopg2.connect(ADMIN_DSN, connect_timeout=3)
-    except psycopg2.OperationalError as error:
-        skip_or_fail(f"PostgreSQL on 127.0.0.1:5432 is unreachable: {error}")
-    admin.autocommit = True
-    name = f"heinz_scale_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 @pytest.fixture()
@@ -215,10 +197,8 @@ async def at_once(url: str, sender: str) -> List[Turn]:
 
 def stored_events(database_url: str, sender: str) -> List[Tuple[str, Dict]]:
     import psycopg2
-    from sqlalchemy.engine import make_url
 
-    name = make_url(database_url).database
-    with psycopg2.connect(f"host=127.0.0.1 user=postgres dbname={name}") as connection:
+    with psycopg2.connect(database_url) as connection:
         with connection.cursor() as cursor:
             cursor.execute("SELECT type_name, data FROM events WHERE sender_id = %s ORDER BY id", (sender,))
             return [(kind, json.loads(data)) for kind, data in cursor.fetchall()]

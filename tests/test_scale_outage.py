@@ -21,7 +21,6 @@ import pytest
 
 from deploy.health import database_problem
 from tests.test_end_to_end import say, texts
-from tests.test_scale_nginx import postgres_url  # noqa: F401 - the throw-away database fixture
 from webapp.launcher import Stack, free_port, settings_on_free_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -98,7 +97,7 @@ class TcpProxy:
 
 
 @pytest.fixture()
-def proxied_stack(trained_model, tmp_path, postgres_url) -> Iterator[Tuple[Stack, TcpProxy, str]]:  # noqa: F811
+def proxied_stack(trained_model, tmp_path, postgres_url) -> Iterator[Tuple[Stack, TcpProxy, str]]:
     proxy = TcpProxy(5432).start()
     name = postgres_url.rsplit("/", 1)[1]
     database_url = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}"
