@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.test_end_to_end import say, texts
+from tests.test_end_to_end import say, socketio_exchange, texts
 
 pytestmark = pytest.mark.slow
 
@@ -132,23 +132,7 @@ def test_a_client_cannot_choose_the_stored_channel_name(stack):
 
 
 def test_socketio_refuses_an_over_long_message(stack):
-    socketio = pytest.importorskip("socketio")
-    client = socketio.Client(reconnection=False)
-    replies: List[Dict[str, Any]] = []
-    answered = __import__("threading").Event()
-
-    @client.on("bot_uttered")
-    def on_bot(message):  # noqa: ANN001 - socket.io callback
-        replies.append(message)
-        answered.set()
-
-    client.connect(stack.rasa_url, transports=["polling"], socketio_path="/socket.io")
-    sid = client.get_sid()
-    try:
-        client.emit("user_uttered", {"message": "x" * (stack.settings.max_message_chars + 1)})
-        assert answered.wait(30), "no reply over socket.io"
-    finally:
-        client.disconnect()
+    sid, replies = socketio_exchange(stack, ("user_uttered", {"message": "x" * (stack.settings.max_message_chars + 1)}))
     assert "longer than" in replies[0]["text"]
     assert count_events(stack, sid) == 0
 

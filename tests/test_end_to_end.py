@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import urllib.error
 import urllib.request
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -133,25 +134,39 @@ def test_cors_allows_only_the_configured_origins(stack):
     assert headers.get("Access-Control-Allow-Origin") is None
 
 
-def test_socketio_channel_answers(stack):
+def socketio_exchange(stack, *emits: Tuple[str, Dict[str, Any]]) -> Tuple[str, List[Dict[str, Any]]]:
+    """Connect a socket.io client to Rasa, emit the events, wait for the first bot message.
+
+    Returns the client's sid (the conversation id Rasa uses) and the bot messages received.
+    """
     socketio = pytest.importorskip("socketio")
     client = socketio.Client(reconnection=False)
     replies: List[Dict[str, Any]] = []
-    answered = __import__("threading").Event()
+    answered = threading.Event()
 
     @client.on("bot_uttered")
-    def on_bot(message):  # noqa: ANN001 - socket.io callback
+    def on_bot(message: Dict[str, Any]) -> None:
         replies.append(message)
         answered.set()
 
     client.connect(stack.rasa_url, transports=["polling"], socketio_path="/socket.io")
+    sid = client.get_sid()
     try:
-        session = str(uuid.uuid4())
-        client.emit("session_request", {"session_id": session})
-        client.emit("user_uttered", {"message": "How long is the MISM program?", "session_id": session})
+        for event, data in emits:
+            client.emit(event, data)
         assert answered.wait(30), "no reply over socket.io"
     finally:
         client.disconnect()
+    return sid, replies
+
+
+def test_socketio_channel_answers(stack):
+    session = str(uuid.uuid4())
+    _, replies = socketio_exchange(
+        stack,
+        ("session_request", {"session_id": session}),
+        ("user_uttered", {"message": "How long is the MISM program?", "session_id": session}),
+    )
     assert "16-month Traditional Track" in replies[0]["text"]
 
 
