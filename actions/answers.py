@@ -237,7 +237,10 @@ class Answerer:
         return Reply("utter_answer_contact", variables, self._follow_ups(topic))
 
     def _answer(self, topic: Topic, subject: str, body: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:
-        variables = {"title": topic.title, "subject": subject, "body": body, "links": self._links(links)}
+        # The links close the body only when there are any: an empty slot would leave a blank line
+        # (answers covering both programs carry each program's link in its own line instead).
+        body = "\n".join(part for part in (body, self._links(links)) if part)
+        variables = {"title": topic.title, "subject": subject, "body": body}
         return Reply("utter_answer", variables, _dedupe(buttons))
 
     def _unknown(self, topic: Topic, subject: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:

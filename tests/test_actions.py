@@ -103,6 +103,7 @@ def test_every_question_gets_an_answer_on_the_first_turn(domain_dict, knowledge,
     assert messages[0]["response"] in {"utter_answer", "utter_unknown", "utter_answer_contact"}
     text = texts[0]
     assert not re.search(r"\{\w+\}|: None\b|^None$", text, re.M), "an unfilled variable"
+    assert "\n\n" not in text and not text.endswith("\n"), "no blank line in a bubble"
     assert "Which program" not in text
     # Named links only, each to an official page from the knowledge file.
     assert URL.findall(NAMED_LINK.sub("", text)) == [], "a raw address instead of a named link"
