@@ -79,12 +79,30 @@ class Settings:
     # Seconds Rasa waits for the action server before the visitor gets the apology with the contact
     # (the widget gives up after 10 s).
     action_timeout: float = field(default_factory=lambda: float(os.environ.get("ACTION_TIMEOUT", "") or 5))
+    # -- live hand-off (core/handoff.py, docs/handoff.md) --
+    # Where the web server reaches Rasa's HTTP API (to store staff messages in the conversation) and
+    # the token it uses; empty URL means "this machine's rasa_port". RASA_TOKEN is also Rasa's own.
+    rasa_internal_url: str = field(default_factory=lambda: os.environ.get("RASA_INTERNAL_URL", "").strip())
+    rasa_token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN", ""))
+    # Where the action server reaches the web server's hand-off endpoints, and the token it shows;
+    # empty URL means "this machine's web_port". The launcher generates a token when none is set.
+    handoff_url: str = field(default_factory=lambda: os.environ.get("HANDOFF_URL", "").strip())
+    handoff_token: str = field(default_factory=lambda: os.environ.get("HANDOFF_TOKEN", ""))
+    # When live chat may be offered, in the console's time zone ("Mon-Fri 09:00-17:00"; "always").
+    # Someone must also have marked themselves available in the console.
+    office_hours: str = field(default_factory=lambda: os.environ.get("OFFICE_HOURS", "").strip() or "always")
+    # A queued visitor nobody claimed within this many minutes is offered a follow-up request instead.
+    handoff_queue_minutes: int = field(default_factory=lambda: env_int("HANDOFF_QUEUE_MINUTES", 10))
 
     def __post_init__(self) -> None:
         """Fill the defaults that derive from other settings from *those* settings, so that
         ``Settings(rasa_port=6005)`` points the widget at port 6005 rather than the environment's port."""
         if not self.public_rasa_url:
             object.__setattr__(self, "public_rasa_url", f"http://localhost:{self.rasa_port}")
+        if not self.rasa_internal_url:
+            object.__setattr__(self, "rasa_internal_url", f"http://127.0.0.1:{self.rasa_port}")
+        if not self.handoff_url:
+            object.__setattr__(self, "handoff_url", f"http://127.0.0.1:{self.web_port}")
         if not self.cors_origins:
             origins = [f"http://localhost:{self.web_port}", f"http://127.0.0.1:{self.web_port}"]
             object.__setattr__(self, "cors_origins", origins)
