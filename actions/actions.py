@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, misses
+from actions import answers, handoff, misses
 from core.knowledge import Knowledge, KnowledgeSource
 from core.topics import (
     ANSWER_ACTION,
@@ -94,13 +94,15 @@ class ActionHandleMiss(Action):
     def name(self) -> Text:
         return MISS_ACTION
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         if intent == FALLBACK_INTENT and misses.is_program_follow_up(message, tracker.get_slot("topic")):
             return answer_turn(dispatcher, tracker, domain)
         contact = current_knowledge().contact
         response = misses.response_for(intent, misses.consecutive_misses(tracker.events))
+        if response == misses.HANDOFF_RESPONSE and (await handoff.desk().availability()).available:
+            response = misses.HANDOFF_LIVE_RESPONSE  # an officer is free: offer the live chat right here
         dispatcher.utter_message(response=response, email=contact.email, phone=contact.phone)
         return []
 

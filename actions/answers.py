@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from core.handoff import REQUEST_HUMAN_INTENT
 from core.knowledge import Fact, Knowledge, Program, Topic, Track
 from core.topics import intent_for
 from core.topics import topic_for as topic_of_intent
@@ -245,7 +246,8 @@ class Answerer:
 
     def _unknown(self, topic: Topic, subject: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:
         variables = {"missing": topic.missing, "subject": subject, "links": self._links(links), **self.contact}
-        contact_button = self._button("utter_phrase_talk", CONTACT_TOPIC, {})
+        # "Talk to a person": a live chat when an officer is free, else a follow-up request (core/handoff.py).
+        contact_button = {"title": self._phrase("utter_phrase_talk"), "payload": f"/{REQUEST_HUMAN_INTENT}"}
         return Reply("utter_unknown", variables, _dedupe([contact_button, *buttons]))
 
     def _render(self, fact: Fact, full: bool, extra_items: Sequence[str] = ()) -> Tuple[str, bool]:

@@ -7,6 +7,8 @@ from typing import Any, Iterable, Mapping, Optional
 from core.topics import MISS_INTENTS, OUT_OF_SCOPE_INTENT
 
 HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
+HANDOFF_RESPONSE = "utter_handoff"  # the contact and a follow-up request
+HANDOFF_LIVE_RESPONSE = "utter_handoff_live"  # the same, with a live chat when an officer is free
 # A low-confidence message this short that names a program ("hmm, the on-campus one?") continues
 # the topic being discussed; a longer one is a new question the NLU did not understand, and
 # answering it with the remembered topic (or an overview) would answer a different question.
@@ -28,7 +30,7 @@ def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
 
 def response_for(intent: Optional[str], misses_in_a_row: int) -> str:
     if misses_in_a_row >= HANDOFF_AFTER:
-        return "utter_handoff"
+        return HANDOFF_RESPONSE
     if intent == OUT_OF_SCOPE_INTENT:
         return "utter_out_of_scope"
     return "utter_fallback"

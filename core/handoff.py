@@ -36,11 +36,13 @@ REQUEST_HUMAN_INTENT = "request_human"  # "can I talk to a person?" (typed)
 HANDOFF_ACCEPT_INTENT = "handoff_accept"  # the "Chat with an admissions officer" button
 FOLLOWUP_INTENT = "request_followup"  # the "Leave a follow-up request" button, or typed
 CANCEL_INTENT = "cancel"  # "cancel" / "stop" while the follow-up form is asking
+PEOPLE_INTENTS = (REQUEST_HUMAN_INTENT, HANDOFF_ACCEPT_INTENT, FOLLOWUP_INTENT, CANCEL_INTENT)
 OFFER_ACTION = "action_offer_human"
 START_HANDOFF_ACTION = "action_start_handoff"
 FOLLOWUP_FORM = "followup_form"
 VALIDATE_FOLLOWUP_ACTION = f"validate_{FOLLOWUP_FORM}"
 SUBMIT_FOLLOWUP_ACTION = "action_submit_followup"
+CANCEL_FOLLOWUP_ACTION = "action_cancel_followup"
 
 # -- staff events in the tracker ------------------------------------------------------------------
 # Key of a bot event's metadata that marks it as written by staff (never by the assistant), and the
@@ -77,7 +79,9 @@ FOLLOWUP_STATUSES = ("open", "answered", "closed")
 # "Not sure yet" for the program question.
 UNDECIDED_PROGRAM = "undecided"
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# A local part that starts with a letter or digit, "@", and a domain of two or more labels.
+_EMAIL = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]*@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def key_hash(secret: str) -> str:
@@ -117,6 +121,7 @@ def is_staff_event(metadata: object) -> bool:
 
 
 # -- office hours -------------------------------------------------------------------------------------
+_HOURS = re.compile(r"([A-Za-z]{3})(?:\s*-\s*([A-Za-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -135,7 +140,9 @@ class OfficeHours:
             return cls(((frozenset(range(7)), time(0, 0), time(23, 59, 59)),), "any time")
         ranges: List[Tuple[frozenset, time, time]] = []
         for part in filter(None, (p.strip() for p in text.split(";"))):
-            match = re.fullmatch(r"([A-Za-z]{3})(?:\s*-\s*([A-Za-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", part)
+            match = re.fullmatch(
+                r"([A-Za-z]{3})(?:\s*-\s*([A-Za-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", part
+            )
             if not match:
                 raise ValueError(f"office hours must look like 'Mon-Fri 09:00-17:00', not {part!r}")
             first, last = match.group(1).lower(), (match.group(2) or match.group(1)).lower()

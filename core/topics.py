@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from core.handoff import PEOPLE_INTENTS
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from core.knowledge import Knowledge
 
@@ -30,8 +32,19 @@ HELPFUL, NOT_HELPFUL = "yes", "no"
 # The key of the ``custom`` payload the answer action adds to a message the visitor may rate; Rasa's
 # REST channel sends it as its own item right after the message (the widget's signal).
 FEEDBACK_MARKER = "feedback"
-# Intents that are conversation mechanics rather than a question about a topic.
-CONVERSATION_INTENTS = ("inform", "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", FEEDBACK_INTENT)
+# Intents that are conversation mechanics rather than a question about a topic (with asking for a
+# person and the follow-up form's, declared in core/handoff.py).
+CONVERSATION_INTENTS = (
+    "inform",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    FEEDBACK_INTENT,
+    *PEOPLE_INTENTS,
+)
 
 # What kind of reply each response is: the one list behind the answer-type analytics, keyed by the
 # response name Rasa stores in a bot event's metadata (``utter_action``). Other responses (greetings,

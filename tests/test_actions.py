@@ -5,6 +5,8 @@ Responses are rendered with the real domain templates, so these tests read what 
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -60,9 +62,17 @@ def render(domain: Dict[str, Any], message: Dict[str, Any]) -> str:
     return template.format(**message)
 
 
+@pytest.fixture(autouse=True)
+def no_web_server(monkeypatch):
+    """Actions that ask the web server about the live chat find none (port 9), unless a test starts one."""
+    monkeypatch.setenv("HANDOFF_URL", "http://127.0.0.1:9")
+
+
 def run(action, domain, tracker):
     dispatcher = CollectingDispatcher()
     events = action.run(dispatcher, tracker, domain)
+    if inspect.isawaitable(events):  # actions that call the web server are coroutines
+        events = asyncio.run(events)
     texts = [render(domain, m) for m in dispatcher.messages]
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     return dispatcher.messages, texts, slots
@@ -424,3 +434,102 @@ def test_not_helpful_feedback_asks_what_was_wanted_and_gives_the_contact(domain_
 def test_unreadable_feedback_is_not_taken_as_praise(domain_dict):
     messages, _, _ = run(ActionRecordFeedback(), domain_dict, make_tracker(FEEDBACK_INTENT))
     assert messages[0]["response"] == "utter_feedback_not_helpful"
+
+
+# -- a person: the offer depends on what the web server says ----------------------------------------
+
+
+class DeskServer:
+    """A web server that answers the hand-off availability question the way it is told to."""
+
+    def __init__(self, answer: Dict[str, Any]) -> None:
+        import http.server
+        import json
+        import threading
+
+        body = json.dumps(answer).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self.send_response(200 if self.path == "/handoff/availability" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def with_desk(monkeypatch, answer: Optional[Dict[str, Any]]) -> Optional[DeskServer]:
+    desk = DeskServer(answer) if answer is not None else None
+    # No desk: a port nothing listens on (the web server is down).
+    monkeypatch.setenv("HANDOFF_URL", desk.url if desk else "http://127.0.0.1:9")
+    return desk
+
+
+SECOND_MISS = [user_event("greet"), {"event": "bot", "text": "hi"}, user_event("nlu_fallback")]
+
+
+def test_second_miss_offers_a_live_chat_when_an_officer_is_free(domain_dict, monkeypatch):
+    desk = with_desk(monkeypatch, {"available": True, "reason": "open"})
+    try:
+        messages, texts, _ = miss(domain_dict, "out_of_scope", history=SECOND_MISS)
+    finally:
+        desk.close()  # type: ignore[union-attr]
+    assert messages[0]["response"] == "utter_handoff_live"
+    assert "available to chat with you now" in texts[0] and "hnzadmit@andrew.cmu.edu" in texts[0]
+    titles = [b["title"] for b in domain_dict["responses"]["utter_handoff_live"][0]["buttons"]]
+    assert titles[0] == "Chat with an admissions officer"
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        ({"available": False, "reason": "closed", "hours": "Mon-Fri 09:00-17:00"}, "open Mon-Fri 09:00-17:00"),
+        ({"available": False, "reason": "busy"}, "No admissions officer is free"),
+        (None, "can't reach the admissions officers' chat"),
+    ],
+)
+def test_asking_for_a_person_when_nobody_can_chat_says_why_and_offers_a_follow_up(
+    domain_dict, monkeypatch, answer, phrase
+):
+    from actions.handoff import ActionOfferHuman
+
+    desk = with_desk(monkeypatch, answer)
+    try:
+        messages, texts, _ = run(ActionOfferHuman(), domain_dict, make_tracker("request_human"))
+    finally:
+        if desk:
+            desk.close()
+    assert messages[0]["response"] == "utter_offer_followup"
+    assert phrase in texts[0] and "hnzadmit@andrew.cmu.edu" in texts[0]
+
+
+def test_asking_for_a_person_when_an_officer_is_free_offers_the_live_chat(domain_dict, monkeypatch):
+    from actions.handoff import ActionOfferHuman
+
+    desk = with_desk(monkeypatch, {"available": True, "reason": "open"})
+    try:
+        messages, _, _ = run(ActionOfferHuman(), domain_dict, make_tracker("request_human"))
+    finally:
+        desk.close()  # type: ignore[union-attr]
+    assert [m["response"] for m in messages] == ["utter_offer_live"]
+
+
+def test_a_client_without_the_widget_key_cannot_join_the_queue(domain_dict, monkeypatch):
+    from actions.handoff import ActionStartHandoff
+
+    desk = with_desk(monkeypatch, {"available": True, "reason": "open"})
+    try:
+        messages, _, slots = run(ActionStartHandoff(), domain_dict, make_tracker("handoff_accept"))
+    finally:
+        desk.close()  # type: ignore[union-attr]
+    assert messages[0]["response"] == "utter_offer_followup" and "handoff" not in slots

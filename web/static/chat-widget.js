@@ -19,7 +19,7 @@
 (function (window, document) {
   "use strict";
 
-  var VERSION = "1.2.0"; // 1.2: Helpful / Not helpful under answers
+  var VERSION = "1.3.0"; // 1.2: Helpful / Not helpful under answers; 1.3: live chat with an admissions officer
   // The script element that loaded us (available while a classic/deferred script runs).
   var SCRIPT = document.currentScript;
 
@@ -60,6 +60,14 @@
     helpfulLabel: "This answer was helpful",
     notHelpfulLabel: "This answer was not helpful",
     feedbackThanks: "Thanks for your feedback",
+    // Live chat with an admissions officer (docs/handoff.md).
+    handoffWaiting: "Waiting for an admissions officer…",
+    handoffLive: "Chatting with {name}, admissions officer",
+    handoffEnd: "End chat",
+    handoffEndLabel: "End the chat with the admissions officer",
+    staffLabel: "{name} (admissions officer)",
+    staffFallback: "Admissions officer",
+    handoffLost: "The live chat has ended. The assistant is answering again.",
     // {contact}, depending on what the page gave (data-contact-office / -email / -phone):
     contactFull: "{office} at {email} or {phone}",
     contactEmail: "{office} at {email}",
@@ -89,6 +97,10 @@
     strings: null, // overrides for STRINGS
     stylesheet: null, // URL of chat-widget.css; default: next to this script; false = don't load
     container: null, // element to mount into; default: document.body
+    // Where the web server's hand-off endpoints are (GET /handoff/<id>/events …); default: the
+    // origin this script was loaded from.
+    handoffUrl: null,
+    handoffPollMs: 1000, // how often to ask for the officer's messages during a live chat
   };
 
   var LIST_ITEM = /^\s*(?:\u2022|-)\s+/; // lines starting with "• " or "- "
@@ -140,6 +152,35 @@
       "-" + hex.slice(8, 10).join("") + "-" + hex.slice(10, 16).join("")
     );
   }
+
+  /** 32 random bytes as hex: the per-conversation secret of the live chat (null without crypto). */
+  function newSecret() {
+    var c = window.crypto;
+    if (!c || typeof c.getRandomValues !== "function") return null;
+    var buf = new Uint8Array(32);
+    c.getRandomValues(buf);
+    return Array.prototype.map.call(buf, function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    }).join("");
+  }
+
+  /** SHA-256 of `text` as hex, or null where SubtleCrypto is missing (insecure context). */
+  function sha256Hex(text) {
+    var subtle = window.crypto && window.crypto.subtle;
+    if (!text || !subtle || typeof window.TextEncoder !== "function") return Promise.resolve(null);
+    return subtle.digest("SHA-256", new window.TextEncoder().encode(text)).then(
+      function (digest) {
+        return Array.prototype.map.call(new Uint8Array(digest), function (b) {
+          return (b + 0x100).toString(16).slice(1);
+        }).join("");
+      },
+      function () {
+        return null;
+      }
+    );
+  }
+
+  var HANDOFF_STATES = { queued: true, live: true };
 
   /** "Up to {max} characters" + {max: 1000} → "Up to 1000 characters". Unknown names stay as they are. */
   function fill(template, values) {
@@ -353,18 +394,27 @@
   function cleanState(raw) {
     if (!raw || typeof raw !== "object" || typeof raw.id !== "string" || !raw.id) return null;
     var messages = Array.isArray(raw.messages) ? raw.messages : [];
+    var h = raw.handoff;
     return {
       v: 1,
       id: raw.id,
       open: raw.open === true,
+      secret: typeof raw.secret === "string" && /^[0-9a-f]{64}$/.test(raw.secret) ? raw.secret : newSecret(),
+      handoff:
+        h && HANDOFF_STATES[h.state] === true
+          ? { state: h.state, after: h.after > 0 ? Math.floor(h.after) : 0, staff: typeof h.staff === "string" ? h.staff : null }
+          : null,
       messages: messages
         .filter(function (m) {
-          return m && (m.from === "user" || m.from === "bot") && typeof m.text === "string";
+          return m && (m.from === "user" || m.from === "bot" || m.from === "staff") && typeof m.text === "string";
         })
         .map(function (m) {
           var id = typeof m.id === "string" && /^[A-Za-z0-9-]{1,64}$/.test(m.id) ? m.id : newConversationId();
           var msg = { id: id, from: m.from, text: m.text };
-          if (m.from === "user") {
+          if (m.from === "staff") {
+            msg.kind = m.kind === "message" ? "message" : "notice";
+            if (typeof m.name === "string") msg.name = m.name.slice(0, 100);
+          } else if (m.from === "user") {
             if (typeof m.payload === "string" && m.payload !== m.text) msg.payload = m.payload;
             // A message still waiting when the page went away never got its answer.
             if (m.status === "failed" || m.status === "pending") msg.status = "failed";
@@ -429,10 +479,23 @@
     this.onStorage = this.onStorage.bind(this);
     this.onOnline = this.onOnline.bind(this);
     this.onOpenTrigger = this.onOpenTrigger.bind(this);
+    this.handoffUrl = trimSlash(options.handoffUrl || defaultHandoffUrl());
+    this.pollTimer = null;
+    this.keyHash = null;
+    this.keyReady = this.hashKey();
   }
 
   Widget.prototype.freshState = function () {
-    return { v: 1, id: newConversationId(), open: false, messages: [] };
+    return { v: 1, id: newConversationId(), open: false, secret: newSecret(), handoff: null, messages: [] };
+  };
+
+  /** The SHA-256 of this conversation's secret, sent with every message (docs/handoff.md). */
+  Widget.prototype.hashKey = function () {
+    var self = this;
+    var secret = this.state.secret;
+    return sha256Hex(secret).then(function (hex) {
+      if (self.state.secret === secret) self.keyHash = hex;
+    });
   };
 
   Widget.prototype.save = function () {
@@ -489,6 +552,15 @@
       el("span", { className: "hc-dot" }),
     ]);
     var body = el("div", { className: "hc-body" }, [log, typing]);
+    // While an admissions officer has the conversation: who it is, and a way to end the chat.
+    var handoffStatus = el("span", { className: "hc-handoff-status" });
+    var handoffEnd = el("button", {
+      type: "button",
+      className: "hc-handoff-end",
+      text: t.handoffEnd,
+      "aria-label": t.handoffEndLabel,
+    });
+    var handoffBar = el("div", { className: "hc-handoff", hidden: true }, [handoffStatus, handoffEnd]);
 
     var input = el("textarea", {
       id: ids.input,
@@ -523,6 +595,7 @@
     }, [
       header,
       el("p", { className: "hc-privacy", text: o.privacyNotice }),
+      handoffBar,
       body,
       form,
       hint,
@@ -538,6 +611,7 @@
     this.nodes = {
       root: root, launcher: launcher, panel: panel, log: log, body: body, typing: typing,
       input: input, send: send, form: form, counter: counter, restart: restart, close: close,
+      handoffBar: handoffBar, handoffStatus: handoffStatus, handoffEnd: handoffEnd,
     };
 
     this.bindEvents();
@@ -545,6 +619,7 @@
     (o.container || document.body).appendChild(root);
     this.renderAll();
     if (o.restoreOpen && this.state.open) this.open({ focus: false });
+    this.syncHandoff();
     return this;
   };
 
@@ -571,6 +646,9 @@
   Widget.prototype.bindEvents = function () {
     var self = this;
     var n = this.nodes;
+    n.handoffEnd.addEventListener("click", function () {
+      self.endHandoff();
+    });
     n.launcher.addEventListener("click", function () {
       if (self.isOpen()) self.close({ returnFocus: true });
       else self.open({ focus: true });
@@ -617,6 +695,8 @@
 
   Widget.prototype.destroy = function () {
     this.stopHealthCheck();
+    if (this.pollTimer) window.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
     window.removeEventListener("storage", this.onStorage);
     window.removeEventListener("online", this.onOnline);
     document.removeEventListener("click", this.onOpenTrigger);
@@ -670,6 +750,7 @@
   };
 
   Widget.prototype.renderMessage = function (m) {
+    if (m.from === "staff") return this.renderStaffMessage(m);
     var who = m.from === "user" ? this.opts.strings.you : this.opts.title;
     var bubble = el("div", { className: "hc-bubble" });
     if (m.from === "user") bubble.textContent = m.text;
@@ -681,6 +762,22 @@
     if (m.from === "user" && m.status === "failed") node.appendChild(this.renderFailed(m));
     if (m.from === "bot" && m.feedback) node.appendChild(this.renderFeedback(m));
     return node;
+  };
+
+  /** An admissions officer's message (named), or an announcement of a hand-off change. */
+  Widget.prototype.renderStaffMessage = function (m) {
+    var t = this.opts.strings;
+    var name = m.name ? fill(t.staffLabel, { name: m.name }) : t.staffFallback;
+    var bubble = el("div", { className: "hc-bubble" });
+    bubble.appendChild(renderRichText(m.text, this.ids.newTab));
+    if (m.kind !== "message") {
+      return el("div", { className: "hc-msg hc-msg--announce", "data-msg-id": m.id }, [bubble]);
+    }
+    return el("div", { className: "hc-msg hc-msg--staff", "data-msg-id": m.id }, [
+      el("span", { className: "hc-sr-only", text: name + ": " }),
+      el("div", { className: "hc-staff-name", "aria-hidden": "true", text: name }),
+      bubble,
+    ]);
   };
 
   /**
@@ -943,10 +1040,18 @@
     var meta = {};
     if (this.opts.program) meta.program = this.opts.program;
     meta.page_url = window.location.href;
+    if (this.keyHash) meta.handoff_key = this.keyHash;
     return meta;
   };
 
   Widget.prototype.post = function (sender, message) {
+    var self = this;
+    return this.keyReady.then(function () {
+      return self.postNow(sender, message);
+    });
+  };
+
+  Widget.prototype.postNow = function (sender, message) {
     return fetchWithTimeout(
       this.serverUrl + "/webhooks/rest/webhook",
       {
@@ -996,10 +1101,15 @@
 
   Widget.prototype.receive = function (replies) {
     var shown = [];
+    var queued = false;
     (Array.isArray(replies) ? replies : []).forEach(function (r) {
       if (!r || typeof r !== "object") return;
       var text = typeof r.text === "string" ? r.text : "";
       var buttons = cleanButtons(r.buttons);
+      if (r.custom && r.custom.handoff && r.custom.handoff.state === "queued") {
+        queued = true; // the assistant put us in the officers' queue
+        return;
+      }
       if (r.custom && r.custom.feedback === true && shown.length) {
         shown[shown.length - 1].feedback = "ask"; // the marker follows the answer it belongs to
         return;
@@ -1010,7 +1120,130 @@
       shown.push(m);
     });
     if (shown.length) this.appendMessages(shown);
-    else this.noAnswer();
+    if (queued) this.startHandoff();
+    // While an officer has the conversation the assistant stays quiet on purpose.
+    else if (!shown.length && !this.state.handoff) this.noAnswer();
+  };
+
+  /* ---- live chat with an admissions officer ---- */
+
+  Widget.prototype.startHandoff = function () {
+    var h = this.state.handoff;
+    this.state.handoff = { state: h ? h.state : "queued", after: h ? h.after : 0, staff: h ? h.staff : null };
+    this.save();
+    this.syncHandoff();
+  };
+
+  /** Show the hand-off bar and poll for the officer's messages exactly while a hand-off is on. */
+  Widget.prototype.syncHandoff = function () {
+    var h = this.state.handoff;
+    var n = this.nodes;
+    var t = this.opts.strings;
+    if (!n.handoffBar) return;
+    n.handoffBar.hidden = !h;
+    if (h) {
+      n.handoffStatus.textContent =
+        h.state === "live" ? fill(t.handoffLive, { name: h.staff || t.staffFallback }) : t.handoffWaiting;
+      if (!this.pollTimer) this.schedulePoll(0);
+    } else if (this.pollTimer) {
+      window.clearTimeout(this.pollTimer);
+      this.pollTimer = null;
+    }
+  };
+
+  Widget.prototype.schedulePoll = function (delay) {
+    var self = this;
+    if (this.pollTimer) window.clearTimeout(this.pollTimer);
+    this.pollTimer = window.setTimeout(function () {
+      self.pollTimer = null;
+      self.poll();
+    }, delay);
+  };
+
+  Widget.prototype.handoffRequest = function (method, path) {
+    return fetchWithTimeout(
+      this.handoffUrl + "/handoff/" + encodeURIComponent(this.state.id) + path,
+      {
+        method: method,
+        cache: "no-store",
+        headers: { "X-Handoff-Secret": this.state.secret || "", Accept: "application/json" },
+      },
+      this.opts.timeoutMs,
+      function (res) {
+        if (res.status === 403 || res.status === 404) return { state: "none", events: [], lost: true };
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json();
+      }
+    );
+  };
+
+  /** Ask for the officer's new messages and the hand-off's state; show them; poll again. */
+  Widget.prototype.poll = function () {
+    var self = this;
+    var h = this.state.handoff;
+    if (!h) return;
+    var id = this.state.id;
+    this.handoffRequest("GET", "/events?after=" + h.after).then(
+      function (data) {
+        if (self.state.id !== id || !self.state.handoff) return;
+        self.applyHandoff(data);
+        if (self.state.handoff) self.schedulePoll(self.opts.handoffPollMs);
+      },
+      function () {
+        if (self.state.id === id && self.state.handoff) self.schedulePoll(Math.max(3000, self.opts.handoffPollMs));
+      }
+    );
+  };
+
+  Widget.prototype.applyHandoff = function (data) {
+    var h = this.state.handoff;
+    var known = {};
+    this.state.messages.forEach(function (m) {
+      known[m.id] = true;
+    });
+    var fresh = [];
+    (Array.isArray(data && data.events) ? data.events : []).forEach(function (e) {
+      if (!e || typeof e.text !== "string" || !(e.id > 0)) return;
+      h.after = Math.max(h.after, Math.floor(e.id));
+      var id = "staff-" + Math.floor(e.id);
+      if (known[id] || !e.text.trim()) return;
+      fresh.push({
+        id: id,
+        from: "staff",
+        kind: e.kind === "message" ? "message" : "notice",
+        name: typeof e.staff === "string" ? e.staff.slice(0, 100) : undefined,
+        text: e.text,
+      });
+    });
+    if (data && data.last_id > h.after) h.after = Math.floor(data.last_id);
+    if (fresh.length) this.appendMessages(fresh);
+    if (data && HANDOFF_STATES[data.state] === true) {
+      h.state = data.state;
+      h.staff = typeof data.staff === "string" ? data.staff : h.staff;
+    } else {
+      this.state.handoff = null;
+      if (data && data.lost && !fresh.length) {
+        var t = this.opts.strings;
+        this.notice("ok", function (bubble) {
+          bubble.appendChild(el("p", { className: "hc-p", text: t.handoffLost }));
+        });
+      }
+    }
+    this.save();
+    this.syncHandoff();
+  };
+
+  /** "End chat": the visitor leaves the officer; the assistant answers again. */
+  Widget.prototype.endHandoff = function () {
+    var self = this;
+    if (!this.state.handoff) return;
+    var id = this.state.id;
+    this.nodes.handoffEnd.disabled = true;
+    var done = function () {
+      self.nodes.handoffEnd.disabled = false;
+      if (self.state.id === id && self.state.handoff) self.poll(); // picks up the announcement
+    };
+    this.handoffRequest("POST", "/end").then(done, done);
   };
 
   /* ---- connection problems ---- */
@@ -1117,6 +1350,7 @@
   /* ---- start over, other tabs ---- */
 
   Widget.prototype.startOver = function () {
+    if (this.state.handoff) this.handoffRequest("POST", "/end").catch(function () {}); // best effort
     this.generation += 1;
     this.greetingInFlight = false;
     this.inFlight = 0;
@@ -1125,6 +1359,9 @@
     this.state = this.freshState();
     this.state.open = wasOpen;
     this.save();
+    this.keyHash = null;
+    this.keyReady = this.hashKey();
+    this.syncHandoff();
     this.renderAll();
     this.nodes.input.focus();
     if (this.opts.greetingPayload) this.greet();
@@ -1138,6 +1375,8 @@
     var prev = this.state;
     next.open = this.isOpen();
     this.state = next;
+    if (next.secret !== prev.secret) this.keyReady = this.hashKey();
+    this.syncHandoff();
     if (next.id !== prev.id) {
       this.generation += 1;
       this.renderAll();
@@ -1164,6 +1403,16 @@
   };
 
   /* ------------------------------------------------------------------ public API */
+
+  /** The web server that served this script (it also serves the hand-off endpoints). */
+  function defaultHandoffUrl() {
+    try {
+      if (SCRIPT && SCRIPT.src) return new URL(SCRIPT.src).origin;
+    } catch (e) {
+      /* fall through */
+    }
+    return window.location.origin;
+  }
 
   function defaultStylesheet() {
     if (!SCRIPT || !SCRIPT.src) return null;
@@ -1197,6 +1446,7 @@
     if (d.contactEmail !== undefined) o.contactEmail = d.contactEmail;
     if (d.contactPhone !== undefined) o.contactPhone = d.contactPhone;
     if (d.storageKey) o.storageKey = d.storageKey;
+    if (d.handoffUrl) o.handoffUrl = d.handoffUrl;
     if (d.timeoutMs) o.timeoutMs = parseInt(d.timeoutMs, 10);
     if (d.healthIntervalMs) o.healthIntervalMs = parseInt(d.healthIntervalMs, 10);
     if (d.maxLength) o.maxLength = parseInt(d.maxLength, 10);
@@ -1210,7 +1460,7 @@
     var k;
     for (k in base) if (Object.prototype.hasOwnProperty.call(base, k)) out[k] = base[k];
     for (k in extra) if (Object.prototype.hasOwnProperty.call(extra, k) && extra[k] !== undefined) out[k] = extra[k];
-    ["timeoutMs", "healthIntervalMs", "maxLength", "maxHistory"].forEach(function (key) {
+    ["timeoutMs", "healthIntervalMs", "maxLength", "maxHistory", "handoffPollMs"].forEach(function (key) {
       if (!(out[key] > 0)) out[key] = base[key];
     });
     // Text options: trimmed; empty means "not given" (a page rendered without its knowledge file).

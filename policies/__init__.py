@@ -1,0 +1,1 @@
+"""Dialogue policies of the project's own (loaded by name from config.yml)."""
