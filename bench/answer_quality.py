@@ -51,7 +51,10 @@ from core.topics import topic_for  # noqa: E402
 QUESTIONS = ROOT / "tests" / "visitor_questions.yml"
 # Topic ids the first version of the bot used in its response names.
 OLD_TOPIC_NAMES = {"overview": "program_overview", "length": "program_length"}
-MISS_RESPONSES = {"utter_fallback", "utter_out_of_scope", "utter_handoff"}
+MISS_RESPONSES = {"utter_fallback", "utter_out_of_scope", "utter_handoff", "utter_handoff_live"}
+# "Can I talk to someone?" is answered with a way to reach a person (a live chat or a follow-up
+# request, with the admissions contact): the contact topic's answer.
+PERSON_RESPONSES = {"utter_offer_live", "utter_offer_followup", "utter_ask_followup_name"}
 
 
 @dataclass
@@ -157,6 +160,8 @@ def classify(question: Dict[str, str], tracker: Dict) -> Outcome:
         kind = "unknown"
     elif first in MISS_RESPONSES:
         kind, topic = "miss", None
+    elif first in PERSON_RESPONSES:
+        kind, topic = "answer", "contact"
     else:
         kind = "other"
     if kind == "askback":
