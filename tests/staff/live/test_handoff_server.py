@@ -261,3 +261,18 @@ def test_rasa_failing_leaves_the_handoff_as_it_was(live, visitor, rasa):
     live.rasa.token = "not-rasas-token"
     with pytest.raises(RasaError, match="RASA_TOKEN"):
         live.send(handoff.id, "admissions", "hello")
+
+
+def test_each_child_gets_only_the_tokens_it_uses(monkeypatch, tmp_path):
+    from webapp.launcher import Stack, settings_on_free_ports
+
+    monkeypatch.setenv("RASA_TOKEN", "rasa-secret")
+    for name in ("HANDOFF_TOKEN", "HANDOFF_URL", "RASA_INTERNAL_URL"):
+        monkeypatch.delenv(name, raising=False)
+    stack = Stack(settings_on_free_ports(f"sqlite:///{tmp_path / 'c.db'}"), log_dir=tmp_path)
+    rasa, web, actions = stack._env("rasa"), stack._env("web"), stack._env("actions")
+    assert len(stack.handoff_token) >= 32  # generated when unset
+    assert rasa["RASA_TOKEN"] == web["RASA_TOKEN"] == "rasa-secret" and "RASA_TOKEN" not in actions
+    assert web["HANDOFF_TOKEN"] == actions["HANDOFF_TOKEN"] == stack.handoff_token and "HANDOFF_TOKEN" not in rasa
+    assert actions["HANDOFF_URL"] == f"http://127.0.0.1:{stack.settings.web_port}"
+    assert web["RASA_INTERNAL_URL"] == f"http://127.0.0.1:{stack.settings.rasa_port}"
