@@ -55,6 +55,9 @@ from staff.review import ReviewError, nlu_yaml
 
 EXTENSION = "staff_console"
 PUBLIC_ENDPOINTS = {"staff.login", "staff.static"}
+# Requests live.js makes by itself every few seconds: they do not count as use of the session
+# (a console left open still logs out after STAFF_IDLE_MINUTES).
+POLLING_ENDPOINTS = {"staff.api_summary", "staff.api_events"}
 # The signed session cookie carries only the id of the server-side session (staff_sessions).
 SESSION_ID = "staff_session"
 TREND_RANGES = (7, 30, 90, 365)
@@ -143,7 +146,7 @@ def _logged_in_user() -> Optional[str]:
         return None
     staff_console = console()
     staff_console.prepare()
-    user = staff_console.auth.session_user(session_id)
+    user = staff_console.auth.session_user(session_id, touch=request.endpoint not in POLLING_ENDPOINTS)
     if user is None:
         session.pop(SESSION_ID, None)
     return user

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 from live_helpers import poll, queue_request
 from staff_helpers import csrf_token
@@ -203,3 +204,18 @@ def test_a_rasa_failure_is_shown_to_staff(jane, live, visitor, rasa):
     assert sent.status_code == 502 and "did not store" in sent.json["error"]
     form(jane, f"/staff/live/{handoff_id}/end", action="closed")
     assert live.handoffs.get(handoff_id).status == "live"
+
+
+def test_polling_does_not_keep_an_idle_console_logged_in(jane, live_app):
+    import sqlalchemy as sa
+
+    from staff.database import sessions
+
+    store = live_app.extensions["staff_console"].store
+    idle_since = time.time() - 300  # the console tab has been left alone for five minutes
+    with store.session_scope() as connection:
+        connection.execute(sa.update(sessions).values(last_seen=idle_since))
+    assert jane.get("/staff/api/live/summary").status_code == 200
+    assert store.rows(sa.select(sessions.c.last_seen))[0]["last_seen"] == idle_since
+    assert jane.get("/staff/live").status_code == 200  # a page view is use: it counts
+    assert store.rows(sa.select(sessions.c.last_seen))[0]["last_seen"] > idle_since
