@@ -121,8 +121,12 @@ class Authenticator:
             s.created_at < now - self.config.session_hours * 3600,
         )
 
-    def session_user(self, session_id: Any) -> Optional[str]:
-        """The user of a live session, or ``None`` when it was ended, idle too long or too old."""
+    def session_user(self, session_id: Any, touch: bool = True) -> Optional[str]:
+        """The user of a live session, or ``None`` when it was ended, idle too long or too old.
+
+        ``touch=False`` for requests a page's script makes on its own (polling): they must not keep
+        an unattended console logged in forever.
+        """
         if not isinstance(session_id, str) or not session_id or len(session_id) > 64:
             return None
         now = time.time()
@@ -137,7 +141,7 @@ class Authenticator:
         ):
             self.end_session(session_id)
             return None
-        if now - row.last_seen > TOUCH_SECONDS:
+        if touch and now - row.last_seen > TOUCH_SECONDS:
             with self.store.session_scope() as connection:
                 connection.execute(sa.update(sessions).where(s.id == session_id).values(last_seen=now))
         return str(row.username)

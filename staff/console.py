@@ -16,6 +16,7 @@ from typing import Any, Optional
 from staff.auth import Authenticator
 from staff.config import StaffConfig, load_config
 from staff.database import ConsoleDatabase
+from staff.live import LiveChat
 from staff.queries import ConsoleQueries
 from staff.review import Reviews
 from staff.sync import Summariser, SyncResult
@@ -41,6 +42,8 @@ class Console:
         self.reviews = Reviews(self.store)
         self.auth = Authenticator(self.store, self.config)
         self.summariser = Summariser(self.store, self.vocabulary)
+        # Live hand-offs; importing it declares their tables, so prepare() creates them too.
+        self.live = LiveChat(self.store, settings, self.tz, self.threshold)
         self.last_sync = SyncResult()
         self._prepared = False
         self._indexed = False

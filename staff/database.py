@@ -327,6 +327,9 @@ class ConsoleDatabase:
 
         Two processes starting together may race on ``CREATE TABLE``, so this retries once.
         """
+        # The live hand-off's tables are declared next to their queries; importing declares them.
+        import staff.handoff  # noqa: F401
+
         for attempt in (1, 2):
             try:
                 with self.session_scope() as connection:

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
+from core.handoff import HANDOFF_EVENT_KEY, STAFF_NAME_KEY, is_staff_event
 from core.topics import (
     ANSWER_TYPE_LABELS,
     FEEDBACK_ENTITY,
@@ -178,10 +179,28 @@ class Turn:
     slot_value: Any = None
     # A visitor turn: the feedback click it is ("yes" / "no"). A bot turn: the feedback it received.
     feedback: Optional[str] = None
+    # A bot turn written by a person in a live hand-off: their display name and the kind of event
+    # ("message", "joined", "handed_back", ...; core.handoff).
+    staff_name: Optional[str] = None
+    handoff_kind: Optional[str] = None
 
     @property
     def missed(self) -> bool:
         return self.miss_reason is not None
+
+    @property
+    def is_staff(self) -> bool:
+        """Written by a staff member (a message or an announcement), not by the assistant."""
+        return self.handoff_kind is not None
+
+    @property
+    def speaker(self) -> str:
+        """Who wrote the turn, as transcripts and exports name it: "Jane (staff)" for a person."""
+        if self.kind == "visitor":
+            return "Visitor"
+        if self.is_staff:
+            return f"{self.staff_name or 'Admissions'} (staff)"
+        return "Assistant"
 
     @property
     def is_feedback(self) -> bool:
@@ -345,6 +364,10 @@ class TurnBuilder:
             utter_action=_name(metadata.get("utter_action")) if isinstance(metadata, dict) else None,
             **base,
         )
+        if is_staff_event(metadata):
+            turn.handoff_kind = _name(metadata[HANDOFF_EVENT_KEY])
+            turn.staff_name = clean_text(metadata.get(STAFF_NAME_KEY), 80) or None
+            turn.action = turn.policy = turn.action_confidence = None
         if asks_feedback(turn.utter_action) and self.rate_earlier_turns:
             context.rated, context.rated_question = turn, context.question
         return turn

@@ -35,6 +35,7 @@ MESSAGE_FIELDS = [
     "missed",
     "button",
     "action",
+    "staff",
 ]
 CONVERSATION_FIELDS = [
     "conversation_id",
@@ -74,14 +75,16 @@ def message_records(
             "conversation_id": clean_text(turn.sender_id, 255) if unmask else display_id(turn.sender_id),
             "event_id": turn.event_id,
             "time": iso_time(turn.timestamp, tz),
-            "speaker": "visitor" if visitor else "bot",
+            # "staff" for a person's message in a live hand-off; "staff" then holds their display name.
+            "speaker": "visitor" if visitor else ("staff" if turn.is_staff else "bot"),
             "text": turn.text,
             "intent": turn.intent or "",
             "confidence": round(turn.confidence, 4) if turn.confidence is not None else "",
             "entities": "; ".join(f"{name}={value}" for name, value in turn.entities),
             "missed": turn.miss_reason or "",
             "button": turn.button_title if visitor else " | ".join(b.title for b in turn.buttons),
-            "action": "" if visitor else (turn.action or turn.utter_action or ""),
+            "action": "" if visitor else (turn.action or turn.utter_action or turn.handoff_kind or ""),
+            "staff": turn.staff_name or "" if turn.is_staff else "",
         }
 
 

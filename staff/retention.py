@@ -1,9 +1,11 @@
 """The retention purge: conversations idle for longer than the retention period are deleted.
 
-A conversation is purged as a whole (every event of its sender id in Rasa's table, its summary and
-every review row), and only when its *last* activity is older than the cut-off, so an old visitor
-who comes back keeps the full conversation. Each chunk re-checks the cut-off inside its own
-transaction, so a visitor writing during the purge is never cut off mid-conversation.
+A conversation is purged as a whole (every event of its sender id in Rasa's table, its summary,
+every review row and its live hand-offs), and only when its *last* activity is older than the
+cut-off, so an old visitor who comes back keeps the full conversation. Closed hand-offs that ended
+before the cut-off go too, also those of a conversation that is still going. Each chunk re-checks
+the cut-off inside its own transaction, so a visitor writing during the purge is never cut off
+mid-conversation.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import List, Optional, Tuple
 import sqlalchemy as sa
 
 from staff.database import PER_CONVERSATION_TABLES, ConsoleDatabase, conversations, events, in_chunks
+from staff.handoff import Handoffs, handoffs
 from staff.sync import lock, reset_watermark
 
 CHUNK = 500
@@ -53,6 +56,9 @@ def purge(
     if dry_run:
         return PurgeResult(len(candidates), _count_events(store, candidates), cutoff)
     removed = removed_events = 0
+    store.create_schema()  # the hand-off tables exist from here on
+    with store.session_scope() as connection:
+        connection.execute(Handoffs.purge_statement(cutoff))
     for chunk in in_chunks(candidates, CHUNK):
         conversation_count, event_count = _purge_chunk(store, chunk, cutoff)
         removed += conversation_count
@@ -74,7 +80,7 @@ def _purge_chunk(store: ConsoleDatabase, chunk: List[str], cutoff: float) -> Tup
         removed_events = 0
         if store.has_events_table():
             removed_events = connection.execute(sa.delete(events).where(events.c.sender_id.in_(doomed))).rowcount
-        for table in PER_CONVERSATION_TABLES:
+        for table in (*PER_CONVERSATION_TABLES, handoffs):
             connection.execute(sa.delete(table).where(table.c.sender_id.in_(doomed)))
         reset_watermark(store, connection)
     return len(doomed), removed_events

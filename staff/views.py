@@ -3,7 +3,8 @@
 Request flow: every request to the blueprint passes :func:`_guard` (CSRF check on state-changing
 methods, then login check) before its view; pages then call ``Console.refresh`` so what staff see
 includes the conversations of the last few seconds. Responses get no-store caching and a strict
-Content-Security-Policy (the console uses no scripts at all).
+Content-Security-Policy (the only script is the console's own ``static/live.js``, which may call
+back only to this server).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from staff.database import TRANSCRIPT_LIMIT
 from staff.dates import day_range, format_time, parse_date, today
 from staff.events import Turn, TurnBuilder
 from staff.export import FORMATS, KINDS, export_chunks, filename
+from staff.live_views import LIVE_ROUTES, live_context
 from staff.privacy import clean_text, display_id, mask_value, url_id
 from staff.queries import (
     CONVERSATION_STATUSES,
@@ -53,6 +55,9 @@ from staff.review import ReviewError, nlu_yaml
 
 EXTENSION = "staff_console"
 PUBLIC_ENDPOINTS = {"staff.login", "staff.static"}
+# Requests live.js makes by itself every few seconds: they do not count as use of the session
+# (a console left open still logs out after STAFF_IDLE_MINUTES).
+POLLING_ENDPOINTS = {"staff.api_summary", "staff.api_events"}
 # The signed session cookie carries only the id of the server-side session (staff_sessions).
 SESSION_ID = "staff_session"
 TREND_RANGES = (7, 30, 90, 365)
@@ -62,7 +67,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:;"
+        " form-action 'self';"
         " frame-ancestors 'none'; base-uri 'none'"
     ),
 }
@@ -84,9 +90,10 @@ def build_blueprint(settings: Any, config: Optional[StaffConfig] = None) -> Blue
     bp.before_request(_guard)
     bp.after_request(_security_headers)
     bp.context_processor(_template_helpers)
+    bp.context_processor(live_context)
     bp.register_error_handler(CSRFError, _csrf_failed)
     bp.register_error_handler(OperationalError, _database_unavailable)
-    for rule, view, methods in ROUTES:
+    for rule, view, methods in ROUTES + LIVE_ROUTES:
         bp.add_url_rule(rule, view_func=view, methods=methods)
     return bp
 
@@ -139,7 +146,7 @@ def _logged_in_user() -> Optional[str]:
         return None
     staff_console = console()
     staff_console.prepare()
-    user = staff_console.auth.session_user(session_id)
+    user = staff_console.auth.session_user(session_id, touch=request.endpoint not in POLLING_ENDPOINTS)
     if user is None:
         session.pop(SESSION_ID, None)
     return user

@@ -3,7 +3,8 @@
 One small Flask app so that ``make run`` starts a single web process. The demo site is a home page
 (``/``) and one page per program (``/mism``, ``/msit``: one for each ``web/programs/<id>.html``),
 all rendered from ``web/base.html`` with the Rasa server URL and the admissions contact from the
-knowledge file filled in; the widget itself is static (``web/static``).
+knowledge file filled in; the widget itself is static (``web/static``). The live hand-off's endpoints
+for the widget and the action server are in :mod:`webapp.handoff`.
 """
 
 from __future__ import annotations
@@ -65,9 +66,13 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
 
 
 def _register_staff_console(app: Flask, settings: Settings) -> None:
+    """The console at ``/staff/`` and the live hand-off's visitor and internal endpoints at ``/handoff/``
+    (they share the console's database; docs/handoff.md)."""
     from staff import create_blueprint
+    from webapp import handoff
 
     app.register_blueprint(create_blueprint(settings), url_prefix="/staff")
+    handoff.register(app)
 
 
 # --------------------------------------------------------------------------------- demo site

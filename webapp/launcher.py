@@ -6,7 +6,11 @@ ports, with their own database), so what the tests exercise is exactly what a ne
 A child that dies is started again after a growing pause (``RESTART_DELAYS``) instead of taking the
 stack down; its state and restarts go to a status file that the web server's ``/healthz`` reports.
 Every file the stack creates (logs, the SQLite database, the status file) is readable by the owner
-only: the children run with umask 077. The Rasa token reaches Rasa in its environment only.
+only: the children run with umask 077. Secrets travel in environments only, never on a command line,
+and each child gets only those it uses: the Rasa token reaches Rasa and the web server (which stores
+staff messages through Rasa's HTTP API); the hand-off token (``HANDOFF_TOKEN``, generated when unset)
+reaches the web server, which checks it, and the action server, which shows it when it queues a
+visitor for a live chat.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 STABLE_AFTER = 120.0
 # The web server reads the stack's state from this file (set in its environment by the launcher).
 STATUS_FILE_ENV = "STACK_STATUS_FILE"
+# Secrets a child gets only when it uses them (see Stack._env), never inherited wholesale.
+_CHILD_SECRETS = ("RASA_TOKEN", "HANDOFF_TOKEN")
 
 
 def free_port() -> int:
@@ -173,6 +179,7 @@ class Stack:
     settings: Settings
     model: Path = DEFAULT_MODEL
     token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_hex(16))
+    handoff_token: str = field(default_factory=lambda: os.environ.get("HANDOFF_TOKEN") or secrets.token_hex(16))
     log_dir: Path = VAR_DIR / "logs"
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
@@ -198,7 +205,7 @@ class Stack:
 
     def _env(self, name: str) -> Dict[str, str]:
         env = {
-            **{key: value for key, value in os.environ.items() if key != "RASA_TOKEN"},
+            **{key: value for key, value in os.environ.items() if key not in _CHILD_SECRETS},
             **_secret_env(self.settings),
             "SANIC_HOST": self.settings.host,
             "WEB_PORT": str(self.settings.web_port),
@@ -214,9 +221,18 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
         if name == "rasa":
-            env["RASA_TOKEN"] = self.token  # only Rasa needs it; never on a command line
+            env["RASA_TOKEN"] = self.token
             # Caps visitors' requests; not the action server's (Rasa sends it whole conversations).
             env["SANIC_REQUEST_MAX_SIZE"] = str(self.settings.max_request_bytes)
+        if name == "web":
+            env["RASA_TOKEN"] = self.token  # stores staff messages through Rasa's HTTP API
+            env["RASA_INTERNAL_URL"] = self.settings.rasa_internal_url
+            env["HANDOFF_TOKEN"] = self.handoff_token
+            env["OFFICE_HOURS"] = self.settings.office_hours
+            env["HANDOFF_QUEUE_MINUTES"] = str(self.settings.handoff_queue_minutes)
+        if name == "actions":
+            env["HANDOFF_TOKEN"] = self.handoff_token
+            env["HANDOFF_URL"] = self.settings.handoff_url
         return env
 
     def _spawn(self, name: str, command: List[str]) -> subprocess.Popen:

@@ -23,7 +23,7 @@ def staff_routes(app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/staff") or rule.endpoint in ("staff.login", "staff.static"):
             continue
-        path = re.sub(r"<[^>]+>", "visitor-missed", rule.rule)
+        path = re.sub(r"<[^>]+>", "visitor-missed", re.sub(r"<int:[^>]+>", "1", rule.rule))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, path
 
