@@ -32,6 +32,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 
+from core.stack_status import degraded_parts, read_stack_status
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.charts import bar_chart, hbar_chart, line_chart
 from staff.config import StaffConfig
@@ -219,6 +220,8 @@ def _template_helpers() -> Dict[str, Any]:
         "sync": g.get("sync"),
         "timezone_name": staff_console.config.timezone_name if staff_console else "",
         "threshold": staff_console.threshold if staff_console else None,
+        # The launcher's view of the other servers: a banner while visitors are affected.
+        "stack_problems": degraded_parts(read_stack_status()),
     }
 
 

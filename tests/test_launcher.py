@@ -13,7 +13,8 @@ import urllib.request
 import pytest
 
 from core.settings import PROJECT_ROOT, Settings
-from webapp.launcher import RESTART_DELAYS, Stack, free_port, read_stack_status
+from core.stack_status import read_stack_status
+from webapp.launcher import RESTART_DELAYS, Stack, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ from flask import Flask, render_template, request, url_for
 
 from core.knowledge import Contact, Knowledge, KnowledgeError, KnowledgeSource
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.stack_status import read_stack_status
 from webapp.health import DatabaseWatch
 
 WEB_DIR = PROJECT_ROOT / "web"
@@ -51,8 +52,6 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
         # "stack" and "children" report the launcher's view of the other servers (a child it is
         # restarting makes the stack "degraded"); an unreachable conversation database makes it
         # "degraded" and the answer 503, since no visitor's turn can be kept meanwhile.
-        from webapp.launcher import read_stack_status
-
         report: Dict[str, Any] = {"status": "ok", **read_stack_status()}
         problem = database.problem()
         report["database"] = "unavailable" if problem else "ok"

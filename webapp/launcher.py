@@ -33,6 +33,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from core.settings import PROJECT_ROOT, Settings, load_settings
+from core.stack_status import STATUS_FILE_ENV
 
 VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "heinz.tar.gz"
@@ -42,8 +43,6 @@ UMASK = 0o077  # files the stack creates: 0600, directories 0700
 # up for STABLE_AFTER seconds starts again from the first delay.
 RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 STABLE_AFTER = 120.0
-# The web server reads the stack's state from this file (set in its environment by the launcher).
-STATUS_FILE_ENV = "STACK_STATUS_FILE"
 # Secrets a child gets only when it uses them (see Stack._env), never inherited wholesale.
 _CHILD_SECRETS = ("RASA_TOKEN", "HANDOFF_TOKEN")
 
@@ -135,17 +134,6 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
-
-
-def read_stack_status(path: Optional[str] = None) -> Dict[str, Any]:
-    """What the launcher last wrote about its children, for ``/healthz``; empty when not launched by it."""
-    path = path or os.environ.get(STATUS_FILE_ENV, "")
-    if not path:
-        return {}
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"stack": "unknown"}
 
 
 def _secret_env(settings: Settings) -> Dict[str, str]:

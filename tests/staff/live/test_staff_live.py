@@ -219,3 +219,18 @@ def test_polling_does_not_keep_an_idle_console_logged_in(jane, live_app):
     assert store.rows(sa.select(sessions.c.last_seen))[0]["last_seen"] == idle_since
     assert jane.get("/staff/live").status_code == 200  # a page view is use: it counts
     assert store.rows(sa.select(sessions.c.last_seen))[0]["last_seen"] > idle_since
+
+
+def test_every_console_page_warns_while_the_assistant_is_degraded(jane, tmp_path, monkeypatch):
+    """The launcher's status file says the action server is restarting: staff see why visitors get
+    apologies, on every page, and the banner goes once the server runs again."""
+    import json
+
+    status = tmp_path / "status.json"
+    monkeypatch.setenv("STACK_STATUS_FILE", str(status))
+    status.write_text(json.dumps({"stack": "degraded", "children": {"actions": {"state": "restarting"}}}))
+    for path in ("/staff/", "/staff/live", "/staff/trends"):
+        page = jane.get(path).get_data(as_text=True)
+        assert "The assistant is degraded: the action server is restarting" in page, path
+    status.write_text(json.dumps({"stack": "ok", "children": {"actions": {"state": "running"}}}))
+    assert "The assistant is degraded" not in jane.get("/staff/").get_data(as_text=True)
