@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
+from core.handoff import ACTIVE_STATES, FOLLOWUP_FORM, HANDOFF_SLOT
 from core.topics import (
     ANSWER_TYPE_LABELS,
     FEEDBACK_ENTITY,
@@ -214,6 +215,13 @@ class _Context:
     rated: Optional["Turn"] = None  # the latest answer the visitor could rate
     rated_question: Optional["Turn"] = None  # the visitor message that answer replied to
     question: Optional["Turn"] = None  # the latest visitor message that was not a feedback click
+    # The visitor is writing to a person (live hand-off) or answering the follow-up form: no misses.
+    handoff_state: Optional[str] = None
+    in_form: bool = False
+
+    @property
+    def to_person(self) -> bool:
+        return self.handoff_state in ACTIVE_STATES or self.in_form
 
 
 class TurnBuilder:
@@ -263,6 +271,9 @@ class TurnBuilder:
             return self._bot(load_data(row["data"]), context, base)
         if kind == "slot":
             data = load_data(row["data"])
+            if row.get("action_name") == HANDOFF_SLOT:
+                value = data.get("value")
+                context.handoff_state = value if isinstance(value, str) else None
             return Turn(
                 kind="slot",
                 action=_name(row.get("action_name") or data.get("name")),
@@ -271,7 +282,12 @@ class TurnBuilder:
             )
         if kind == "session_started":
             context.offered = []
+            context.handoff_state, context.in_form = None, False
             return Turn(kind="session", **base)
+        if kind == "active_loop":
+            context.in_form = row.get("action_name") == FOLLOWUP_FORM
+        elif kind in ("restart", "reset_slots"):
+            context.handoff_state, context.in_form = None, False
         return None
 
     def _action(self, row: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Optional[Turn]:
@@ -295,7 +311,7 @@ class TurnBuilder:
             confidence=message.confidence,
             entities=[(name, self.mask(value)) for name, value in message.entities],
             ranking=message.ranking[:5],
-            miss_reason=miss_reason(message.intent, message.confidence, self.threshold),
+            miss_reason=None if context.to_person else miss_reason(message.intent, message.confidence, self.threshold),
             **base,
         )
         if message.intent == FEEDBACK_INTENT:
