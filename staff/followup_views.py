@@ -7,9 +7,10 @@ passes the same guard (login, then CSRF on the update form) as the other console
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flask import Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
+from sqlalchemy.exc import OperationalError
 
 from core.handoff import UNDECIDED_PROGRAM
 from staff.followups import STATUS_LABELS, UNDECIDED_LABEL, FollowupError, FollowupFilter, crm_csv, filename
@@ -101,7 +102,11 @@ def template_helpers() -> Dict[str, Any]:
     """The open requests' count for the navigation of every console page (logged in only)."""
     if not g.get("staff_user"):
         return {}
-    return {"open_followups": console().followups.open_count(), "followup_statuses": STATUS_LABELS}
+    try:
+        count: Optional[int] = console().followups.open_count()
+    except OperationalError:  # the "database unavailable" page must still render
+        count = None
+    return {"open_followups": count, "followup_statuses": STATUS_LABELS}
 
 
 FOLLOWUP_ROUTES: List[Tuple[str, Callable[..., Any], List[str]]] = [

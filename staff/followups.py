@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -26,7 +26,6 @@ import sqlalchemy as sa
 
 from core.handoff import FOLLOWUP_STATUSES, UNDECIDED_PROGRAM, clean_email
 from staff.database import ConsoleDatabase, _Id, metadata
-from staff.dates import day_range
 from staff.export import to_csv
 from staff.privacy import clean_text, conversation_ref
 
@@ -205,14 +204,9 @@ class Followups:
             if connection.execute(sa.update(followups).where(f.id == followup_id).values(**values)).rowcount != 1:
                 raise FollowupError("That follow-up request no longer exists.")
 
-    def records(
-        self, flt: FollowupFilter, program_label: Callable[[str], str], since: Optional[date] = None, tz: Any = None
-    ) -> Iterator[Dict[str, Any]]:
+    def records(self, flt: FollowupFilter, program_label: Callable[[str], str]) -> Iterator[Dict[str, Any]]:
         """CRM rows (:data:`CRM_FIELDS`), oldest first, streamed."""
-        where = flt.where()
-        if since is not None and tz is not None:
-            where.append(f.submitted_at >= day_range(since, None, tz)[0])
-        query = sa.select(followups).where(*where).order_by(f.submitted_at, f.id)
+        query = sa.select(followups).where(*flt.where()).order_by(f.submitted_at, f.id)
         for row in self.store.stream(query):
             yield crm_record(row, program_label)
 
