@@ -56,6 +56,8 @@ ANSWER_TYPES: Dict[str, str] = {
     "utter_fallback": "fallback",
     "utter_out_of_scope": "out_of_scope",
     "utter_handoff": "handoff",
+    "utter_handoff_queued": "handed_to_person",
+    "utter_followup_submitted": "followup",
     "utter_action_failed": "action_failed",
 }
 # Each type's label for staff, in the order charts show them.
@@ -64,12 +66,18 @@ ANSWER_TYPE_LABELS: Dict[str, str] = {
     "known_unknown": "Known unknown",
     "fallback": "Fallback",
     "out_of_scope": "Out of scope",
-    "handoff": "Hand-off suggested",
+    # The key stays "handoff" (other modules and tests name it); the reply only suggests the contact.
+    "handoff": "Contact suggested",
+    "handed_to_person": "Handed to a person",
+    "followup": "Follow-up taken",
     "action_failed": "Action failed",
 }
-# Replies the visitor may rate (the answers to a question), and the ones that send them to a person.
+# Replies the visitor may rate (the answers to a question), and the ones that suggest contacting a person.
 RATED_TYPES = ("knowledge", "known_unknown")
 HANDOFF_TYPES = ("handoff",)
+# Replies that mean a person took the conversation over: a live hand-off the visitor accepted
+# (queued), or a follow-up request taken. A conversation with neither is *contained*.
+HANDED_TO_PERSON, FOLLOWUP_TAKEN = "handed_to_person", "followup"
 
 
 def intent_for(topic: str) -> str:

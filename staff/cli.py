@@ -5,6 +5,7 @@
     admissions-logs missed [--status open]
     admissions-logs stats [--days 30]
     admissions-logs export --format csv|jsonl --since DATE [--until DATE] [--kind messages|conversations]
+    admissions-logs followups [--status open|answered|closed|all] [--program ID] [--output FILE]
     admissions-logs purge --older-than DAYS [--dry-run]
     admissions-logs sync [--rebuild]
     admissions-logs set-password USER
@@ -23,12 +24,14 @@ import sys
 from datetime import date, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
+from core.handoff import FOLLOWUP_STATUSES
 from core.settings import load_settings
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.console import Console
 from staff.dates import day_range, format_time, parse_date, today
 from staff.events import TurnBuilder
 from staff.export import FORMATS, KINDS, export_chunks
+from staff.followups import FollowupFilter, crm_csv
 from staff.privacy import display_id, mask_value
 from staff.queries import (
     CONVERSATION_STATUSES,
@@ -91,6 +94,11 @@ def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
         action="store_true",
         help="keep contact details and card numbers in message text (authorised operators only)",
     )
+
+    followups = commands.add_parser("followups", help="follow-up requests as a CSV for the CRM (Slate) import")
+    followups.add_argument("--status", choices=list(FOLLOWUP_STATUSES) + ["all"], default="all")
+    followups.add_argument("--program", help="program id, or 'undecided'")
+    followups.add_argument("--output", "-o", help="file to write (default: standard output)")
 
     purge_cmd = commands.add_parser("purge", help="delete conversations idle longer than the retention period")
     purge_cmd.add_argument("--older-than", type=int, metavar="DAYS", help="default: RETENTION_DAYS from settings")
@@ -239,7 +247,7 @@ def _percent(value: Optional[float]) -> str:
 
 
 def _write_answer_mix(console: Console, mix: AnswerMix, out: TextIO) -> None:
-    """Answer types, containment (no hand-off suggested; there is no live hand-off yet) and feedback."""
+    """Answer types, containment (no live hand-off and no follow-up request) and feedback."""
     total = mix.total
     out.write("Answer types:\n")
     for kind, count in total.types.items():
@@ -248,7 +256,7 @@ def _write_answer_mix(console: Console, mix: AnswerMix, out: TextIO) -> None:
         )
     out.write(
         f"Containment: {_percent(total.containment)} ({total.contained} of {total.conversations} conversations "
-        "without a hand-off suggestion).\n"
+        "without a person or a follow-up request).\n"
     )
     out.write(
         f"Feedback: {total.helpful} helpful, {total.not_helpful} not helpful"
@@ -283,13 +291,26 @@ def cmd_export(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_followups(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    flt = FollowupFilter(status=args.status, program=(args.program or "").strip().lower())
+    chunks = crm_csv(console.followups.records(flt, console.vocabulary.program_label))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as handle:
+            handle.writelines(chunks)
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        out.writelines(chunks)
+    return 0
+
+
 def cmd_purge(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     days = args.older_than if args.older_than is not None else int(console.settings.retention_days)
     result = purge(console.store, days, dry_run=args.dry_run)
     verb = "Would delete" if args.dry_run else "Deleted"
     out.write(
         f"{verb} {result.conversations} conversation{'s' if result.conversations != 1 else ''} "
-        f"({result.events} events) with no activity since {format_time(result.cutoff, console.tz)}.\n"
+        f"({result.events} events) with no activity since {format_time(result.cutoff, console.tz)}, "
+        f"and {result.followups} follow-up request{'s' if result.followups != 1 else ''}.\n"
     )
     return 0
 
@@ -332,6 +353,7 @@ COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
     "missed": cmd_missed,
     "stats": cmd_stats,
     "export": cmd_export,
+    "followups": cmd_followups,
     "purge": cmd_purge,
     "sync": cmd_sync,
     "set-password": cmd_set_password,

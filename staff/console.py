@@ -16,6 +16,7 @@ from typing import Any, Optional
 from staff.auth import Authenticator
 from staff.config import StaffConfig, load_config
 from staff.database import ConsoleDatabase
+from staff.followups import Followups
 from staff.live import LiveChat
 from staff.queries import ConsoleQueries
 from staff.review import Reviews
@@ -40,6 +41,7 @@ class Console:
         self.threshold = float(settings.low_confidence_threshold)
         self.queries = ConsoleQueries(self.store, self.threshold, self.tz)
         self.reviews = Reviews(self.store)
+        self.followups = Followups(self.store)
         self.auth = Authenticator(self.store, self.config)
         self.summariser = Summariser(self.store, self.vocabulary)
         # Live hand-offs; importing it declares their tables, so prepare() creates them too.

@@ -19,6 +19,8 @@ The console's tables (all prefixed ``staff_``):
 ``staff_answers``       one row per assistant reply of a known answer type (``core.topics.ANSWER_TYPES``):
                         its response, topic, the question it answered and the visitor's feedback.
 ``staff_conversation_reviews`` / ``staff_message_reviews``  what staff decided.
+``staff_followups``     one row per follow-up request (declared in :mod:`staff.followups`): the
+                        request as the visitor submitted it, and its status, assignee and notes.
 ``staff_users`` / ``staff_login_failures`` / ``staff_sessions``  logins, the rate limit and the
                         server-side sessions that logout and idle time end.
 """
@@ -37,12 +39,16 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import DBAPIError
 
+from core.handoff import FOLLOWUP_RECORD_SLOT, HANDOFF_SLOT
+
 logger = logging.getLogger(__name__)
 
 # Version of the console's tables. Version 2 sanitises stored text, masks card numbers and gives
-# each conversation an opaque reference; version 3 adds answers, feedback and hand-off counts:
-# older summaries are rebuilt on start (see _migrate).
-SCHEMA_VERSION = 3
+# each conversation an opaque reference; version 3 adds answers, feedback and hand-off counts;
+# version 4 adds live hand-offs and follow-ups taken per conversation, the conversation's hand-off
+# state, and marks visitor messages written to a person: older summaries are rebuilt on start
+# (see _migrate).
+SCHEMA_VERSION = 4
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -97,10 +103,18 @@ conversations = sa.Table(
     sa.Column("handoffs", sa.Integer, nullable=False, server_default="0"),
     # Answers the visitor marked "not helpful" (their questions join the missed queue).
     sa.Column("not_helpful", sa.Integer, nullable=False, server_default="0"),
+    # Live hand-offs the visitor accepted and follow-up requests taken (containment: neither).
+    sa.Column("handed_off", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("followups", sa.Integer, nullable=False, server_default="0"),
+    # The ``handoff`` slot after the last event read ("queued" / "live" / null) and whether the
+    # follow-up form is asking, so a catch-up that starts mid-conversation knows whether the visitor
+    # is writing to a person (or answering the form) rather than asking the assistant.
+    sa.Column("handoff_state", sa.String(16)),
+    sa.Column("in_form", sa.Boolean, nullable=False, server_default=sa.false()),
     # Keyset pagination: newest activity first, the opaque reference breaking ties.
     sa.Index("staff_conversations_activity", "last_activity", "ref"),
     # Covering index: trends and exports read only these columns over a date range.
-    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs", "handoffs"),
+    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs", "handed_off", "followups"),
 )
 messages = sa.Table(
     "staff_messages",
@@ -114,10 +128,14 @@ messages = sa.Table(
     sa.Column("confidence", sa.Float),
     # "yes" / "no": what the visitor said of the answer to this message ("no" puts it in the missed queue).
     sa.Column("feedback", sa.String(8)),
+    # Written while a person owned the conversation (live hand-off): a message to staff, never a miss.
+    sa.Column("to_person", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("staff_messages_sender", "sender_id"),
-    sa.Index("staff_messages_day", "timestamp", "intent", "confidence", "feedback"),
+    sa.Index("staff_messages_day", "timestamp", "intent", "confidence", "feedback", "to_person"),
     # Covers the missed-questions page: group by text, filter by intent/confidence/time.
-    sa.Index("staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "feedback", "sender_id"),
+    sa.Index(
+        "staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "feedback", "to_person", "sender_id"
+    ),
 )
 answers = sa.Table(
     "staff_answers",
@@ -252,11 +270,12 @@ def _event_columns(data: Any) -> List[Any]:
 
 
 # Which rows' JSON the summariser needs: visitor and bot messages and the slots it tracks.
+SYNC_SLOTS = ["program", "track", "topic", HANDOFF_SLOT, FOLLOWUP_RECORD_SLOT]
 _SYNC_DATA = sa.or_(
     events.c.type_name.in_(["user", "bot"]),
-    sa.and_(events.c.type_name == "slot", events.c.action_name.in_(["program", "track", "topic"])),
+    sa.and_(events.c.type_name == "slot", events.c.action_name.in_(SYNC_SLOTS)),
 )
-_MESSAGE_TYPES = ("user", "bot", "action", "session_started")
+_MESSAGE_TYPES = ("user", "bot", "action", "session_started", "active_loop", "restart", "reset_slots")
 
 
 class ConsoleDatabase:
@@ -355,7 +374,9 @@ class ConsoleDatabase:
         """Bring tables from version ``stored`` to :data:`SCHEMA_VERSION`.
 
         1 -> 2: summaries gain a ``ref`` column and sanitised, card-masked text; 2 -> 3: answers,
-        feedback and hand-off counts. Summaries are derived from ``events`` alone, so they are
+        feedback and hand-off counts; 3 -> 4: live hand-offs, follow-ups, messages to a person (the
+        follow-up table is new, created by ``create_all``; it holds staff's work and is never dropped).
+        Summaries are derived from ``events`` alone, so they are
         dropped, recreated and read again from the first event.
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
@@ -433,9 +454,15 @@ class ConsoleDatabase:
         """
         if not self.has_events_table():
             return
+        # The hand-off slot and the form's start and end too: messages to a person are never missed.
+        handoff_slot = sa.and_(events.c.type_name == "slot", events.c.action_name == HANDOFF_SLOT)
         query = (
-            sa.select(*_event_columns(events.c.type_name.in_(["user", "bot"])))
-            .where(events.c.timestamp >= since, events.c.timestamp < until, events.c.type_name.in_(_MESSAGE_TYPES))
+            sa.select(*_event_columns(sa.or_(events.c.type_name.in_(["user", "bot"]), handoff_slot)))
+            .where(
+                events.c.timestamp >= since,
+                events.c.timestamp < until,
+                sa.or_(events.c.type_name.in_(_MESSAGE_TYPES), handoff_slot),
+            )
             .order_by(events.c.timestamp, events.c.id)
         )
         yield from self.stream(query, batch_size)

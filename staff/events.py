@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
-from core.handoff import HANDOFF_EVENT_KEY, STAFF_NAME_KEY, is_staff_event
+from core.handoff import ACTIVE_STATES, FOLLOWUP_FORM, HANDOFF_EVENT_KEY, HANDOFF_SLOT, STAFF_NAME_KEY, is_staff_event
 from core.topics import (
     ANSWER_TYPE_LABELS,
     FEEDBACK_ENTITY,
@@ -233,6 +233,13 @@ class _Context:
     rated: Optional["Turn"] = None  # the latest answer the visitor could rate
     rated_question: Optional["Turn"] = None  # the visitor message that answer replied to
     question: Optional["Turn"] = None  # the latest visitor message that was not a feedback click
+    # The visitor is writing to a person (live hand-off) or answering the follow-up form: no misses.
+    handoff_state: Optional[str] = None
+    in_form: bool = False
+
+    @property
+    def to_person(self) -> bool:
+        return self.handoff_state in ACTIVE_STATES or self.in_form
 
 
 class TurnBuilder:
@@ -282,6 +289,9 @@ class TurnBuilder:
             return self._bot(load_data(row["data"]), context, base)
         if kind == "slot":
             data = load_data(row["data"])
+            if row.get("action_name") == HANDOFF_SLOT:
+                value = data.get("value")
+                context.handoff_state = value if isinstance(value, str) else None
             return Turn(
                 kind="slot",
                 action=_name(row.get("action_name") or data.get("name")),
@@ -290,7 +300,12 @@ class TurnBuilder:
             )
         if kind == "session_started":
             context.offered = []
+            context.handoff_state, context.in_form = None, False
             return Turn(kind="session", **base)
+        if kind == "active_loop":
+            context.in_form = row.get("action_name") == FOLLOWUP_FORM
+        elif kind in ("restart", "reset_slots"):
+            context.handoff_state, context.in_form = None, False
         return None
 
     def _action(self, row: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Optional[Turn]:
@@ -314,7 +329,7 @@ class TurnBuilder:
             confidence=message.confidence,
             entities=[(name, self.mask(value)) for name, value in message.entities],
             ranking=message.ranking[:5],
-            miss_reason=miss_reason(message.intent, message.confidence, self.threshold),
+            miss_reason=None if context.to_person else miss_reason(message.intent, message.confidence, self.threshold),
             **base,
         )
         if message.intent == FEEDBACK_INTENT:

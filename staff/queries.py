@@ -52,10 +52,19 @@ c, m, a = conversations.c, messages.c, answers.c
 
 def missed(threshold: float) -> Any:
     """A visitor message the assistant missed: no intent, a miss intent, low confidence, or an answer
-    the visitor marked "not helpful"."""
-    return sa.or_(
-        m.intent.is_(None), m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold, m.feedback == NOT_HELPFUL
+    the visitor marked "not helpful". Messages written to a person during a live hand-off (or
+    answering the follow-up form) were not questions for the assistant and are never missed."""
+    return sa.and_(
+        m.to_person == sa.false(),
+        sa.or_(
+            m.intent.is_(None), m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold, m.feedback == NOT_HELPFUL
+        ),
     )
+
+
+def contained() -> Any:
+    """A conversation that ended without a person: no live hand-off accepted, no follow-up taken."""
+    return sa.and_(c.handed_off == 0, c.followups == 0)
 
 
 def _reason(reason: str, threshold: float) -> Any:
@@ -239,7 +248,7 @@ class Tally:
 
     types: Dict[str, int] = field(default_factory=lambda: {kind: 0 for kind in ANSWER_TYPE_LABELS})
     conversations: int = 0  # conversations in which the visitor wrote (per topic: answered on it)
-    contained: int = 0  # ... of which no reply suggested a hand-off
+    contained: int = 0  # ... of which none was handed to a person or ended in a follow-up request
     helpful: int = 0
     not_helpful: int = 0
 
@@ -261,8 +270,8 @@ class AnswerMix:
     """Answer types, containment and feedback per day, per topic and over the period.
 
     Answer types come from each bot reply's response (``core.topics.ANSWER_TYPES``); a
-    conversation is *contained* when none of its replies suggested a hand-off (there is no live
-    hand-off or follow-up request yet, so a suggestion is the only way out of the bot).
+    conversation is *contained* when it was neither handed to a person (a live hand-off the visitor
+    accepted) nor ended in a follow-up request. Suggesting the contact does not end containment.
     """
 
     days: List[Tally]
@@ -579,7 +588,8 @@ class ConsoleQueries:
             self._add(message_counts, index, row["d"], row["n"])
             self._add(missed_counts, index, row["d"], row["missed"] or 0)
         n = sa.func.count().label("n")
-        topic_query = sa.select(m.intent, n).where(written).group_by(m.intent).order_by(n.desc(), m.intent)
+        asked = sa.and_(written, m.to_person == sa.false())
+        topic_query = sa.select(m.intent, n).where(asked).group_by(m.intent).order_by(n.desc(), m.intent)
         topics = [(row["intent"], int(row["n"])) for row in self.store.rows(topic_query) if is_topic(row["intent"])]
         programs: Dict[str, List[int]] = {program: [0] * len(days) for program in program_ids}
         inner = sa.select(conversation_day, c.programs).where(started, c.programs != ",")
@@ -618,11 +628,11 @@ class ConsoleQueries:
         return mix
 
     def _containment(self, mix: AnswerMix, written: Any, start: float, end: float, index: Dict[date, int]) -> None:
-        """Conversations (with a visitor message) by the day they started, and those in which no
-        reply suggested a hand-off; per topic, the conversations answered on it."""
+        """Conversations (with a visitor message) by the day they started, and those contained
+        (:func:`contained`); per topic, the conversations answered on it."""
         started = sa.and_(c.started_at >= start, c.started_at < end, c.visitor_messages > 0)
         day = self._local_day(c.started_at, start, end).label("d")
-        inner = sa.select(day, (c.handoffs == 0).label("contained")).where(started).subquery()
+        inner = sa.select(day, contained().label("contained")).where(started).subquery()
         per_day = sa.select(
             inner.c.d, sa.func.count().label("n"), _count_where(inner.c.contained).label("contained")
         ).group_by(inner.c.d)
@@ -638,7 +648,7 @@ class ConsoleQueries:
             sa.select(
                 a.topic,
                 sa.func.count(sa.distinct(a.sender_id)).label("n"),
-                sa.func.count(sa.distinct(sa.case((c.handoffs == 0, a.sender_id)))).label("contained"),
+                sa.func.count(sa.distinct(sa.case((contained(), a.sender_id)))).label("contained"),
             )
             .select_from(answers.join(conversations, c.sender_id == a.sender_id))
             .where(written)

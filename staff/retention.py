@@ -6,6 +6,9 @@ cut-off, so an old visitor who comes back keeps the full conversation. Closed ha
 before the cut-off go too, also those of a conversation that is still going. Each chunk re-checks
 the cut-off inside its own transaction, so a visitor writing during the purge is never cut off
 mid-conversation.
+
+Follow-up requests (:mod:`staff.followups`) go with their conversation, and on their own once they
+were submitted before the cut-off (a returning visitor's conversation may outlive an old request).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import List, Optional, Tuple
 import sqlalchemy as sa
 
 from staff.database import PER_CONVERSATION_TABLES, ConsoleDatabase, conversations, events, in_chunks
+from staff.followups import followups
 from staff.handoff import Handoffs, handoffs
 from staff.sync import lock, reset_watermark
 
@@ -28,6 +32,7 @@ class PurgeResult:
     conversations: int
     events: int
     cutoff: float
+    followups: int = 0
 
 
 def stale_conversations(store: ConsoleDatabase, cutoff: float) -> List[str]:
@@ -54,19 +59,24 @@ def purge(
     cutoff = (now if now is not None else time.time()) - older_than_days * 86400
     candidates = stale_conversations(store, cutoff)
     if dry_run:
-        return PurgeResult(len(candidates), _count_events(store, candidates), cutoff)
-    removed = removed_events = 0
+        return PurgeResult(
+            len(candidates), _count_events(store, candidates), cutoff, _count_followups(store, candidates, cutoff)
+        )
+    removed = removed_events = removed_followups = 0
     store.create_schema()  # the hand-off tables exist from here on
     with store.session_scope() as connection:
         connection.execute(Handoffs.purge_statement(cutoff))
     for chunk in in_chunks(candidates, CHUNK):
-        conversation_count, event_count = _purge_chunk(store, chunk, cutoff)
+        conversation_count, event_count, followup_count = _purge_chunk(store, chunk, cutoff)
         removed += conversation_count
         removed_events += event_count
-    return PurgeResult(removed, removed_events, cutoff)
+        removed_followups += followup_count
+    with store.session_scope() as connection:
+        removed_followups += connection.execute(sa.delete(followups).where(followups.c.submitted_at < cutoff)).rowcount
+    return PurgeResult(removed, removed_events, cutoff, removed_followups)
 
 
-def _purge_chunk(store: ConsoleDatabase, chunk: List[str], cutoff: float) -> Tuple[int, int]:
+def _purge_chunk(store: ConsoleDatabase, chunk: List[str], cutoff: float) -> Tuple[int, int, int]:
     with store.session_scope() as connection:
         # Same lock as the summariser: no catch-up pass can re-add what is being deleted.
         lock(connection)
@@ -76,14 +86,15 @@ def _purge_chunk(store: ConsoleDatabase, chunk: List[str], cutoff: float) -> Tup
             still_active = set(connection.execute(active.distinct()).scalars())
         doomed = [sender_id for sender_id in chunk if sender_id not in still_active]
         if not doomed:
-            return 0, 0
+            return 0, 0, 0
         removed_events = 0
         if store.has_events_table():
             removed_events = connection.execute(sa.delete(events).where(events.c.sender_id.in_(doomed))).rowcount
         for table in (*PER_CONVERSATION_TABLES, handoffs):
             connection.execute(sa.delete(table).where(table.c.sender_id.in_(doomed)))
+        removed_followups = connection.execute(sa.delete(followups).where(followups.c.sender_id.in_(doomed))).rowcount
         reset_watermark(store, connection)
-    return len(doomed), removed_events
+    return len(doomed), removed_events, removed_followups
 
 
 def _count_events(store: ConsoleDatabase, sender_ids: List[str]) -> int:
@@ -94,4 +105,16 @@ def _count_events(store: ConsoleDatabase, sender_ids: List[str]) -> int:
         for chunk in in_chunks(sender_ids, CHUNK):
             query = sa.select(sa.func.count()).where(events.c.sender_id.in_(chunk))
             total += int(connection.execute(query).scalar() or 0)
+    return total
+
+
+def _count_followups(store: ConsoleDatabase, sender_ids: List[str], cutoff: float) -> int:
+    """Follow-up requests a purge would remove: those of purged conversations and all older ones."""
+    fu = followups.c
+    count = sa.select(sa.func.count()).select_from(followups)
+    with store.connect() as connection:
+        total = int(connection.execute(count.where(fu.submitted_at < cutoff)).scalar() or 0)
+        for chunk in in_chunks(sender_ids, CHUNK):
+            newer = count.where(fu.submitted_at >= cutoff, fu.sender_id.in_(chunk))
+            total += int(connection.execute(newer).scalar() or 0)
     return total

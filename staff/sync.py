@@ -6,6 +6,14 @@ in id order, and folds it into ``staff_conversations`` (one row per conversation
 ``staff_messages`` (one row per visitor question) and ``staff_answers`` (one row per reply of a known
 answer type). ``staff_sync.watermark`` remembers the last id read.
 
+Hand-offs and follow-ups (names in ``core.handoff``): while the ``handoff`` slot is ``queued`` or
+``live``, or the follow-up form is asking, what the visitor writes is for a person (or is an answer
+to the form), not a question for the assistant: it is stored with ``to_person`` set and never counts
+as missed. That state is kept per conversation (``handoff_state``, ``in_form``) so a batch that
+starts mid-conversation continues it. Staff messages (bot events marked by
+``core.handoff.is_staff_event``) are not assistant replies. A ``followup_request`` slot event
+becomes a row of ``staff_followups`` (:mod:`staff.followups`); a malformed one is logged and skipped.
+
 A feedback click (intent ``feedback``) is not a question: it marks the latest rateable answer
 before it (and, for "not helpful", the question that answer replied to). The topic of an answer is
 the ``topic`` slot its action set right after it, before the next action or visitor message.
@@ -29,9 +37,19 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.handoff import (
+    ACTIVE_STATES,
+    FOLLOWUP_FORM,
+    FOLLOWUP_RECORD_SLOT,
+    HANDOFF_SLOT,
+    UNDECIDED_PROGRAM,
+    is_staff_event,
+)
 from core.topics import (
     FEEDBACK_ENTITY,
     FEEDBACK_INTENT,
+    FOLLOWUP_TAKEN,
+    HANDED_TO_PERSON,
     HANDOFF_TYPES,
     MISS_INTENTS,
     NOT_HELPFUL,
@@ -42,6 +60,7 @@ from core.topics import (
 )
 from staff.database import ConsoleDatabase, answers, conversations, events, in_chunks, messages, sync_state, upsert
 from staff.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
+from staff.followups import followups, request_row
 from staff.privacy import clean_text, clean_value, conversation_ref, mask_text
 from staff.vocabulary import Vocabulary
 
@@ -51,6 +70,8 @@ GAP_WINDOW_SECONDS = 600
 MAX_PENDING = 5000
 PREVIEW_LENGTH = 200
 _SUMMARY_COLUMNS = [column.name for column in conversations.c if column.name not in ("sender_id", "ref")]
+# Events after which Rasa's tracker has no slots and no active form (Tracker._reset).
+_RESETS = ("session_started", "restart", "reset_slots")
 
 
 @dataclass
@@ -85,6 +106,16 @@ class ConversationDelta:
     first_message: Optional[str] = None
     handoffs: int = 0
     not_helpful: int = 0
+    handed_off: int = 0
+    followups: int = 0
+    # The conversation's state after the batch (seeded with the stored state before it).
+    handoff_state: Optional[str] = None
+    in_form: bool = False
+
+    @property
+    def to_person(self) -> bool:
+        """Whether what the visitor writes now is for a person (live hand-off) or the follow-up form."""
+        return self.handoff_state in ACTIVE_STATES or self.in_form
 
     def add_time(self, timestamp: Optional[float]) -> None:
         if timestamp is None:
@@ -132,22 +163,36 @@ class Folded:
     answers: List[Dict[str, Any]] = field(default_factory=list)
     feedback: List[Tuple[str, int, str]] = field(default_factory=list)
     late_topics: List[Tuple[str, int, str]] = field(default_factory=list)
+    followups: List[Dict[str, Any]] = field(default_factory=list)
 
 
-def fold_events(rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary) -> Folded:
-    """Summarise a batch of event rows (in id order)."""
+def fold_events(
+    rows: Iterable[Mapping[str, Any]],
+    vocabulary: Vocabulary,
+    stored: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> Folded:
+    """Summarise a batch of event rows (in id order); ``stored``: the summary rows of the batch's
+    conversations as they were before it (their hand-off and form state carries on)."""
     folded = Folded()
+    stored = stored or {}
     last_question: Dict[str, int] = {}
     open_answer: Dict[str, Dict[str, Any]] = {}  # the answer whose action is still running, per sender
     interrupted: Set[str] = set()  # senders with a non-slot event earlier in this batch
     for row in rows:
         sender = row["sender_id"]
-        delta = folded.deltas.setdefault(sender, ConversationDelta())
+        delta = folded.deltas.get(sender)
+        if delta is None:
+            before = stored.get(sender) or {}
+            delta = folded.deltas[sender] = ConversationDelta(
+                handoff_state=before.get("handoff_state"), in_form=bool(before.get("in_form"))
+            )
         delta.events += 1
         delta.add_time(row["timestamp"])
         kind = row["type_name"]
         if kind == "bot":
             interrupted.add(sender)
+            if is_staff_event(load_data(row["data"]).get("metadata")):
+                continue  # a staff member's message: not an assistant reply
             delta.bot_messages += 1
             answer = _fold_bot(delta, row, last_question.get(sender))
             if answer is not None:
@@ -156,6 +201,7 @@ def fold_events(rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary) -> Fo
             continue
         if kind == "slot":
             _fold_slot(delta, row, vocabulary)
+            _fold_state_slot(folded, delta, row, vocabulary)
             topic = _topic(row)
             if topic is not None and sender in open_answer:
                 open_answer[sender]["topic"] = topic
@@ -163,6 +209,10 @@ def fold_events(rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary) -> Fo
                 folded.late_topics.append((sender, row["id"], topic))
             continue
         interrupted.add(sender)
+        if kind in _RESETS:
+            delta.handoff_state, delta.in_form = None, False
+        elif kind == "active_loop":
+            delta.in_form = row["action_name"] == FOLLOWUP_FORM
         if kind == "user":
             open_answer.pop(sender, None)
             message = parse_user(load_data(row["data"]))
@@ -178,6 +228,22 @@ def fold_events(rows: Iterable[Mapping[str, Any]], vocabulary: Vocabulary) -> Fo
         else:  # an action or a session start ends the previous action's events
             open_answer.pop(sender, None)
     return folded
+
+
+def _fold_state_slot(folded: Folded, delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
+    """The ``handoff`` slot (who owns the conversation) and a submitted follow-up request."""
+    if row["action_name"] == HANDOFF_SLOT:
+        value = load_data(row["data"]).get("value")
+        delta.handoff_state = value if isinstance(value, str) and value in ACTIVE_STATES else None
+    elif row["action_name"] == FOLLOWUP_RECORD_SLOT:
+        value = load_data(row["data"]).get("value")
+        if value is None:
+            return  # the slot being emptied after a request
+        request = request_row(row, value, vocabulary.normalise_program)
+        if request is not None:
+            folded.followups.append(request)
+            if request["program"] != UNDECIDED_PROGRAM:
+                delta.programs.add(request["program"])
 
 
 def _topic(row: Mapping[str, Any]) -> Optional[str]:
@@ -196,6 +262,10 @@ def _fold_bot(delta: ConversationDelta, row: Mapping[str, Any], question: Option
         return None
     if kind in HANDOFF_TYPES:
         delta.handoffs += 1
+    elif kind == HANDED_TO_PERSON:
+        delta.handed_off += 1
+    elif kind == FOLLOWUP_TAKEN:
+        delta.followups += 1
     return {
         "event_id": row["id"],
         "sender_id": row["sender_id"],
@@ -222,11 +292,14 @@ def _fold_user(
 ) -> Dict[str, Any]:
     text = mask_text(message.text)
     delta.visitor_messages += 1
-    if not message.intent or message.intent in MISS_INTENTS:
-        delta.hard_misses += 1
-    delta.min_confidence = _min(delta.min_confidence, message.confidence)
-    if message.intent:
-        delta.intents.add(message.intent)
+    # Written to a person or to the follow-up form: neither a miss nor a topic asked of the assistant.
+    to_person = delta.to_person
+    if not to_person:
+        if not message.intent or message.intent in MISS_INTENTS:
+            delta.hard_misses += 1
+        delta.min_confidence = _min(delta.min_confidence, message.confidence)
+        if message.intent:
+            delta.intents.add(message.intent)
     delta.programs.update(filter(None, map(vocabulary.normalise_program, message.values_of("program"))))
     for name, value in message.entities:
         if name == "track":
@@ -242,6 +315,7 @@ def _fold_user(
         "intent": message.intent,
         "confidence": message.confidence,
         "feedback": None,
+        "to_person": to_person,
     }
 
 
@@ -262,20 +336,29 @@ def merge(existing: Optional[Mapping[str, Any]], delta: ConversationDelta) -> Di
         "first_message": old.get("first_message") or delta.first_message,
         "handoffs": (old.get("handoffs") or 0) + delta.handoffs,
         "not_helpful": (old.get("not_helpful") or 0) + delta.not_helpful,
+        "handed_off": (old.get("handed_off") or 0) + delta.handed_off,
+        "followups": (old.get("followups") or 0) + delta.followups,
+        "handoff_state": delta.handoff_state,
+        "in_form": delta.in_form,
     }
 
 
 def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabulary: Vocabulary) -> None:
     """Fold ``rows`` into the summary tables (inside the caller's locked transaction)."""
-    folded = fold_events(rows, vocabulary)
+    senders = list({row["sender_id"] for row in rows})
+    existing: Dict[str, Mapping[str, Any]] = {}
+    for chunk in in_chunks(senders):
+        query = sa.select(conversations).where(conversations.c.sender_id.in_(chunk))
+        existing.update({row._mapping["sender_id"]: row._mapping for row in connection.execute(query)})
+    folded = fold_events(rows, vocabulary, existing)
     deltas = folded.deltas
     upsert(connection, messages, folded.questions, ["event_id"])
     upsert(connection, answers, folded.answers, ["event_id"])
+    # Keyed by the event: a re-read (rebuild, late commit) never resets staff's work on a request.
+    upsert(connection, followups, folded.followups, ["event_id"])
     _link_answers(connection, folded)
     if not deltas:
         return
-    query = sa.select(conversations).where(conversations.c.sender_id.in_(list(deltas)))
-    existing = {row._mapping["sender_id"]: row._mapping for row in connection.execute(query)}
     updates = [
         {"sender_id": sender_id, "ref": conversation_ref(sender_id), **merge(existing.get(sender_id), delta)}
         for sender_id, delta in deltas.items()

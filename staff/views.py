@@ -94,7 +94,11 @@ def build_blueprint(settings: Any, config: Optional[StaffConfig] = None) -> Blue
     bp.context_processor(live_context)
     bp.register_error_handler(CSRFError, _csrf_failed)
     bp.register_error_handler(OperationalError, _database_unavailable)
-    for rule, view, methods in ROUTES + LIVE_ROUTES:
+    # Imported here: the follow-up pages use this module's helpers.
+    from staff.followup_views import FOLLOWUP_ROUTES, template_helpers
+
+    bp.context_processor(template_helpers)
+    for rule, view, methods in ROUTES + LIVE_ROUTES + FOLLOWUP_ROUTES:
         bp.add_url_rule(rule, view_func=view, methods=methods)
     return bp
 
@@ -477,7 +481,8 @@ def trends() -> Any:
     charts["containment"] = line_chart(
         "chart-containment",
         "Containment",
-        f"Per day, the share of conversations in which no reply suggested a hand-off to a person, {span}.",
+        f"Per day, the share of conversations that ended without a person (no live hand-off, no follow-up "
+        f"request), {span}.",
         labels,
         {"Contained": [tally.containment for tally in mix.days]},
         percent=True,

@@ -99,22 +99,25 @@ def test_trends_count_answer_types_containment_and_feedback(console):
         "fallback": 1,
         "out_of_scope": 0,
         "handoff": 1,
+        "handed_to_person": 0,
+        "followup": 0,
         "action_failed": 0,
     }
-    # Containment: of the conversations in which a visitor wrote, all but the one with a hand-off.
+    # Containment: suggesting the contact keeps a conversation contained (only a person or a
+    # follow-up request ends it; see test_staff_followups.py).
     written = sum(last_30_days(console).conversations)
-    assert written >= 5 and (mix.total.conversations, mix.total.contained) == (written, written - 1)
+    assert written >= 5 and (mix.total.conversations, mix.total.contained) == (written, written)
     assert (mix.total.helpful, mix.total.not_helpful) == (1, 1)
     assert mix.topics["cost"].types["knowledge"] == 1 and mix.topics["cost"].not_helpful == 1
     assert mix.topics["scholarships"].helpful == 1 and mix.topics["scholarships"].containment == 1.0
-    assert mix.topics[""].types["handoff"] == 1 and mix.topics[""].containment == 0.0
+    assert mix.topics[""].types["handoff"] == 1 and mix.topics[""].containment == 1.0
     per_day = {day: tally for day, tally in zip(last_30_days(console).days, mix.days) if tally.replies}
     feedback_day = local_day(NOW - 1 * DAY + 3602, console.tz)
     assert per_day[feedback_day].not_helpful == 1
     assert per_day[feedback_day].contained == per_day[feedback_day].conversations
     handoff_day = local_day(NOW - 2 * DAY + 3602, console.tz)
     assert per_day[handoff_day].types["handoff"] == 1
-    assert per_day[handoff_day].contained == per_day[handoff_day].conversations - 1
+    assert per_day[handoff_day].contained == per_day[handoff_day].conversations
 
 
 def test_trends_page_and_cli_print_the_numbers(client, settings):
@@ -122,13 +125,13 @@ def test_trends_page_and_cli_print_the_numbers(client, settings):
 
     page = client.get("/staff/trends").get_data(as_text=True)
     assert "Answer types" in page and "Containment" in page and "Visitor feedback" in page
-    assert "5 of 6 conversations" in page and "83.3%" in page
-    assert "no live hand-off or" in page, "the note says what containment can and cannot mean yet"
+    assert "6 of 6 conversations" in page and "100.0%" in page
+    assert "suggesting the contact does" in page, "the note says what containment means"
     code, text = run_cli(settings, "stats", "--days", "30")
     assert code == 0
-    assert "Containment: 83.3% (5 of 6 conversations without a hand-off suggestion)" in text
+    assert "Containment: 100.0% (6 of 6 conversations without a person or a follow-up request)" in text
     assert "Feedback: 1 helpful, 1 not helpful (50.0% helpful)" in text
-    assert "Hand-off suggested (25.0%)" in text
+    assert "Contact suggested (25.0%)" in text
 
 
 def test_exports_label_feedback_clicks(console):
