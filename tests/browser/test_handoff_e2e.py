@@ -117,6 +117,7 @@ def test_a_visitor_chats_with_an_officer_who_hands_back_to_the_assistant(stack, 
 
         # 4. The officer hands back; the assistant answers the next question.
         staff.get_by_role("button", name="Hand back to the assistant").click()
+        expect(staff.get_by_text("Handed back to the assistant.")).to_be_visible()
         expect(visitor.locator(".hc-msg--announce", has_text="handed the chat back to me")).to_be_visible()
         expect(visitor.locator(".hc-handoff")).to_be_hidden()
         answer = widget.ask("How long is the MISM program?")

@@ -181,6 +181,10 @@
   }
 
   var HANDOFF_STATES = { queued: true, live: true };
+  // Staff events that end a live chat (core/handoff.py ENDING_KINDS), and how many more polls to
+  // wait for one once the server says the chat is over.
+  var ENDING_KINDS = { handed_back: true, closed: true, ended_by_visitor: true, expired: true };
+  var ENDING_GRACE_POLLS = 3;
 
   /** "Up to {max} characters" + {max: 1000} → "Up to 1000 characters". Unknown names stay as they are. */
   function fill(template, values) {
@@ -1217,9 +1221,17 @@
     });
     if (data && data.last_id > h.after) h.after = Math.floor(data.last_id);
     if (fresh.length) this.appendMessages(fresh);
+    var ending = (Array.isArray(data && data.events) ? data.events : []).some(function (e) {
+      return e && ENDING_KINDS[e.kind] === true;
+    });
     if (data && HANDOFF_STATES[data.state] === true) {
       h.state = data.state;
       h.staff = typeof data.staff === "string" ? data.staff : h.staff;
+      delete h.grace;
+    } else if (!ending && !(data && data.lost) && !(h.grace <= 0)) {
+      // Ended, but its announcement ("… handed the chat back") may still be on its way to the
+      // conversation: look a few more times before leaving live-chat mode.
+      h.grace = h.grace > 0 ? h.grace - 1 : ENDING_GRACE_POLLS;
     } else {
       this.state.handoff = null;
       if (data && data.lost && !fresh.length) {
