@@ -1,6 +1,6 @@
-"""Live hand-off end to end in two browser contexts: a visitor in the chat widget and an admissions
-officer in the staff console, against the real stack (action server, Rasa with the trained model,
-web server) on SQLite.
+"""Live hand-off and follow-up requests end to end in two browser contexts: a visitor in the chat
+widget and an admissions officer in the staff console, against the real stack (action server, Rasa
+with the trained model, web server) on SQLite.
 
 1. The officer marks themselves available.
 2. The visitor asks for a person and accepts the live chat.
@@ -14,6 +14,7 @@ figure for docs/benchmarks.md, not asserted: timings belong to bench/, not to te
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import urllib.request
@@ -133,6 +134,66 @@ def test_a_visitor_chats_with_an_officer_who_hands_back_to_the_assistant(stack, 
         assert "Can I defer my admission by a year?" in visitor_texts
         assert not errors, errors
         print(f"\nstaff Send -> text in the widget: {', '.join(f'{s * 1000:.0f} ms' for s in latencies)}")
+    finally:
+        staff_context.close()
+        visitor_context.close()
+
+
+def test_with_nobody_available_a_visitor_leaves_a_follow_up_that_staff_work_on(stack, officer_password, chromium):
+    """Nobody is available: the visitor fills the follow-up form in the widget, and the request
+    appears in the console's Follow-ups inbox, where staff mark it answered."""
+    from playwright.sync_api import expect
+
+    from staff.console import Console
+
+    console = Console(stack.settings)
+    try:
+        console.prepare()
+        console.live.handoffs.set_available(OFFICER, OFFICER_NAME, False)
+    finally:
+        console.close()
+
+    visitor_context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    staff_context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    for context in (staff_context, visitor_context):
+        context.set_default_timeout(TIMEOUT_MS)
+    try:
+        visitor = visitor_context.new_page()
+        visitor.goto(f"{stack.web_url}/msit")
+        widget = WidgetPage(visitor)
+        widget.open_with_mouse()
+        widget.wait_bot_count(1, TIMEOUT_MS)
+        offer = widget.ask("Can I talk to someone from admissions?")
+        assert "No admissions officer is free" in offer and "e-mail you back" in offer
+        expect(visitor.get_by_role("button", name="Chat with an admissions officer")).to_have_count(0)
+
+        visitor.get_by_role("button", name="Leave a follow-up request").click()
+        expect(visitor.locator(".hc-msg--bot", has_text="What's your name?")).to_be_visible()
+        for typed, next_prompt in (
+            ("Priya Natarajan", "Which e-mail address"),
+            ("priya.n@example.com", "Which program"),
+        ):
+            widget.ask(typed)
+            expect(visitor.locator(".hc-msg--bot", has_text=next_prompt).last).to_be_visible()
+        visitor.get_by_role("button", name="MSIT (online, part-time)").click()
+        expect(visitor.locator(".hc-msg--bot", has_text="What would you like to ask them?")).to_be_visible()
+        widget.ask("Can I switch from part-time to full-time later?")
+        visitor.get_by_role("button", name="Yes, contact me").click()
+        expect(visitor.locator(".hc-msg--bot", has_text="Thank you, Priya Natarajan!")).to_be_visible()
+
+        staff = staff_context.new_page()
+        log_in(staff, stack.web_url, officer_password)
+        staff.get_by_role("link", name=re.compile("^Follow-ups")).click()
+        row = staff.get_by_role("row", name=re.compile("Priya Natarajan"))
+        expect(row).to_contain_text("Can I switch from part-time to full-time later?")
+        row.get_by_role("link").first.click()
+        expect(staff.get_by_role("link", name="priya.n@example.com")).to_be_visible()
+        staff.get_by_label("Status").select_option("answered")
+        staff.get_by_label("Assignee").fill(OFFICER_NAME)
+        staff.get_by_label("Notes").fill("Replied by e-mail about switching.")
+        staff.get_by_role("button", name="Save").click()
+        expect(staff.locator(".badge-followup-answered")).to_be_visible()
+        expect(staff.get_by_label("Notes")).to_have_value("Replied by e-mail about switching.")
     finally:
         staff_context.close()
         visitor_context.close()
