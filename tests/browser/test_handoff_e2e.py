@@ -13,6 +13,7 @@ figure for docs/benchmarks.md, not asserted: timings belong to bench/, not to te
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import secrets
@@ -196,4 +197,45 @@ def test_with_nobody_available_a_visitor_leaves_a_follow_up_that_staff_work_on(s
         expect(staff.get_by_label("Notes")).to_have_value("Replied by e-mail about switching.")
     finally:
         staff_context.close()
+        visitor_context.close()
+
+
+def test_the_visitor_can_end_a_live_chat_from_the_widget(stack, chromium):
+    """ "End chat" in the widget (keyboard-reachable, named) ends the hand-off for both sides, and
+    the assistant answers again."""
+    from playwright.sync_api import expect
+
+    from staff.console import Console
+
+    # The console of this test stores the officer's announcement through Rasa's API, as the web server does.
+    console = Console(dataclasses.replace(stack.settings, rasa_token=stack.token))
+    console.prepare()
+    console.live.handoffs.set_available(OFFICER, OFFICER_NAME, True)
+    visitor_context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    visitor_context.set_default_timeout(TIMEOUT_MS)
+    try:
+        visitor = visitor_context.new_page()
+        visitor.goto(f"{stack.web_url}/")
+        widget = WidgetPage(visitor)
+        widget.open_with_mouse()
+        widget.wait_bot_count(1, TIMEOUT_MS)
+        widget.ask("is there a real person I could talk to?")
+        visitor.get_by_role("button", name="Chat with an admissions officer").click()
+        expect(visitor.locator(".hc-handoff-status")).to_have_text("Waiting for an admissions officer…")
+        sender = visitor.evaluate("() => JSON.parse(localStorage.getItem('heinz-chat:v1')).id")
+        handoff = console.live.handoffs.open_for(sender)
+        assert handoff is not None
+        console.live.claim(handoff.id, OFFICER, OFFICER_NAME)
+        expect(visitor.locator(".hc-handoff-status")).to_contain_text(OFFICER_NAME)
+
+        end = visitor.get_by_role("button", name="End the chat with the admissions officer")
+        end.focus()
+        visitor.keyboard.press("Enter")
+        expect(visitor.locator(".hc-msg--announce", has_text="You ended the chat")).to_be_visible()
+        expect(visitor.locator(".hc-handoff")).to_be_hidden()
+        assert console.live.handoffs.open_for(sender) is None
+        assert "deadline" in widget.ask("What are the MSIT deadlines?").lower()
+    finally:
+        console.live.handoffs.set_available(OFFICER, OFFICER_NAME, False)
+        console.close()
         visitor_context.close()
