@@ -21,7 +21,7 @@ import time
 import urllib.request
 
 import pytest
-from widget_harness import WidgetPage
+from widget_harness import WidgetPage, format_violations, run_axe, serious
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -110,6 +110,9 @@ def test_a_visitor_chats_with_an_officer_who_hands_back_to_the_assistant(stack, 
             expect(visitor.locator(".hc-msg--staff .hc-staff-name").last).to_have_text(
                 f"{OFFICER_NAME} (admissions officer)"
             )
+        # The widget in live-chat mode (bar, officer's messages, announcements) stays accessible.
+        violations = run_axe(visitor)
+        assert not serious(violations), format_violations(violations)
 
         for text in ("Can I defer my admission by a year?", "Thanks, who decides that?"):
             bots_before = widget.bot_count()
@@ -228,7 +231,7 @@ def test_the_visitor_can_end_a_live_chat_from_the_widget(stack, chromium):
         console.live.claim(handoff.id, OFFICER, OFFICER_NAME)
         expect(visitor.locator(".hc-handoff-status")).to_contain_text(OFFICER_NAME)
 
-        end = visitor.get_by_role("button", name="End the chat with the admissions officer")
+        end = visitor.get_by_role("button", name="End chat with the admissions officer")
         end.focus()
         visitor.keyboard.press("Enter")
         expect(visitor.locator(".hc-msg--announce", has_text="You ended the chat")).to_be_visible()

@@ -9,6 +9,7 @@ keyboard use, small screens and axe-core. The end-to-end flow with the real bot 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -44,6 +45,11 @@ def embed_url(host_page, fake_rasa, contact=True, **data) -> str:
 
 def stored(page) -> dict:
     return json.loads(page.evaluate("k => localStorage.getItem(k)", STORAGE_KEY) or "null")
+
+
+def page_metadata(fake_state) -> list:
+    """Each received message's metadata without the live-chat key (checked on its own)."""
+    return [{k: v for k, v in (meta or {}).items() if k != "handoff_key"} for meta in fake_state.metadata()]
 
 
 def open_fresh(page, url) -> WidgetPage:
@@ -123,6 +129,11 @@ def test_every_message_carries_the_page_program_and_url(page, fake_web, fake_ras
     w.wait_bot_count(2)
     w.ask("How do I apply?")  # typed
     assert fake_state.messages() == ["/greet", "/ask_deadlines", "How do I apply?"]
+    # Every message also carries the SHA-256 of the conversation's live-chat secret (docs/handoff.md):
+    # the same for the whole conversation, never the secret itself.
+    keys = {meta.pop("handoff_key") for meta in fake_state.metadata()}
+    secret = stored(page)["secret"]
+    assert keys == {hashlib.sha256(secret.encode()).hexdigest()} and secret not in json.dumps(fake_state.received)
     assert fake_state.metadata() == [{"program": "mism", "page_url": mism}] * 3
 
     # the same conversation continues on the home page, which names no program
@@ -134,7 +145,7 @@ def test_every_message_carries_the_page_program_and_url(page, fake_web, fake_ras
     assert fake_state.received[-1] == {
         "sender": sender,
         "message": "And the fee?",
-        "metadata": {"page_url": f"{fake_web.url}/?from=mism"},
+        "metadata": {"page_url": f"{fake_web.url}/?from=mism", "handoff_key": keys.pop()},
     }
 
     # ...and on the MSIT page the next message says MSIT
@@ -142,7 +153,8 @@ def test_every_message_carries_the_page_program_and_url(page, fake_web, fake_ras
     page.wait_for_selector(".hc-panel", state="visible")
     w.ask("How do I apply?")
     assert fake_state.received[-1]["sender"] == sender
-    assert fake_state.received[-1]["metadata"] == {"program": "msit", "page_url": f"{fake_web.url}/msit"}
+    assert fake_state.received[-1]["metadata"]["program"] == "msit"
+    assert fake_state.received[-1]["metadata"]["page_url"] == f"{fake_web.url}/msit"
     assert fake_state.messages().count("/greet") == 1  # one conversation, greeted once
     assert page.js_errors == []
 
@@ -157,7 +169,7 @@ def test_program_option_of_the_init_api(page, host_page, fake_rasa, fake_state):
     w.open_with_mouse()
     w.wait_bot_count(1)
     w.ask("hello")
-    assert fake_state.metadata() == [{"program": "msit", "page_url": page.url}] * 2
+    assert page_metadata(fake_state) == [{"program": "msit", "page_url": page.url}] * 2
     # the texts of the STRINGS table can be overridden one by one (non-strings are ignored)
     assert page.locator(".hc-send").inner_text() == "Ask"
     assert page.locator(".hc-input").get_attribute("placeholder") == "Type your question…"
@@ -174,7 +186,7 @@ def test_retry_sends_the_program_of_the_page_it_is_retried_from(page, host_page,
     page.click(".hc-retry")
     page.wait_for_function("() => document.querySelectorAll('.hc-retry').length === 0")
     assert fake_state.messages()[-1] == "deadlines?"
-    assert fake_state.metadata()[-1] == {"program": "mism", "page_url": url}
+    assert page_metadata(fake_state)[-1] == {"program": "mism", "page_url": url}
 
 
 # ------------------------------------------------------------------------------ conversation
@@ -417,7 +429,10 @@ def test_history_survives_reload_and_start_over_begins_anew(page, fake_web, fake
     page.wait_for_function("document.querySelectorAll('.hc-msg').length === 1")
     second_id = stored(page)["id"]
     assert second_id != first_id
-    assert fake_state.received[-1] == {"sender": second_id, "message": "/greet", "metadata": {"page_url": page.url}}
+    assert fake_state.received[-1]["sender"] == second_id and fake_state.received[-1]["message"] == "/greet"
+    assert page_metadata(fake_state)[-1] == {"page_url": page.url}
+    # A new conversation has a new live-chat secret, so its key differs from the first one's.
+    assert fake_state.received[-1]["metadata"]["handoff_key"] != fake_state.received[0]["metadata"]["handoff_key"]
     assert page.locator(".hc-quick-btn").count() == 2  # greeting quick replies are back
     assert page.evaluate("document.activeElement.classList.contains('hc-input')")
 
@@ -699,6 +714,7 @@ def test_targets_are_at_least_24px(page, fake_web, fake_rasa):
     open_fresh(page, fake_web.url)
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('.hc-root button, .hc-root textarea')]
+              .filter(e => e.getClientRects().length)  // shown ones (the live-chat bar is hidden)
               .map(e => { const r = e.getBoundingClientRect(); return [e.className, r.width, r.height]; })"""
     )
     small = [s for s in sizes if s[1] < 24 or s[2] < 24]

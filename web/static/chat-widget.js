@@ -64,7 +64,7 @@
     handoffWaiting: "Waiting for an admissions officer…",
     handoffLive: "Chatting with {name}, admissions officer",
     handoffEnd: "End chat",
-    handoffEndLabel: "End the chat with the admissions officer",
+    handoffEndLabel: "End chat with the admissions officer",
     staffLabel: "{name} (admissions officer)",
     staffFallback: "Admissions officer",
     handoffLost: "The live chat has ended. The assistant is answering again.",
@@ -555,7 +555,9 @@
       el("span", { className: "hc-dot" }),
       el("span", { className: "hc-dot" }),
     ]);
-    var body = el("div", { className: "hc-body" }, [log, typing]);
+    // Focusable, so keyboard users can scroll a conversation that has no links or buttons in it
+    // (a live chat with an officer, say).
+    var body = el("div", { className: "hc-body", tabindex: "0" }, [log, typing]);
     // While an admissions officer has the conversation: who it is, and a way to end the chat.
     var handoffStatus = el("span", { className: "hc-handoff-status" });
     var handoffEnd = el("button", {
