@@ -36,7 +36,7 @@ class HeldOutput(OutputChannel):
         self.channel = channel
         self.held: List[Tuple[Text, Dict[Text, Any]]] = []
 
-    def name(self) -> Text:  # type: ignore[override]
+    def name(self) -> Text:
         return self.channel.name()
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
