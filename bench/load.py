@@ -4,6 +4,7 @@
     .venv/bin/python bench/load.py --levels 10 50 --repeat 2
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080 --token T --levels 50   # a running stack
     .venv/bin/python bench/load.py --only product --levels 50 --repeat 2 --profile var/profile
+    .venv/bin/python bench/load.py --model diet=/tmp/diet.tar.gz --model logreg=models/heinz.tar.gz
 
 Workload (issue 10): N concurrent conversations of 6 turns over the REST channel
 (``POST /webhooks/rest/webhook``); each conversation sends its next message when the previous reply
@@ -18,7 +19,10 @@ Targets:
 - **bare**: ``rasa init --no-prompt`` trained with the project's own Rasa (Rasa's default config,
   in-memory tracker store, no action server), built once and cached under ``var/bench/bare``.
 
-Both servers are started before the first measurement and are measured one after the other with
+With ``--model NAME=PATH`` (repeatable) the product is started once per model, each a stack of its
+own (``product-NAME``), so two NLU pipelines are compared side by side in one run.
+
+All servers are started before the first measurement and are measured one after the other with
 the same messages, so the machine's load is as similar as possible. Each line also gives the CPU
 time (user + system) the bot's servers spent per message, from /proc: on a shared machine it is
 disturbed far less than msg/s, and on a dedicated 2-core one msg/s approaches 2 s / (CPU per msg)
@@ -45,7 +49,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp.launcher import RASA, VAR_DIR, Stack, free_port, settings_on_free_ports, wait_for  # noqa: E402
+from webapp.launcher import VAR_DIR, Stack, free_port, settings_on_free_ports, wait_for  # noqa: E402
+
+RASA = str(Path(sys.executable).with_name("rasa"))
 
 BARE_DIR = VAR_DIR / "bench" / "bare"
 
@@ -107,7 +113,7 @@ class Result:
         p95 = lat[min(len(lat) - 1, int(round(0.95 * len(lat))) - 1)]
         rate = self.messages / self.seconds if self.seconds else 0.0
         return (
-            f"{self.target:<8} {self.conversations:>5} conv  {self.messages:>4} msg  {rate:6.1f} msg/s  "
+            f"{self.target:<14} {self.conversations:>5} conv  {self.messages:>4} msg  {rate:6.1f} msg/s  "
             f"p50 {statistics.median(lat) * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  "
             f"CPU {self.cpu * 1000 / max(1, self.messages):5.0f} ms/msg  "
             f"errors {self.errors}  lost {self.lost}  empty replies {self.empty_replies}"
@@ -201,13 +207,13 @@ def start_bare(log_dir: Path) -> tuple[Target, subprocess.Popen]:
     return target, process
 
 
-def profile(stack: Stack, directory: Path) -> List[subprocess.Popen]:
+def profile(stack: Stack, directory: Path, prefix: str = "") -> List[subprocess.Popen]:
     """py-spy (from PyPI, no code change) sampling the Rasa and action servers until stopped."""
     directory.mkdir(parents=True, exist_ok=True)
     py_spy = str(Path(sys.executable).with_name("py-spy"))
     return [
         subprocess.Popen(
-            [py_spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-o", str(directory / f"{name}.txt")]
+            [py_spy, "record", "--nonblocking", "-r", "50", "-f", "raw", "-o", str(directory / f"{prefix}{name}.txt")]
             + ["--pid", str(stack.processes[name].pid)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -226,33 +232,44 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="record the product's Rasa and action servers with py-spy into this directory"
     )
+    parser.add_argument(
+        "--model", action="append", default=[], help="NAME=PATH: a product stack with this model (repeatable)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     targets: List[Target] = []
     bare_process: Optional[subprocess.Popen] = None
-    stack: Optional[Stack] = None
+    stacks: Dict[str, Stack] = {}
     spies: List[subprocess.Popen] = []
     try:
         if args.only != "bare":
             if args.url:
                 targets.append(Target("product", args.url.rstrip("/"), args.token))
             else:
-                settings = settings_on_free_ports(f"sqlite:///{workdir / 'conversations.db'}")
-                stack = Stack(settings, log_dir=workdir)
-                started = time.perf_counter()
-                stack.start_actions()
-                stack.start_rasa()
-                print(f"product started in {time.perf_counter() - started:.0f} s (logs in {workdir})", flush=True)
-                groups = [process.pid for process in stack.processes.values()]  # each its own session
-                targets.append(Target("product", stack.rasa_url, stack.token, groups))
+                models = [spec.partition("=")[::2] for spec in args.model] or [("", "")]
+                for label, model in models:
+                    name = f"product-{label}" if label else "product"
+                    directory = workdir / name
+                    directory.mkdir()
+                    settings = settings_on_free_ports(f"sqlite:///{directory / 'conversations.db'}")
+                    stack = Stack(settings, log_dir=directory, **({"model": Path(model)} if model else {}))
+                    stacks[name] = stack
+                    started = time.perf_counter()
+                    stack.start_actions()
+                    stack.start_rasa()
+                    print(f"{name} ({stack.model}) started in {time.perf_counter() - started:.0f} s", flush=True)
+                    groups = [process.pid for process in stack.processes.values()]  # each its own session
+                    targets.append(Target(name, stack.rasa_url, stack.token, groups))
+                print(f"logs in {workdir}", flush=True)
         if args.only != "product":
             bare, bare_process = start_bare(workdir)
             targets.append(bare)
         for target in targets:
             asyncio.run(warm_up(target))
-        if args.profile and stack is not None:
-            spies = profile(stack, args.profile)
+        if args.profile:
+            for name, stack in stacks.items():
+                spies += profile(stack, args.profile, "" if len(stacks) == 1 else f"{name}-")
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the first round", flush=True)
         results: List[Result] = []
         for _ in range(args.repeat):
@@ -262,30 +279,31 @@ def main() -> None:
                     results.append(result)
                     print(result.line(), flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} after the last round")
-        if len(targets) == 2:
+        if any(t.name == "bare" for t in targets) and len(targets) > 1:
             for level in args.levels:
                 rates = {
                     t.name: [r.messages / r.seconds for r in results if r.target == t.name and r.conversations == level]
                     for t in targets
                 }
-                ratio = statistics.median(rates["product"]) / statistics.median(rates["bare"])
                 cpu = {
                     t.name: sum(r.cpu for r in results if r.target == t.name and r.conversations == level)
                     / max(1, sum(r.messages for r in results if r.target == t.name and r.conversations == level))
                     for t in targets
                 }
-                print(
-                    f"{level} conversations: product/bare throughput = {ratio:.2f}x (medians); CPU per message "
-                    f"product {cpu['product'] * 1000:.0f} ms, bare {cpu['bare'] * 1000:.0f} ms "
-                    f"= {cpu['bare'] / cpu['product']:.2f}x the bare bot's messages per CPU-second"
-                )
+                for name in (t.name for t in targets if t.name != "bare"):
+                    ratio = statistics.median(rates[name]) / statistics.median(rates["bare"])
+                    print(
+                        f"{level} conversations: {name}/bare throughput = {ratio:.2f}x (medians); CPU per message "
+                        f"{name} {cpu[name] * 1000:.0f} ms, bare {cpu['bare'] * 1000:.0f} ms "
+                        f"= {cpu['bare'] / cpu[name]:.2f}x the bare bot's messages per CPU-second"
+                    )
     finally:
         for spy in spies:
             spy.send_signal(2)  # py-spy writes its file on SIGINT
             spy.wait(timeout=60)
         if spies:
             print(f"py-spy profiles (collapsed stacks, open with speedscope.app) in {args.profile}")
-        if stack is not None:
+        for stack in stacks.values():
             stack.stop()
         if bare_process is not None and bare_process.poll() is None:
             os.killpg(bare_process.pid, 15)

@@ -1,17 +1,30 @@
 """The REST channel the widget posts to (``POST /webhooks/rest/webhook``), with its input bounded.
 
 It is Rasa's own ``RestInput`` (same URL, same replies, ``metadata`` still passed to the
-``UserMessage``) plus one request check that runs before Rasa's handler: a body that is not a JSON
-object, a missing or malformed sender, a message or metadata over the limit are refused with 400 or
-413 and a one-line reason, so nothing of them reaches the processor or the tracker store.
+``UserMessage``) with two differences:
+
+- a request check before the message reaches Rasa: a body that is not a JSON object, a missing or
+  malformed sender, a message or metadata over the limit are refused with 400 or 413 and a one-line
+  reason, so nothing of them reaches the processor or the tracker store;
+- a reply is only returned for a turn that was kept. When the conversation database is unreachable
+  before the turn, or reading or saving the conversation fails during it, ``deploy.health`` raises
+  ``TurnNotSaved`` and this channel answers **503** with ``{"error": NOT_SAVED_REASON}`` and no
+  reply; any other failure of the turn answers 500. Rasa's own handler logs every exception and
+  returns whatever the bot had said so far with 200, so the visitor would believe the turn kept.
+  The widget shows any non-2xx answer as "not sent" with a Retry button.
+
+Streamed replies (``?stream=true``) are not offered: a line already streamed could not be withdrawn.
 """
 
 from __future__ import annotations
 
+import logging
+from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
@@ -19,6 +32,14 @@ from sanic.response import HTTPResponse
 
 from channels.limits import message_problem, metadata_problem, sender_problem
 from core.settings import load_settings
+from deploy.health import NOT_SAVED_REASON, TurnNotSaved
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client should wait before retrying a turn that could not be saved (health.py re-checks
+# the database before every turn, so the first turn after the outage is served).
+RETRY_AFTER_SECONDS = 30
+NOT_ANSWERED_REASON = "Sorry, something went wrong while answering this message. Please try again."
 
 
 def _refuse(status: int, reason: str) -> HTTPResponse:
@@ -64,13 +85,46 @@ class BoundedRestInput(RestInput):
             return _refuse(413 if isinstance(body.get("metadata"), dict) else 400, problem)
         return None
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+    async def answer(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> HTTPResponse:
+        """Run the turn; the bot's replies when it was kept, else 503 (not saved) or 500 (failed)."""
+        problem = self.request_problem(request)
+        if problem is not None:
+            return problem
+        if bool_arg(request, "stream", default=False):
+            return _refuse(400, "streamed replies are not offered here; post without ?stream=true")
+        collector = CollectingOutputChannel()
+        message = UserMessage(
+            self._extract_message(request),
+            collector,
+            await self._extract_sender(request),
+            input_channel=self._extract_input_channel(request),
+            metadata=self.get_metadata(request),
+        )
+        try:
+            await on_new_message(message)
+        except TurnNotSaved as error:
+            logger.warning("Turn not saved, reply withdrawn (503): %s", error)
+            return response.json(
+                {"error": NOT_SAVED_REASON}, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+        except CancelledError:
+            logger.error("Turn of %r cancelled (timed out)", message.sender_id)
+            raise
+        except Exception:
+            logger.exception("Turn of %r failed, reply withdrawn (500)", message.sender_id)
+            return _refuse(500, NOT_ANSWERED_REASON)
+        return response.json(collector.messages)
 
-        @webhook.middleware("request")
-        async def check(request: Request) -> Optional[HTTPResponse]:
-            if request.method != "POST":
-                return None
-            return self.request_problem(request)
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        """Rasa's two routes (``GET /`` and ``POST /webhook``), the second through ``answer``."""
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.answer(request, on_new_message)
 
         return webhook

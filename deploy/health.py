@@ -8,11 +8,11 @@
   Rasa process reports it as unhealthy.
 - ``guarded_turn()``: wraps one turn (the lock stores in ``deploy.lock_store`` use it). Before the
   turn it checks the database with ``SELECT 1`` and raises ``TurnNotSaved`` when that fails, so the
-  turn is not processed at all: Rasa's REST channel then returns no reply and the widget tells the
-  visitor plainly that it could not answer (nothing pretends to be kept). After the turn it raises
-  ``TurnNotSaved`` if reading or saving the conversation failed on the way (the database went away
-  mid-turn): an input channel that catches it can withdraw the reply; Rasa's stock REST channel logs
-  it and still returns the reply, which is the remaining window (a few milliseconds per outage).
+  turn is not processed at all. After the turn it raises ``TurnNotSaved`` if reading or saving the
+  conversation failed on the way (the database went away mid-turn). Either way the project's input
+  channels withdraw the bot's reply and say ``NOT_SAVED_REASON`` instead: the REST channel answers
+  503 (channels/rest.py), the socket.io channel sends that sentence (channels/socketio.py). Rasa's
+  stock channels would log it and still send the reply, so the visitor would believe the turn kept.
 """
 
 from __future__ import annotations
@@ -34,6 +34,13 @@ _failure: Optional[Dict[str, Union[str, float]]] = None
 _engine: Optional[sa.engine.Engine] = None
 # The errors met by the turn being processed (one list per turn, shared through the task's context).
 _turn_errors: ContextVar[Optional[List[BaseException]]] = ContextVar("turn_errors", default=None)
+
+
+# What an input channel tells the visitor's client instead of the bot's reply when ``TurnNotSaved``
+# is raised (channels/rest.py answers it with HTTP 503, channels/socketio.py sends it as the reply).
+NOT_SAVED_REASON = (
+    "Sorry, this conversation can't be saved right now, so your message was not kept. Please try again in a minute."
+)
 
 
 class TurnNotSaved(Exception):

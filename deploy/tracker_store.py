@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Text
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,9 +35,23 @@ from deploy import health, speedups
 class GuardedSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` whose failures reach ``deploy.health`` and the turn being processed."""
 
+    engine: sa.engine.Engine
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
+            # SQLAlchemy 1.4 opens and closes a new SQLite connection for every session (NullPool):
+            # four per turn here (the check before the turn, the read, two saves), and closing the
+            # last connection checkpoints the write-ahead log into the database file, with its
+            # fsyncs. Connecting and closing were a fifth of the Rasa server's CPU under load
+            # (docs/benchmarks.md). A small pool keeps them open; Rasa uses them from its event
+            # loop only, one at a time.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, pool_size=2, connect_args={"check_same_thread": False}
+            )
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
             # Write-ahead log: one fsync per saved turn instead of a rollback journal's create, two
             # fsyncs and delete (commits were the largest SQL item in the profile); still durable
             # (synchronous stays FULL), and readers such as the staff console never block the bot.

@@ -3,9 +3,11 @@
 The stack (action server + Rasa, PostgreSQL tracker store in a throw-away database) reaches
 PostgreSQL through a TCP proxy this test starts; the outage is the proxy dropping every connection
 and refusing new ones for 30 seconds (the shared PostgreSQL server itself is never touched). The
-choice documented in README "Beyond one machine": during the outage each turn is refused (Rasa's
-REST channel returns no reply, which the widget shows as "Sorry, I couldn't answer that just now")
-and the database is reported unavailable; afterwards conversations carry on with their context.
+choice documented in README "Beyond one machine": during the outage each turn is refused (the REST
+channel answers 503 with a plain reason and no reply, which the widget shows as "not sent" with a
+Retry button) and the database is reported unavailable; afterwards conversations carry on with
+their context. The same holds when the database fails in the middle of a turn, as the turn's events
+are being saved: the reply the bot had ready is withdrawn (REST: 503; socket.io: the reason instead).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Iterator, List, Optional, Set, Tuple
 
 import pytest
 
-from deploy.health import database_problem
-from tests.test_end_to_end import say, texts
+from deploy.health import NOT_SAVED_REASON, database_problem
+from tests.test_end_to_end import socketio_exchange, texts
 from webapp.launcher import Stack, free_port, settings_on_free_ports
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -30,12 +32,14 @@ OUTAGE_SECONDS = 30
 
 class TcpProxy:
     """127.0.0.1:<port> -> target, in a thread of its own; ``cut()`` drops every connection and
-    refuses new ones until ``restore()``."""
+    refuses new ones until ``restore()``. ``cut_on(b"...")`` cuts the moment a client sends those
+    bytes, before they reach the server (a database failing in the middle of a turn)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = free_port()
         self.cut_off = False
+        self.trigger: Optional[bytes] = None
         self._writers: Set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._server: Optional[asyncio.AbstractServer] = None
@@ -59,13 +63,17 @@ class TcpProxy:
             writer.close()
             return
         self._writers.update({writer, upstream_writer})
-        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
+        await asyncio.gather(self._pipe(reader, upstream_writer, True), self._pipe(upstream_reader, writer, False))
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_client: bool) -> None:
         try:
             while not self.cut_off:
                 data = await reader.read(65536)
                 if not data:
+                    break
+                if from_client and self.trigger is not None and self.trigger in data:
+                    self.trigger = None
+                    self._drop()
                     break
                 writer.write(data)
                 await writer.drain()
@@ -75,15 +83,18 @@ class TcpProxy:
             writer.close()
             self._writers.discard(writer)
 
-    def cut(self) -> None:
-        def drop() -> None:
-            self.cut_off = True
-            for writer in list(self._writers):
-                writer.transport.abort()
-            self._writers.clear()
+    def _drop(self) -> None:
+        self.cut_off = True
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
 
-        self._loop.call_soon_threadsafe(drop)
+    def cut(self) -> None:
+        self._loop.call_soon_threadsafe(self._drop)
         time.sleep(0.2)
+
+    def cut_on(self, trigger: bytes) -> None:
+        self.trigger = trigger
 
     def restore(self) -> None:
         self.cut_off = False
@@ -127,10 +138,11 @@ def test_database_outage_refuses_turns_plainly_and_loses_no_answered_turn(proxie
     answered: List[Tuple[str, str]] = []
 
     def turn(who: str, text: str) -> list:
-        replies = say(stack, who, text)
-        if replies:
+        status, replies = post_status(stack, who, text)
+        if status == 200:
             answered.append((who, text))
-        return replies
+            return replies
+        return [(status, replies)]
 
     assert "16-month Traditional Track" in texts(turn(sender, "How long is the MISM program?"))
 
@@ -142,7 +154,8 @@ def test_database_outage_refuses_turns_plainly_and_loses_no_answered_turn(proxie
         during.append(turn(newcomer, "hi"))
         assert database_problem(stack.settings.database_url, timeout=2) is not None
         time.sleep(2)
-    assert during and all(replies == [] for replies in during), "a turn was answered while it could not be kept"
+    refused = [(503, {"error": NOT_SAVED_REASON})]
+    assert during and all(replies == refused for replies in during), "a turn was answered while it could not be kept"
     proxy.restore()
 
     # The conversation carries on with what it established before the outage (MISM).
@@ -154,3 +167,50 @@ def test_database_outage_refuses_turns_plainly_and_loses_no_answered_turn(proxie
         stored = stored_user_texts(direct_url, who)
         believed = [text for w, text in answered if w == who]
         assert stored == believed, f"{who}: answered {believed} but stored {stored}"
+
+
+# What SQLAlchemy sends when Rasa's SQL tracker store saves a turn's events: cutting the database
+# there means the turn was read and processed, and the bot had its reply ready, but nothing was kept.
+SAVE = b"INSERT INTO events"
+
+
+def post_status(stack: Stack, sender: str, text: str) -> Tuple[int, object]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_turn_whose_save_fails_gets_a_503_and_no_reply(proxied_stack):
+    stack, proxy, direct_url = proxied_stack
+    sender = f"midturn-{uuid.uuid4().hex[:8]}"
+    status, replies = post_status(stack, sender, "How long is the MISM program?")
+    assert status == 200 and "16-month Traditional Track" in texts(replies)
+
+    proxy.cut_on(SAVE)
+    status, body = post_status(stack, sender, "what are its deadlines?")
+    assert status == 503, f"the visitor was answered ({status}: {body}) although the turn was not saved"
+    assert body == {"error": NOT_SAVED_REASON}
+    proxy.restore()
+
+    status, replies = post_status(stack, sender, "is it stem designated?")
+    assert status == 200 and "STEM" in texts(replies)
+    assert stored_user_texts(direct_url, sender) == ["How long is the MISM program?", "is it stem designated?"]
+
+
+def test_a_socketio_turn_whose_save_fails_gets_the_notice_instead_of_the_reply(proxied_stack):
+    stack, proxy, direct_url = proxied_stack
+    proxy.cut_on(SAVE)
+    sid, replies = socketio_exchange(stack, ("user_uttered", {"message": "How long is the MISM program?"}))
+    proxy.restore()
+    assert [r.get("text") for r in replies] == [NOT_SAVED_REASON]
+    assert stored_user_texts(direct_url, sid) == []

@@ -1,10 +1,12 @@
-"""The cached action-reply validator (deploy/speedups.py) accepts and rejects exactly what Rasa's does."""
+"""The cached action-reply validator and event-class lookup (deploy/speedups.py) give exactly what Rasa's do."""
 
 from __future__ import annotations
 
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
 from deploy import speedups
@@ -36,3 +38,22 @@ def test_cached_validator_matches_rasas_own():
                 action._validate_action_result(bad)
     finally:
         RemoteAction._validate_action_result = before
+
+
+def test_cached_event_lookup_matches_rasas_own():
+    before = Event.resolve_by_type
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    expected = {name: speedups.RASA_RESOLVE_BY_TYPE(name) for name in names}
+    try:
+        speedups.install()
+        assert Event.resolve_by_type is not speedups.RASA_RESOLVE_BY_TYPE
+        for _ in range(2):  # the second pass comes from the cache
+            assert {name: Event.resolve_by_type(name) for name in names} == expected
+        assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+        assert Event.resolve_by_type("no_such_event", ActionExecuted) is ActionExecuted  # not cached
+        with pytest.raises(ValueError, match="Unknown event name"):
+            Event.resolve_by_type("no_such_event")
+        stored = [UserUttered("hi", {"name": "greet"}), BotUttered("hello"), SlotSet("program", "mism")]
+        assert [Event.from_parameters(e.as_dict()) for e in stored] == stored
+    finally:
+        Event.resolve_by_type = staticmethod(before)
