@@ -292,11 +292,13 @@ def main() -> None:
                 }
                 for name in (t.name for t in targets if t.name != "bare"):
                     ratio = statistics.median(rates[name]) / statistics.median(rates["bare"])
-                    print(
-                        f"{level} conversations: {name}/bare throughput = {ratio:.2f}x (medians); CPU per message "
-                        f"{name} {cpu[name] * 1000:.0f} ms, bare {cpu['bare'] * 1000:.0f} ms "
-                        f"= {cpu['bare'] / cpu[name]:.2f}x the bare bot's messages per CPU-second"
-                    )
+                    line = f"{level} conversations: {name}/bare throughput = {ratio:.2f}x (medians)"
+                    if cpu[name] > 0:  # unknown for a server this script did not start (--url)
+                        line += (
+                            f"; CPU per message {name} {cpu[name] * 1000:.0f} ms, bare {cpu['bare'] * 1000:.0f} ms "
+                            f"= {cpu['bare'] / cpu[name]:.2f}x the bare bot's messages per CPU-second"
+                        )
+                    print(line)
     finally:
         for spy in spies:
             spy.send_signal(2)  # py-spy writes its file on SIGINT
