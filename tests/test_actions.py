@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
@@ -468,22 +469,24 @@ class DeskServer:
         self.server.server_close()
 
 
-def with_desk(monkeypatch, answer: Optional[Dict[str, Any]]) -> Optional[DeskServer]:
+@contextmanager
+def desk_answering(monkeypatch, answer: Optional[Dict[str, Any]]) -> Iterator[None]:
+    """The web server answers availability with ``answer``; ``None``: no web server at all (port 9)."""
     desk = DeskServer(answer) if answer is not None else None
-    # No desk: a port nothing listens on (the web server is down).
     monkeypatch.setenv("HANDOFF_URL", desk.url if desk else "http://127.0.0.1:9")
-    return desk
+    try:
+        yield
+    finally:
+        if desk:
+            desk.close()
 
 
 SECOND_MISS = [user_event("greet"), {"event": "bot", "text": "hi"}, user_event("nlu_fallback")]
 
 
 def test_second_miss_offers_a_live_chat_when_an_officer_is_free(domain_dict, monkeypatch):
-    desk = with_desk(monkeypatch, {"available": True, "reason": "open"})
-    try:
+    with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
         messages, texts, _ = miss(domain_dict, "out_of_scope", history=SECOND_MISS)
-    finally:
-        desk.close()  # type: ignore[union-attr]
     assert messages[0]["response"] == "utter_handoff_live"
     assert "available to chat with you now" in texts[0] and "hnzadmit@andrew.cmu.edu" in texts[0]
     titles = [b["title"] for b in domain_dict["responses"]["utter_handoff_live"][0]["buttons"]]
@@ -503,12 +506,8 @@ def test_asking_for_a_person_when_nobody_can_chat_says_why_and_offers_a_follow_u
 ):
     from actions.handoff import ActionOfferHuman
 
-    desk = with_desk(monkeypatch, answer)
-    try:
+    with desk_answering(monkeypatch, answer):
         messages, texts, _ = run(ActionOfferHuman(), domain_dict, make_tracker("request_human"))
-    finally:
-        if desk:
-            desk.close()
     assert messages[0]["response"] == "utter_offer_followup"
     assert phrase in texts[0] and "hnzadmit@andrew.cmu.edu" in texts[0]
 
@@ -516,20 +515,14 @@ def test_asking_for_a_person_when_nobody_can_chat_says_why_and_offers_a_follow_u
 def test_asking_for_a_person_when_an_officer_is_free_offers_the_live_chat(domain_dict, monkeypatch):
     from actions.handoff import ActionOfferHuman
 
-    desk = with_desk(monkeypatch, {"available": True, "reason": "open"})
-    try:
+    with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
         messages, _, _ = run(ActionOfferHuman(), domain_dict, make_tracker("request_human"))
-    finally:
-        desk.close()  # type: ignore[union-attr]
     assert [m["response"] for m in messages] == ["utter_offer_live"]
 
 
 def test_a_client_without_the_widget_key_cannot_join_the_queue(domain_dict, monkeypatch):
     from actions.handoff import ActionStartHandoff
 
-    desk = with_desk(monkeypatch, {"available": True, "reason": "open"})
-    try:
+    with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
         messages, _, slots = run(ActionStartHandoff(), domain_dict, make_tracker("handoff_accept"))
-    finally:
-        desk.close()  # type: ignore[union-attr]
     assert messages[0]["response"] == "utter_offer_followup" and "handoff" not in slots

@@ -54,6 +54,15 @@ def log_in(page, web_url: str, password: str) -> None:
     expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
 
 
+def open_chat(page, url: str) -> WidgetPage:
+    """Open the chat on a page of the demo site and wait for the greeting."""
+    page.goto(url)
+    widget = WidgetPage(page)
+    widget.open_with_mouse()
+    widget.wait_bot_count(1, TIMEOUT_MS)
+    return widget
+
+
 def staff_events(stack, sender: str):
     url = f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.token}"
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -82,10 +91,7 @@ def test_a_visitor_chats_with_an_officer_who_hands_back_to_the_assistant(stack, 
         expect(staff.get_by_text("You are available.")).to_be_visible()
 
         # 2. The visitor asks for a person and accepts.
-        visitor.goto(f"{stack.web_url}/mism")
-        widget = WidgetPage(visitor)
-        widget.open_with_mouse()
-        widget.wait_bot_count(1, TIMEOUT_MS)  # the greeting
+        widget = open_chat(visitor, f"{stack.web_url}/mism")
         assert "available to chat with you now" in widget.ask("Can I talk to a real person?")
         visitor.get_by_role("button", name="Chat with an admissions officer").click()
         expect(visitor.locator(".hc-msg--bot", has_text="You're in the queue")).to_be_visible()
@@ -163,10 +169,7 @@ def test_with_nobody_available_a_visitor_leaves_a_follow_up_that_staff_work_on(s
         context.set_default_timeout(TIMEOUT_MS)
     try:
         visitor = visitor_context.new_page()
-        visitor.goto(f"{stack.web_url}/msit")
-        widget = WidgetPage(visitor)
-        widget.open_with_mouse()
-        widget.wait_bot_count(1, TIMEOUT_MS)
+        widget = open_chat(visitor, f"{stack.web_url}/msit")
         offer = widget.ask("Can I talk to someone from admissions?")
         assert "No admissions officer is free" in offer and "e-mail you back" in offer
         expect(visitor.get_by_role("button", name="Chat with an admissions officer")).to_have_count(0)
@@ -218,10 +221,7 @@ def test_the_visitor_can_end_a_live_chat_from_the_widget(stack, chromium):
     visitor_context.set_default_timeout(TIMEOUT_MS)
     try:
         visitor = visitor_context.new_page()
-        visitor.goto(f"{stack.web_url}/")
-        widget = WidgetPage(visitor)
-        widget.open_with_mouse()
-        widget.wait_bot_count(1, TIMEOUT_MS)
+        widget = open_chat(visitor, f"{stack.web_url}/")
         widget.ask("is there a real person I could talk to?")
         visitor.get_by_role("button", name="Chat with an admissions officer").click()
         expect(visitor.locator(".hc-handoff-status")).to_have_text("Waiting for an admissions officer…")
