@@ -388,6 +388,8 @@ def _print_banner(stack: Stack) -> None:
 Heinz Admissions Assistant is running.
   Chat page (visitors):  http://localhost:{settings.web_port}/
   Staff console:         http://localhost:{settings.web_port}/staff/   {login}
+  Live chat:             mark yourself available at http://localhost:{settings.web_port}/staff/live, then ask the
+                         chat page "can I talk to a person?" (office hours: {settings.office_hours})
   Rasa server:           http://localhost:{settings.rasa_port}/  (REST: /webhooks/rest/webhook)
   Rasa HTTP API token:   {stack.token}{token_hint}
   Action server:         http://localhost:{settings.action_port}/health
