@@ -56,6 +56,10 @@ ANSWER_TYPES: Dict[str, str] = {
     "utter_fallback": "fallback",
     "utter_out_of_scope": "out_of_scope",
     "utter_handoff": "handoff",
+    # The second miss while an officer is free, and the answers to "can I talk to a person?".
+    "utter_handoff_live": "handoff",
+    "utter_offer_live": "handoff",
+    "utter_offer_followup": "handoff",
     "utter_handoff_queued": "handed_to_person",
     "utter_followup_submitted": "followup",
     "utter_action_failed": "action_failed",

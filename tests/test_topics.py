@@ -66,3 +66,19 @@ def test_every_topic_has_training_examples(knowledge):
     counts = _nlu_examples()
     thin = {intent_for(t): counts[intent_for(t)] for t in knowledge.topics if counts[intent_for(t)] < MIN_EXAMPLES}
     assert thin == {}, f"topics with fewer than {MIN_EXAMPLES} training examples"
+
+
+def test_every_reply_that_offers_a_person_counts_in_the_analytics(domain_dict):
+    """A new way of offering a person (a response named utter_offer_* or utter_handoff*) must
+    count in the trends' answer types; the officers' own announcements are not the bot's replies."""
+    from core.handoff import HANDOFF_EVENT_KINDS, announcement_response
+    from core.topics import answer_type
+
+    announcements = {announcement_response(kind) for kind in HANDOFF_EVENT_KINDS}
+    offers = [
+        name
+        for name in domain_dict["responses"]
+        if name.startswith(("utter_offer_", "utter_handoff")) and name not in announcements
+    ]
+    assert "utter_offer_live" in offers and "utter_handoff_queued" in offers
+    assert {name: answer_type(name) for name in offers if answer_type(name) is None} == {}
