@@ -71,9 +71,11 @@ def fake_rasa(fake_state, fake_rasa_server):
         fake_state.received.clear()
     fake_state.delay = 0.0
     fake_state.status = 200
+    fake_state.error = "boom"
     yield fake_rasa_server
     fake_state.delay = 0.0
     fake_state.status = 200
+    fake_state.error = "boom"
 
 
 @pytest.fixture(scope="session")

@@ -645,6 +645,24 @@ def test_http_error_counts_as_unreachable(page, fake_web, fake_rasa, fake_state)
     assert page.locator(".hc-retry").count() == 1
 
 
+def test_a_message_the_server_could_not_keep_says_so_and_can_be_retried(page, fake_web, fake_rasa, fake_state):
+    """The REST channel answers 503 with its reason when the conversation cannot be saved (the
+    database is down): the visitor reads that reason, not "can't be reached", and retries later."""
+    from deploy.health import NOT_SAVED_REASON
+
+    w = open_fresh(page, fake_web.url)
+    fake_state.status, fake_state.error = 503, NOT_SAVED_REASON
+    w.send("What are the MISM deadlines?")
+    notice = page.locator(".hc-notice--error")
+    notice.wait_for(timeout=12000)
+    assert NOT_SAVED_REASON in notice.inner_text() and CONTACT.email in notice.inner_text()
+    assert "can't be reached" not in w.log_text()
+    fake_state.status = 200
+    page.click(".hc-retry")
+    w.wait_bot_count(2)
+    assert "You said: What are the MISM deadlines?" in w.log_text()  # the retried message was answered
+
+
 def test_greeting_failure_is_retried_after_reconnect(page, host_page, fake_rasa, fake_state):
     fake_state.status = 503
     page.goto(embed_url(host_page, fake_rasa, health_interval_ms=300))

@@ -161,6 +161,7 @@ class FakeRasa:
     received: List[Dict[str, Any]] = field(default_factory=list)
     delay: float = 0.0  # seconds before answering (to exercise the widget's time-out)
     status: int = 200  # HTTP status of webhook replies (500 = server error)
+    error: str = "boom"  # the "error" of a non-200 reply (the project's REST channel explains a 503)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def messages(self) -> List[str]:
@@ -223,7 +224,7 @@ def make_fake_rasa(state: FakeRasa) -> Flask:
         if state.delay:
             time.sleep(state.delay)
         if state.status != 200:
-            return jsonify({"error": "boom"}), state.status
+            return jsonify({"error": state.error}), state.status
         return jsonify([dict(r, recipient_id=body["sender"]) for r in state.reply(body["message"])])
 
     return app

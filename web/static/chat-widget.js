@@ -465,6 +465,21 @@
     );
   }
 
+  /**
+   * A non-2xx answer as an error. A 503 whose body says why (the project's REST channel: the
+   * conversation cannot be saved right now) carries that sentence, so the visitor reads the reason
+   * rather than "can't be reached".
+   */
+  function refusal(status, unreadable) {
+    return function (body) {
+      var error = new Error("HTTP " + status);
+      if (!unreadable && status === 503 && body && typeof body.error === "string" && body.error.trim()) {
+        error.serverMessage = body.error.trim().slice(0, 300);
+      }
+      throw error;
+    };
+  }
+
   /* ------------------------------------------------------------------ widget */
 
   function Widget(options) {
@@ -1067,7 +1082,7 @@
       },
       this.opts.timeoutMs,
       function (res) {
-        if (!res.ok) throw new Error("HTTP " + res.status);
+        if (!res.ok) return res.json().then(refusal(res.status), refusal(res.status, true));
         return res.json().then(function (data) {
           if (!Array.isArray(data)) throw new Error("unexpected reply");
           return data;
@@ -1089,7 +1104,9 @@
       function (err) {
         if (generation !== self.generation || (err && err.message === "stale")) return;
         self.setStatus(m, "failed");
-        self.goOffline();
+        // The server answered but could not keep the message: say why; it is not "offline".
+        if (err && err.serverMessage) self.notSaved(err.serverMessage);
+        else self.goOffline();
       }
     );
   };
@@ -1295,6 +1312,15 @@
     var contact = fillNodes(template, { office: o.contactOffice || t.officeFallback, email: email, phone: phone });
     return el("p", { className: "hc-p" }, [fillNodes(sentence, { contact: contact })]);
   }
+
+  /** The server could not keep the visitor's message (its reason, as text), with the contact. */
+  Widget.prototype.notSaved = function (reason) {
+    var o = this.opts;
+    this.notice("error", function (bubble) {
+      bubble.appendChild(el("p", { className: "hc-p", text: reason }));
+      bubble.appendChild(contactParagraph(o, o.strings.noAnswerContact));
+    });
+  };
 
   /** The server answered but said nothing we can show (e.g. its action server is down). */
   Widget.prototype.noAnswer = function () {
