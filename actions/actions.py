@@ -41,17 +41,23 @@ def current_knowledge() -> Knowledge:
     return _source.get()
 
 
-def page_program(tracker: Tracker) -> Optional[str]:
-    """The program of the page the visitor chats from (the widget's ``data-program``), if any.
+def page_metadata(tracker: Tracker, key: str) -> Optional[str]:
+    """A text the widget sends as message metadata (``program``, ``page_url``), if any.
 
-    The widget sends it as message metadata; Rasa also keeps the first message's metadata of a
+    The widget sends it with every message; Rasa also keeps the first message's metadata of a
     session in the ``session_started_metadata`` slot.
     """
     message = tracker.latest_message or {}
     for metadata in (message.get("metadata"), tracker.get_slot("session_started_metadata")):
-        if isinstance(metadata, dict) and isinstance(metadata.get("program"), str):
-            return metadata["program"].strip().lower() or None
+        if isinstance(metadata, dict) and isinstance(metadata.get(key), str):
+            return metadata[key]
     return None
+
+
+def page_program(tracker: Tracker) -> Optional[str]:
+    """The program of the page the visitor chats from (the widget's ``data-program``), if any."""
+    program = page_metadata(tracker, "program")
+    return program.strip().lower() or None if program is not None else None
 
 
 def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:

@@ -143,13 +143,6 @@ def cleared_form() -> List[EventType]:
     return [SlotSet(name, None) for name in FOLLOWUP_SLOTS]
 
 
-def page_url(tracker: Tracker) -> Optional[str]:
-    for metadata in ((tracker.latest_message or {}).get("metadata"), tracker.get_slot("session_started_metadata")):
-        if isinstance(metadata, dict) and isinstance(metadata.get("page_url"), str):
-            return metadata["page_url"][:500]
-    return None
-
-
 class ActionSubmitFollowup(Action):
     """Sends the filled form to the console's inbox, if the visitor agreed to be contacted."""
 
@@ -157,7 +150,7 @@ class ActionSubmitFollowup(Action):
         return SUBMIT_FOLLOWUP_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.actions import current_knowledge
+        from actions.actions import current_knowledge, page_metadata
 
         contact = current_knowledge().contact
         if tracker.get_slot("followup_consent") is not True:
@@ -174,7 +167,7 @@ class ActionSubmitFollowup(Action):
             "question": tracker.get_slot("followup_question"),
             "consent": True,
             "submitted_at": now,
-            "page_url": page_url(tracker),
+            "page_url": (page_metadata(tracker, "page_url") or "")[:500] or None,
         }
         dispatcher.utter_message(response="utter_followup_submitted")
         return [SlotSet(FOLLOWUP_RECORD_SLOT, request), *cleared_form()]

@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import phrases_from_domain
 from core.handoff import (
     HANDOFF_KEY_METADATA,
     HANDOFF_SLOT,
@@ -100,8 +101,7 @@ def offer_follow_up(dispatcher: CollectingDispatcher, domain: Dict[Text, Any], a
     from actions.actions import current_knowledge
 
     contact = current_knowledge().contact
-    phrase = REASON_PHRASES.get(availability.reason, "utter_phrase_busy")
-    template = ((domain.get("responses") or {}).get(phrase) or [{}])[0].get("text", "")
+    template = phrases_from_domain(domain).get(REASON_PHRASES.get(availability.reason, "utter_phrase_busy"), "")
     reason = template.replace("{hours}", availability.hours or "during office hours")
     dispatcher.utter_message(response="utter_offer_followup", reason=reason, email=contact.email, phone=contact.phone)
 
