@@ -5,6 +5,7 @@
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080 --token T --levels 50   # a running stack
     .venv/bin/python bench/load.py --only product --levels 50 --repeat 2 --profile var/profile
     .venv/bin/python bench/load.py --model diet=/tmp/diet.tar.gz --model logreg=models/heinz.tar.gz
+    .venv/bin/python bench/load.py --stack sqlite --stack sqlite:2 --stack postgres:2
 
 Workload (issue 10): N concurrent conversations of 6 turns over the REST channel
 (``POST /webhooks/rest/webhook``); each conversation sends its next message when the previous reply
@@ -22,6 +23,12 @@ Targets:
 With ``--model NAME=PATH`` (repeatable) the product is started once per model, each a stack of its
 own (``product-NAME``), so two NLU pipelines are compared side by side in one run.
 
+With ``--stack KIND[:WORKERS]`` (repeatable) the product is started once per topology, side by side
+in the same run: ``sqlite`` is what ``make run`` starts; ``postgres`` uses a throw-away database on
+the PostgreSQL server of ``--postgres-url`` (created and dropped here); ``WORKERS`` > 1 runs that
+many Sanic workers in the Rasa server (``SANIC_WORKERS``), with the Redis lock store at
+``--redis-url`` that several workers need. E.g. ``--stack sqlite --stack postgres:2``.
+
 All servers are started before the first measurement and are measured one after the other with
 the same messages, so the machine's load is as similar as possible. Each line also gives the CPU
 time (user + system) the bot's servers spent per message, from /proc: on a shared machine it is
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import secrets
 import statistics
@@ -41,9 +49,10 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import aiohttp
 
@@ -207,6 +216,31 @@ def start_bare(log_dir: Path) -> tuple[Target, subprocess.Popen]:
     return target, process
 
 
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A throw-away database on that PostgreSQL server, dropped afterwards; its URL."""
+    import sqlalchemy as sa
+
+    name = f"bench_{secrets.token_hex(6)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield str(sa.engine.make_url(admin_url).set(database=name))
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def parse_stack(spec: str) -> Tuple[str, int]:
+    """``sqlite`` / ``postgres:2`` -> (kind, Sanic workers)."""
+    kind, _, workers = spec.partition(":")
+    if kind not in ("sqlite", "postgres") or (workers and not workers.isdigit()):
+        raise SystemExit(f"--stack {spec!r}: expected sqlite or postgres, optionally :WORKERS")
+    return kind, int(workers or 1)
+
+
 def profile(stack: Stack, directory: Path, prefix: str = "") -> List[subprocess.Popen]:
     """py-spy (from PyPI, no code change) sampling the Rasa and action servers until stopped."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -235,24 +269,43 @@ def main() -> None:
     parser.add_argument(
         "--model", action="append", default=[], help="NAME=PATH: a product stack with this model (repeatable)"
     )
+    parser.add_argument(
+        "--stack", action="append", default=[], help="KIND[:WORKERS]: sqlite or postgres, Sanic workers (repeatable)"
+    )
+    parser.add_argument(
+        "--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test", help="for --stack postgres"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="lock store when WORKERS > 1")
     args = parser.parse_args()
+    if args.stack and args.model:
+        raise SystemExit("--stack and --model: give one of them")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     targets: List[Target] = []
     bare_process: Optional[subprocess.Popen] = None
     stacks: Dict[str, Stack] = {}
     spies: List[subprocess.Popen] = []
+    databases = ExitStack()
     try:
         if args.only != "bare":
             if args.url:
                 targets.append(Target("product", args.url.rstrip("/"), args.token))
             else:
                 models = [spec.partition("=")[::2] for spec in args.model] or [("", "")]
-                for label, model in models:
+                topologies = [parse_stack(spec) for spec in args.stack] or [("sqlite", 1)]
+                products = [(label, model, kind, workers) for label, model in models for kind, workers in topologies]
+                for label, model, kind, workers in products:
+                    if args.stack:
+                        label = f"{kind}" + (f"x{workers}" if workers > 1 else "")
                     name = f"product-{label}" if label else "product"
                     directory = workdir / name
                     directory.mkdir()
-                    settings = settings_on_free_ports(f"sqlite:///{directory / 'conversations.db'}")
+                    if kind == "postgres":
+                        database_url = databases.enter_context(postgres_database(args.postgres_url))
+                    else:
+                        database_url = f"sqlite:///{directory / 'conversations.db'}"
+                    settings = settings_on_free_ports(database_url, args.redis_url if workers > 1 else "")
+                    settings = dataclasses.replace(settings, rasa_workers=workers)
                     stack = Stack(settings, log_dir=directory, **({"model": Path(model)} if model else {}))
                     stacks[name] = stack
                     started = time.perf_counter()
@@ -310,6 +363,7 @@ def main() -> None:
         if bare_process is not None and bare_process.poll() is None:
             os.killpg(bare_process.pid, 15)
             bare_process.wait(timeout=30)
+        databases.close()
 
 
 if __name__ == "__main__":

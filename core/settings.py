@@ -62,6 +62,9 @@ class Settings:
         default_factory=lambda: os.environ.get("DATABASE_URL", "").strip() or default_database_url()
     )
     redis_url: str = field(default_factory=lambda: os.environ.get("REDIS_URL", "").strip())
+    # Sanic workers of the Rasa server (one per core serves the most); more than one needs the
+    # Redis lock store (REDIS_URL), which keeps a conversation's turns in order across them.
+    rasa_workers: int = field(default_factory=lambda: env_int("SANIC_WORKERS", 1))
     # Origins allowed to call the Rasa server; empty means "this web server" (from web_port).
     cors_origins: List[str] = field(default_factory=lambda: _list("CORS_ORIGINS", []))
     secret_key: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", "") or secrets.token_hex(32))

@@ -32,6 +32,24 @@ def test_launcher_refuses_to_start_when_the_database_is_unreachable(tmp_path):
     assert "Starting the action server" not in result.stdout  # nothing was started
 
 
+def test_launcher_refuses_several_workers_without_the_redis_lock_store(tmp_path):
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'conversations.db'}",
+        "SANIC_WORKERS": "2",
+        "WEB_PORT": str(free_port()),
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.launcher"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [lines[0]] and lines[0].startswith("Not started: SANIC_WORKERS=2 needs REDIS_URL"), result.stderr
+    assert "Starting the action server" not in result.stdout
+
+
 def test_database_check_accepts_a_working_database_and_names_a_broken_sqlite_path(tmp_path):
     assert database_problem(f"sqlite:///{tmp_path / 'conversations.db'}") is None
     problem = database_problem(f"sqlite:///{tmp_path / 'missing-dir' / 'conversations.db'}")

@@ -212,6 +212,7 @@ class Stack:
             env["RASA_TOKEN"] = self.token
             # Caps visitors' requests; not the action server's (Rasa sends it whole conversations).
             env["SANIC_REQUEST_MAX_SIZE"] = str(self.settings.max_request_bytes)
+            env["SANIC_WORKERS"] = str(self.settings.rasa_workers)
         if name == "web":
             env["RASA_TOKEN"] = self.token  # stores staff messages through Rasa's HTTP API
             env["RASA_INTERNAL_URL"] = self.settings.rasa_internal_url
@@ -353,11 +354,22 @@ def refuse_without_database(database_url: str) -> None:
         sys.exit(f"Not started: {problem}. Start the database or fix DATABASE_URL, then try again.")
 
 
+def refuse_workers_without_redis(settings: Settings) -> None:
+    """Several Sanic workers each keep their own in-memory locks, so two of them could serve one
+    conversation at once and store its turns twice or out of order: they need the Redis lock store."""
+    if settings.rasa_workers > 1 and not settings.redis_url:
+        sys.exit(
+            f"Not started: SANIC_WORKERS={settings.rasa_workers} needs REDIS_URL (the lock store that keeps "
+            "each conversation's turns in order across workers). Set REDIS_URL or SANIC_WORKERS=1."
+        )
+
+
 def main() -> None:
     """``make run``: start everything, print where to go, stop cleanly on Ctrl-C."""
     os.umask(UMASK)
     settings = load_settings()
     refuse_without_database(settings.database_url)
+    refuse_workers_without_redis(settings)
     stack = Stack(settings)
     print("Starting the action server, the Rasa server (loading the model takes ~30 s) and the web server...")
     try:
