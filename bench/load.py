@@ -187,11 +187,16 @@ async def run_level(target: Target, conversations: int) -> Result:
 
 
 async def warm_up(target: Target) -> None:
+    """Every message a few times, concurrently, so that each Sanic worker has traced its models."""
+
+    async def send(session: aiohttp.ClientSession, text: str) -> None:
+        payload = {"sender": f"warm-up-{uuid.uuid4().hex[:6]}", "message": text}
+        async with session.post(f"{target.url}/webhooks/rest/webhook", json=payload) as response:
+            await response.read()
+
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-        for text in MESSAGES:
-            payload = {"sender": f"warm-up-{uuid.uuid4().hex[:6]}", "message": text}
-            async with session.post(f"{target.url}/webhooks/rest/webhook", json=payload) as response:
-                await response.read()
+        for _ in range(4):
+            await asyncio.gather(*(send(session, text) for text in MESSAGES))
 
 
 def bare_model() -> Path:

@@ -36,10 +36,11 @@ TOKEN = f"edge-token-{uuid.uuid4().hex}"
 class Launched:
     """``python -m webapp.launcher`` as ``make run`` starts it, with its output collected."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **extra_env: str) -> None:
         self.ports = {"WEB_PORT": free_port(), "RASA_PORT": free_port(), "ACTION_PORT": free_port()}
         env = {
             **os.environ,
+            **extra_env,
             **{key: str(value) for key, value in self.ports.items()},
             "DATABASE_URL": f"sqlite:///{tmp_path / 'conversations.db'}",
             "RASA_TOKEN": TOKEN,

@@ -174,6 +174,9 @@ class Stack:
     # Per child: "running" / "restarting", restarts so far, last exit code, when it (re)started.
     health: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     _restart_at: Dict[str, float] = field(default_factory=dict)
+    # Rasa server pids whose Sanic workers were all seen alive (see _check_rasa_workers).
+    _workers_seen: Dict[int, bool] = field(default_factory=dict)
+    _workers_stopping: Dict[int, float] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -256,8 +259,48 @@ class Stack:
             json.dumps({"stack": "degraded" if down else "ok", "children": children}, sort_keys=True),
         )
 
+    def rasa_workers_alive(self) -> int:
+        """How many Sanic workers the Rasa server has now (its forked children, from /proc)."""
+        process = self.processes.get("rasa")
+        if process is None or process.poll() is not None:
+            return 0
+        alive = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == process.pid and fields[0] != "Z":  # parent pid; a zombie is dead
+                alive += 1
+        return alive
+
+    def _check_rasa_workers(self) -> None:
+        """Sanic (21.12) does not replace a worker that died: the others keep serving, at a fraction
+        of the capacity, and nothing would notice. Once all workers have been seen, a missing one
+        makes the launcher stop the Rasa server gracefully (the survivors finish their turns) and
+        restart it like any other dead child."""
+        expected = self.settings.rasa_workers
+        process = self.processes.get("rasa")
+        if expected <= 1 or process is None or process.poll() is not None or "rasa" in self._restart_at:
+            return
+        stopping_since = self._workers_stopping.get(process.pid)
+        if stopping_since is not None:
+            if time.monotonic() - stopping_since > 30:  # the survivors did not finish: no more waiting
+                os.killpg(process.pid, signal.SIGKILL)
+            return
+        alive = self.rasa_workers_alive()
+        if alive >= expected:
+            self._workers_seen[process.pid] = True
+        elif self._workers_seen.get(process.pid):
+            self._workers_seen.pop(process.pid)
+            message = f"A worker of the Rasa server died ({alive} of {expected} left); restarting the Rasa server."
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
+            self._workers_stopping[process.pid] = time.monotonic()
+            os.killpg(process.pid, signal.SIGTERM)
+
     def supervise(self) -> None:
         """One round of watching: note children that died, restart those whose pause is over."""
+        self._check_rasa_workers()
         now = time.monotonic()
         for name, process in list(self.processes.items()):
             if process.poll() is None or name in self._restart_at:
