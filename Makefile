@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python 2>/dev/null | tail -n 1)
 TRAINING_INPUTS := domain.yml config.yml $(shell find data components policies -name '*.yml' -o -name '*.py' 2>/dev/null)
 
-.PHONY: install train run test lint validate browser nginx clean
+.PHONY: install train run test lint validate browser nginx packages clean
 
 install: $(STAMP)
 
@@ -62,8 +62,18 @@ lint: $(STAMP)
 	  else echo "node is missing: install Node.js to check the widget's JavaScript."; exit 1; fi; }
 	node --check web/static/chat-widget.js
 
-test: $(STAMP) lint $(MODEL) browser nginx
-	$(PY) -m pytest
+# Lint, training and the system packages do not depend on each other: they run side by side (apt
+# mostly waits on the network while DIET trains). The suite then runs two test files at a time
+# (pytest-xdist): most of its time is spent waiting on servers, browsers and outages it stages.
+TEST_WORKERS ?= 2
+
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j3 lint $(MODEL) packages
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# One apt-get at a time (dpkg takes a lock).
+packages:
+	$(MAKE) --no-print-directory -j1 browser nginx
 
 clean:
 	rm -rf models .rasa results var/logs var/endpoints-*.yml
