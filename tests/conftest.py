@@ -84,6 +84,23 @@ def redis_client() -> Any:
     return client
 
 
+@pytest.fixture(autouse=True)
+def isolated_database_health() -> Iterator[None]:
+    """Each test starts with no database watched by ``deploy.health`` and leaves none behind.
+
+    A tracker store created in a test watches its engine for the whole process; a later test in the
+    same process (pytest-xdist runs files in any order) would otherwise check a dropped database.
+    """
+    from deploy import health
+
+    saved = (health._engine, health._failure)
+    health._engine, health._failure = None, None
+    try:
+        yield
+    finally:
+        health._engine, health._failure = saved
+
+
 @pytest.fixture(scope="session")
 def domain_dict() -> Dict[str, Any]:
     """The domain as the action server receives it from Rasa."""
