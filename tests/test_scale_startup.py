@@ -11,43 +11,31 @@ from deploy.health import database_problem
 from webapp.launcher import free_port
 
 
-def test_launcher_refuses_to_start_when_the_database_is_unreachable(tmp_path):
-    port = free_port()  # nothing listens there
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgresql://bot:secret-pw@127.0.0.1:{port}/heinz",
-        "WEB_PORT": str(free_port()),
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-    }
+def launch_refused(**env_overrides: str) -> str:
+    """Run ``python -m webapp.launcher`` as ``make run`` does; it must refuse and start nothing. Its one line."""
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SANIC_WORKERS")}
+    env.update(WEB_PORT=str(free_port()), RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), **env_overrides)
     result = subprocess.run(
         [sys.executable, "-m", "webapp.launcher"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
+    assert "Starting the action server" not in result.stdout  # nothing was started
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"Not started: the conversation database (postgresql at 127.0.0.1:{port}/heinz)")
-    assert "unreachable" in lines[0] and "DATABASE_URL" in lines[0]
-    assert "secret-pw" not in result.stderr + result.stdout
-    assert "Starting the action server" not in result.stdout  # nothing was started
+    return lines[0] + result.stdout
+
+
+def test_launcher_refuses_to_start_when_the_database_is_unreachable():
+    port = free_port()  # nothing listens there
+    line = launch_refused(DATABASE_URL=f"postgresql://bot:secret-pw@127.0.0.1:{port}/heinz")
+    assert line.startswith(f"Not started: the conversation database (postgresql at 127.0.0.1:{port}/heinz)")
+    assert "unreachable" in line and "DATABASE_URL" in line
+    assert "secret-pw" not in line
 
 
 def test_launcher_refuses_several_workers_without_the_redis_lock_store(tmp_path):
-    env = {
-        **{key: value for key, value in os.environ.items() if key != "REDIS_URL"},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'conversations.db'}",
-        "SANIC_WORKERS": "2",
-        "WEB_PORT": str(free_port()),
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "webapp.launcher"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == [lines[0]] and lines[0].startswith("Not started: SANIC_WORKERS=2 needs REDIS_URL"), result.stderr
-    assert "Starting the action server" not in result.stdout
+    line = launch_refused(DATABASE_URL=f"sqlite:///{tmp_path / 'conversations.db'}", SANIC_WORKERS="2")
+    assert line.startswith("Not started: SANIC_WORKERS=2 needs REDIS_URL"), line
 
 
 def test_database_check_accepts_a_working_database_and_names_a_broken_sqlite_path(tmp_path):

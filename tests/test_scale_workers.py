@@ -17,29 +17,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
 from tests.conftest import REDIS_HOST, REDIS_PORT
 from tests.test_edge_supervision import TOKEN, Launched, wait_until
+from webapp.launcher import live_children
 
 pytestmark = pytest.mark.slow
 
 QUESTIONS = ["How long is the MISM program?", "what are the deadlines for MSIT", "is MISM stem designated?"]
-
-
-def workers_of(pid: int) -> List[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            children.append(int(stat.parent.name))
-    return children
 
 
 def stored_user_texts(launched: Launched, sender: str) -> List[str]:
@@ -55,7 +43,7 @@ def test_a_killed_worker_loses_no_answered_turn_and_the_server_gets_both_back(tr
         if not launched.ready.wait(300):
             pytest.fail("the launcher did not start:\n" + "".join(launched.output)[-3000:])
         rasa = launched.pid_of("channels")
-        first_workers = wait_until(lambda: len(workers_of(rasa)) == 2 and workers_of(rasa), 60, "not two workers")
+        first_workers = wait_until(lambda: len(live_children(rasa)) == 2 and live_children(rasa), 60, "not two workers")
 
         answered: Dict[str, List[str]] = {}
         failed: List[str] = []
@@ -95,7 +83,7 @@ def test_a_killed_worker_loses_no_answered_turn_and_the_server_gets_both_back(tr
         wait_until(lambda: "The rasa server was restarted (#1)." in output(), 60, "no restart")
         new_rasa = launched.pid_of("channels")
         assert new_rasa != rasa
-        wait_until(lambda: len(workers_of(new_rasa)) == 2, 120, "the new server has not two workers")
+        wait_until(lambda: len(live_children(new_rasa)) == 2, 120, "the new server has not two workers")
         sender = f"workers-after-{uuid.uuid4().hex[:8]}"
         reply = wait_until(
             lambda: launched.say(sender, "How long is the MISM program?"), 180, "no answer after restart"

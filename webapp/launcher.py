@@ -146,6 +146,19 @@ def _secret_env(settings: Settings) -> Dict[str, str]:
     return env
 
 
+def live_children(pid: int) -> List[int]:
+    """The processes whose parent is ``pid`` and that have not exited (zombies excluded), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name: state, ppid, ...
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
 def wait_for(url: str, timeout: float, process: Optional[subprocess.Popen] = None) -> None:
     """Poll ``url`` until it answers, failing early if the process behind it has exited."""
     deadline = time.monotonic() + timeout
@@ -260,19 +273,11 @@ class Stack:
         )
 
     def rasa_workers_alive(self) -> int:
-        """How many Sanic workers the Rasa server has now (its forked children, from /proc)."""
+        """How many Sanic workers the Rasa server has now (its forked children)."""
         process = self.processes.get("rasa")
         if process is None or process.poll() is not None:
             return 0
-        alive = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[1]) == process.pid and fields[0] != "Z":  # parent pid; a zombie is dead
-                alive += 1
-        return alive
+        return len(live_children(process.pid))
 
     def _check_rasa_workers(self) -> None:
         """Sanic (21.12) does not replace a worker that died: the others keep serving, at a fraction
