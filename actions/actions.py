@@ -56,8 +56,8 @@ def page_metadata(tracker: Tracker, key: str) -> Optional[str]:
 
 def page_program(tracker: Tracker) -> Optional[str]:
     """The program of the page the visitor chats from (the widget's ``data-program``), if any."""
-    program = page_metadata(tracker, "program")
-    return program.strip().lower() or None if program is not None else None
+    program = (page_metadata(tracker, "program") or "").strip().lower()
+    return program or None
 
 
 def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:

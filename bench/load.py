@@ -296,13 +296,17 @@ def main() -> None:
             if args.url:
                 targets.append(Target("product", args.url.rstrip("/"), args.token))
             else:
-                models = [spec.partition("=")[::2] for spec in args.model] or [("", "")]
-                topologies = [parse_stack(spec) for spec in args.stack] or [("sqlite", 1)]
-                products = [(label, model, kind, workers) for label, model in models for kind, workers in topologies]
-                for label, model, kind, workers in products:
-                    if args.stack:
-                        label = f"{kind}" + (f"x{workers}" if workers > 1 else "")
-                    name = f"product-{label}" if label else "product"
+                # (name, model, database kind, Sanic workers): one stack per --model, or per --stack.
+                products = [
+                    (f"product-{label}" if label else "product", model, "sqlite", 1)
+                    for label, model in [spec.partition("=")[::2] for spec in args.model] or [("", "")]
+                ]
+                if args.stack:
+                    products = [
+                        (f"product-{kind}" + (f"x{workers}" if workers > 1 else ""), "", kind, workers)
+                        for kind, workers in map(parse_stack, args.stack)
+                    ]
+                for name, model, kind, workers in products:
                     directory = workdir / name
                     directory.mkdir()
                     if kind == "postgres":

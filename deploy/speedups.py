@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
@@ -45,55 +46,46 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
-_validator: Optional[Any] = None
-# The reply without its events' contents, and one validator per event type (None: cannot dispatch).
-_dispatch: Optional[Tuple[Any, Dict[Text, Any]]] = None
-_dispatch_built = False
 # Rasa's own method, kept for comparison in tests/test_scale_speedups.py.
 RASA_VALIDATE_ACTION_RESULT = RemoteAction._validate_action_result
 
 
+@functools.lru_cache(maxsize=None)
 def _action_result_validator() -> Any:
-    global _validator
-    if _validator is None:
-        schema = RemoteAction.action_response_format_spec()
-        cls = validators.validator_for(schema)
-        cls.check_schema(schema)
-        _validator = cls(schema)
-    return _validator
+    """Rasa's schema for action replies, checked against the meta-schema once, as a reusable validator."""
+    schema = RemoteAction.action_response_format_spec()
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
+@functools.lru_cache(maxsize=None)
 def _event_dispatch() -> Optional[Tuple[Any, Dict[Text, Any]]]:
     """Validators for the reply's outer shape and for each event type, or None if the schema has no such split.
 
     The split is exact only when every ``oneOf`` branch names its own ``event`` constant: an event
     (which must have a string ``event``, by the outer schema) then fails every branch but its own.
     """
-    global _dispatch, _dispatch_built
-    if not _dispatch_built:
-        _dispatch_built = True
-        schema = RemoteAction.action_response_format_spec()
-        cls = validators.validator_for(schema)
-        try:
-            events = schema["properties"]["events"]
-            items = events["items"]
-            branches: List[Dict[Text, Any]] = items["oneOf"]
-            if set(items) - {"type", "properties", "required", "oneOf"} or events.get("type") != "array":
-                return None
-            by_event: Dict[Text, Any] = {}
-            for branch in branches:
-                name = branch["properties"]["event"]["const"]
-                if not isinstance(name, str) or name in by_event:
-                    return None
-                single = {key: value for key, value in items.items() if key != "oneOf"}
-                single["allOf"] = [branch]
-                by_event[name] = cls(single)
-        except (KeyError, TypeError):
+    schema = RemoteAction.action_response_format_spec()
+    cls = validators.validator_for(schema)
+    try:
+        events = schema["properties"]["events"]
+        items = events["items"]
+        branches: List[Dict[Text, Any]] = items["oneOf"]
+        if set(items) - {"type", "properties", "required", "oneOf"} or events.get("type") != "array":
             return None
-        outer = copy.deepcopy(schema)
-        outer["properties"]["events"] = {"type": "array"}
-        _dispatch = (cls(outer), by_event)
-    return _dispatch
+        by_event: Dict[Text, Any] = {}
+        for branch in branches:
+            name = branch["properties"]["event"]["const"]
+            if not isinstance(name, str) or name in by_event:
+                return None
+            single = {key: value for key, value in items.items() if key != "oneOf"}
+            by_event[name] = cls({**single, "allOf": [branch]})
+    except (KeyError, TypeError):
+        return None
+    outer = copy.deepcopy(schema)
+    outer["properties"]["events"] = {"type": "array"}
+    return cls(outer), by_event
 
 
 def _valid_by_event_type(result: Any) -> bool:

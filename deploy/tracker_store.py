@@ -29,6 +29,7 @@ Endpoints (``make run`` renders this from ``DATABASE_URL``)::
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any, Dict, Iterable, List, Optional, Text
 
@@ -91,7 +92,7 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             connection = session.connection()
             stored = connection.execute(self._statements.count_latest, {"sender_id": tracker.sender_id}).scalar()
             rows: List[Dict[str, Any]] = []
-            for event in list(tracker.events)[stored:]:
+            for event in itertools.islice(tracker.events, stored, None):
                 data = event.as_dict()
                 rows.append(
                     {

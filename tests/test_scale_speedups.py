@@ -185,7 +185,7 @@ def test_prepared_statements_read_and_write_what_rasas_store_does(database, tmp_
 def _run(coroutine):
     import asyncio
 
-    return asyncio.new_event_loop().run_until_complete(coroutine)
+    return asyncio.run(coroutine)
 
 
 def test_nlu_on_its_thread_parses_as_rasa_does(trained_model):

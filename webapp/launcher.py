@@ -187,9 +187,10 @@ class Stack:
     # Per child: "running" / "restarting", restarts so far, last exit code, when it (re)started.
     health: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     _restart_at: Dict[str, float] = field(default_factory=dict)
-    # Rasa server pids whose Sanic workers were all seen alive (see _check_rasa_workers).
-    _workers_seen: Dict[int, bool] = field(default_factory=dict)
-    _workers_stopping: Dict[int, float] = field(default_factory=dict)
+    # The running Rasa server's Sanic workers: all seen alive once; since when it is being stopped
+    # because one died (see _check_rasa_workers). Both start over with each new Rasa server.
+    _all_workers_seen: bool = False
+    _workers_stopping_since: Optional[float] = None
 
     @property
     def rasa_url(self) -> str:
@@ -256,6 +257,8 @@ class Stack:
             )
         self.processes[name] = process
         self.commands[name] = command
+        if name == "rasa":
+            self._all_workers_seen, self._workers_stopping_since = False, None
         previous = self.health.get(name, {})
         self.health[name] = {**previous, "state": "running", "restarts": previous.get("restarts", 0)}
         self.health[name]["started"] = time.time()
@@ -272,13 +275,6 @@ class Stack:
             json.dumps({"stack": "degraded" if down else "ok", "children": children}, sort_keys=True),
         )
 
-    def rasa_workers_alive(self) -> int:
-        """How many Sanic workers the Rasa server has now (its forked children)."""
-        process = self.processes.get("rasa")
-        if process is None or process.poll() is not None:
-            return 0
-        return len(live_children(process.pid))
-
     def _check_rasa_workers(self) -> None:
         """Sanic (21.12) does not replace a worker that died: the others keep serving, at a fraction
         of the capacity, and nothing would notice. Once all workers have been seen, a missing one
@@ -286,21 +282,19 @@ class Stack:
         restart it like any other dead child."""
         expected = self.settings.rasa_workers
         process = self.processes.get("rasa")
-        if expected <= 1 or process is None or process.poll() is not None or "rasa" in self._restart_at:
+        if expected <= 1 or process is None or process.poll() is not None:
             return
-        stopping_since = self._workers_stopping.get(process.pid)
-        if stopping_since is not None:
-            if time.monotonic() - stopping_since > 30:  # the survivors did not finish: no more waiting
+        if self._workers_stopping_since is not None:
+            if time.monotonic() - self._workers_stopping_since > 30:  # the survivors did not finish
                 os.killpg(process.pid, signal.SIGKILL)
             return
-        alive = self.rasa_workers_alive()
+        alive = len(live_children(process.pid))
         if alive >= expected:
-            self._workers_seen[process.pid] = True
-        elif self._workers_seen.get(process.pid):
-            self._workers_seen.pop(process.pid)
+            self._all_workers_seen = True
+        elif self._all_workers_seen:
             message = f"A worker of the Rasa server died ({alive} of {expected} left); restarting the Rasa server."
             print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
-            self._workers_stopping[process.pid] = time.monotonic()
+            self._workers_stopping_since = time.monotonic()
             os.killpg(process.pid, signal.SIGTERM)
 
     def supervise(self) -> None:
