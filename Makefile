@@ -24,8 +24,12 @@ $(STAMP): pyproject.toml
 
 train: $(MODEL)
 
+# Trained into a directory of its own, then moved into place in one rename: Rasa writes the archive
+# in place, so two trainings at once (`make run` and `make test` in two terminals) left a corrupt
+# model that the Rasa server then failed to load.
 $(MODEL): $(STAMP) $(TRAINING_INPUTS)
-	$(RASA) train --fixed-model-name heinz --out models
+	rm -rf models/.training-$$$$ && $(RASA) train --fixed-model-name heinz --out models/.training-$$$$ \
+	  && mv models/.training-$$$$/heinz.tar.gz $@ && rm -rf models/.training-$$$$
 	@touch $@
 
 validate: $(STAMP)
