@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, handoff, misses
+from core.handoff import REQUEST_HUMAN_INTENT
 from core.knowledge import Knowledge, KnowledgeSource
 from core.topics import (
     ANSWER_ACTION,
@@ -28,6 +29,7 @@ from core.topics import (
     MISS_ACTION,
     asks_feedback,
     feedback_value,
+    intent_for,
 )
 
 _source: Optional[KnowledgeSource] = None
@@ -60,21 +62,33 @@ def page_program(tracker: Tracker) -> Optional[str]:
     return program or None
 
 
-def answer_turn(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-    """Answer the latest message's topic for the programs it, the conversation or the page is about."""
+def answer_turn(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: Dict[Text, Any],
+    topic: Optional[str] = None,
+    full: bool = False,
+) -> List[EventType]:
+    """Answer the latest message's topic (or ``topic``) for the programs it, the conversation or the
+    page is about; a message that asks two things gets both answers, one after the other."""
     knowledge = current_knowledge()
     message = tracker.latest_message or {}
     entities = message.get("entities") or []
-    topic = answers.topic_for(knowledge, (message.get("intent") or {}).get("name"), tracker.get_slot("topic"))
+    intent = (message.get("intent") or {}).get("name")
+    topics = [topic] if topic else answers.topics_asked(knowledge, message, tracker.get_slot("topic"))
     context = answers.resolve_context(
         knowledge, entities, tracker.get_slot("program"), tracker.get_slot("track"), page_program(tracker)
     )
-    full = any(e.get("entity") == "detail" and e.get("value") == "full" for e in entities)
-    reply = answers.Answerer(knowledge, answers.phrases_from_domain(domain)).answer(topic, context, full)
-    # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
-    marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
-    dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)
-    events: List[EventType] = [SlotSet("topic", topic), SlotSet("track", context.track)]
+    full = full or any(e.get("entity") == "detail" and e.get("value") == "full" for e in entities)
+    answerer = answers.Answerer(knowledge, answers.phrases_from_domain(domain))
+    for asked in topics:
+        reply = answerer.answer(asked, context, full)
+        # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
+        marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
+        dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)
+    if misses.is_other_language(message) and intent != FALLBACK_INTENT:
+        dispatcher.utter_message(response=misses.IN_ENGLISH_RESPONSE)
+    events: List[EventType] = [SlotSet("topic", topics[-1]), SlotSet("track", context.track)]
     if len(context.programs) == 1:
         events.append(SlotSet("program", context.programs[0]))
     elif len(context.programs) > 1:
@@ -103,14 +117,33 @@ class ActionHandleMiss(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
-        if intent == FALLBACK_INTENT and misses.is_program_follow_up(message, tracker.get_slot("topic")):
-            return answer_turn(dispatcher, tracker, domain)
-        contact = current_knowledge().contact
-        response = misses.response_for(intent, misses.consecutive_misses(tracker.events))
+        remembered = tracker.get_slot("topic")
+        if intent == FALLBACK_INTENT and misses.is_program_follow_up(message, remembered):
+            return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
+        knowledge = current_knowledge()
+        contact = knowledge.contact
+        suggested = misses.suggested_topics(message, knowledge.topics) if intent == FALLBACK_INTENT else []
+        misses_in_a_row = misses.consecutive_misses(tracker.events)
+        if misses.is_other_language(message):
+            response = misses.ENGLISH_ONLY_RESPONSE
+        elif suggested:
+            response = misses.SUGGEST_RESPONSE
+        else:
+            response = misses.response_for(intent, misses_in_a_row)
         if response == misses.HANDOFF_RESPONSE and (await handoff.desk().availability()).available:
             response = misses.HANDOFF_LIVE_RESPONSE  # an officer is free: offer the live chat right here
-        dispatcher.utter_message(response=response, email=contact.email, phone=contact.phone)
+        buttons = None
+        if suggested:
+            none_of_these = answers.phrases_from_domain(domain)["utter_phrase_none_of_these"]
+            buttons = [topic_button(knowledge, topic) for topic in suggested]
+            buttons.append({"title": none_of_these, "payload": f"/{REQUEST_HUMAN_INTENT}"})
+        dispatcher.utter_message(response=response, buttons=buttons, email=contact.email, phone=contact.phone)
         return []
+
+
+def topic_button(knowledge: Knowledge, topic: str) -> Dict[str, str]:
+    """A button that asks about ``topic`` (its title, and its intent as the payload)."""
+    return {"title": knowledge.topics[topic].title, "payload": f"/{intent_for(topic)}"}
 
 
 def feedback_response(entities: List[Dict[str, Any]]) -> str:

@@ -63,6 +63,18 @@ def topic_for(knowledge: Knowledge, intent: Optional[str], remembered: Optional[
     return DEFAULT_TOPIC
 
 
+def topics_asked(knowledge: Knowledge, message: Mapping[str, Any], remembered: Optional[str]) -> List[str]:
+    """The topics a message asks about: both of a two-question message (the NLU's ``questions``,
+    when its intent is still the first question's), else the one of ``topic_for``."""
+    intent = (message.get("intent") or {}).get("name")
+    questions = [q for q in message.get("questions") or [] if isinstance(q, Mapping)]
+    asked = [topic_of_intent((q.get("intent") or {}).get("name")) for q in questions]
+    topics = _unique(t for t in asked if t and t in knowledge.topics)
+    if len(topics) == 2 and topic_of_intent(intent) == topics[0]:
+        return topics
+    return [topic_for(knowledge, intent, remembered)]
+
+
 def resolve_context(
     knowledge: Knowledge,
     mentioned: Sequence[Mapping[str, Any]],
@@ -212,6 +224,7 @@ class Answerer:
                             link=page,
                         )
                     )
+                    lines.extend(f"  ◦ {item}" for item in fact.items[: topic.examples])
         links: List[str] = []
         if topic.fact is not None:
             text, _ = self._render(topic.fact, full=False)

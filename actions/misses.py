@@ -1,18 +1,40 @@
-"""Decide how to handle a message the bot could not answer, and when to hand off to a human."""
+"""Decide how to handle a message the bot could not answer outright, and when to hand off to a human.
+
+In order: a short follow-up that continues the topic being discussed is answered as that topic; a
+message in another language gets "I answer in English only" with the contact; an unsure question
+gets the two or three likeliest topics from the classifier's ranking as buttons (Rasa's two-stage
+fallback, in one step), plus a person; one that names nothing we cover gets the honest miss with the
+contact, and after two misses in a row the contact comes first.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional
+import re
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from core.topics import MISS_INTENTS, OUT_OF_SCOPE_INTENT
+from core.topics import FALLBACK_INTENT, MISS_INTENTS, OUT_OF_SCOPE_INTENT, topic_for
 
 HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
 HANDOFF_RESPONSE = "utter_handoff"  # the contact and a follow-up request
 HANDOFF_LIVE_RESPONSE = "utter_handoff_live"  # the same, with a live chat when an officer is free
-# A low-confidence message this short that names a program ("hmm, the on-campus one?") continues
-# the topic being discussed; a longer one is a new question the NLU did not understand, and
-# answering it with the remembered topic (or an overview) would answer a different question.
+SUGGEST_RESPONSE = "utter_suggest_topics"  # "I think you're asking about one of these"
+ENGLISH_ONLY_RESPONSE = "utter_english_only"  # an unsure message in another language
+IN_ENGLISH_RESPONSE = "utter_in_english"  # after an answer to a message in another language
+# A low-confidence message this short that names a program or starts like a follow-up ("and for
+# spring?", "what about the online one", "any examples?") continues the topic being discussed; a
+# longer one is a new question the NLU did not understand, and answering it with the remembered topic
+# would answer a different question.
 FOLLOW_UP_MAX_WORDS = 6
+FOLLOW_UP_START = re.compile(
+    r"^\s*(and|also|what about|how about|what if|same for|for the|for|is that|does that|"
+    r"any|more|tell me more|examples?|e\.g|like what|such as)\b",
+    re.IGNORECASE,
+)
+# Asking for examples or more: the remembered topic's answer with every detail.
+MORE_DETAIL = re.compile(r"\b(examples?|more|details?|like what|such as|list)\b", re.IGNORECASE)
+# Topics suggested for an unsure question: at most this many, each at least this likely.
+SUGGESTIONS = 3
+SUGGEST_MIN_CONFIDENCE = 0.08
 
 
 def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
@@ -41,6 +63,35 @@ def names_program_or_track(message: Mapping[str, Any]) -> bool:
 
 
 def is_program_follow_up(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:
-    """An unsure message that only says which program, while a topic is being discussed."""
-    words = str(message.get("text") or "").split()
-    return bool(remembered_topic) and names_program_or_track(message) and len(words) <= FOLLOW_UP_MAX_WORDS
+    """An unsure, short message that says which program or reads as a follow-up, while a topic is
+    being discussed."""
+    text = str(message.get("text") or "")
+    if not remembered_topic or len(text.split()) > FOLLOW_UP_MAX_WORDS:
+        return False
+    return names_program_or_track(message) or bool(FOLLOW_UP_START.search(text))
+
+
+def wants_more(message: Mapping[str, Any]) -> bool:
+    """ "any examples?", "more details": the whole answer, not the compact one."""
+    return bool(MORE_DETAIL.search(str(message.get("text") or "")))
+
+
+def suggested_topics(message: Mapping[str, Any], known_topics: Iterable[str]) -> List[str]:
+    """The likeliest topics of an unsure message, best first, from the classifier's ranking."""
+    known = set(known_topics)
+    ranking: List[Dict[str, Any]] = [
+        entry for entry in message.get("intent_ranking") or [] if entry.get("name") != FALLBACK_INTENT
+    ]
+    if ranking and ranking[0].get("name") == OUT_OF_SCOPE_INTENT:
+        return []  # the classifier's best guess is "not about admissions": no topic to offer
+    topics = []
+    for entry in ranking:
+        topic = topic_for(entry.get("name"))
+        if topic in known and float(entry.get("confidence") or 0) >= SUGGEST_MIN_CONFIDENCE:
+            topics.append(topic)
+    return topics[:SUGGESTIONS]
+
+
+def is_other_language(message: Mapping[str, Any]) -> bool:
+    language = message.get("language")
+    return isinstance(language, str) and language not in ("", "en")

@@ -15,9 +15,8 @@ It is Rasa's own ``RestInput`` (same URL, same replies, ``metadata`` still passe
 
 Streamed replies (``?stream=true``) are not offered: a line already streamed could not be withdrawn.
 
-Once the server (each Sanic worker) is up, it parses one message, so that TensorFlow traces DIET's
-prediction function then rather than during a visitor's first question (about 0.3 s, measured in
-docs/benchmarks.md).
+Once the server (each Sanic worker) is up, it parses one message, so that the sentence encoder is
+loaded and its first pass made then rather than during a visitor's first question.
 """
 
 from __future__ import annotations

@@ -111,6 +111,9 @@ class Topic(_Strict):
     fact: Optional[Fact] = None
     link: Optional[HttpUrl] = None
     follow_up: List[str] = []  # topics offered as buttons after the answer
+    # Bullets of each program's fact kept in an answer that covers every program (capstone: the
+    # examples themselves are what visitors ask for, not a one-line summary per program).
+    examples: int = 0
 
 
 class Knowledge(_Strict):

@@ -54,6 +54,9 @@ ANSWER_TYPES: Dict[str, str] = {
     "utter_answer_contact": "knowledge",
     "utter_unknown": "known_unknown",
     "utter_fallback": "fallback",
+    # Unsure: the likeliest topics offered as buttons; another language: "English only". Both are misses.
+    "utter_suggest_topics": "fallback",
+    "utter_english_only": "fallback",
     "utter_out_of_scope": "out_of_scope",
     "utter_handoff": "handoff",
     # The second miss while an officer is free, and the answers to "can I talk to a person?".

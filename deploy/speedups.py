@@ -18,9 +18,9 @@ back: about a tenth of the Rasa server's busy time under load once the SQLite co
 pooled. Here each type name's class is remembered after Rasa's own lookup found it; an unknown name
 still goes through Rasa's lookup (its default or its ``ValueError``).
 
-Rasa 3.6's ``MessageProcessor.parse_message`` runs the NLU pipeline on the event loop. DIET's
-TensorFlow inference is about a fifth of a turn and runs without Python's GIL, yet the event loop
-waits for it and the server's second core stays idle. Here the pipeline runs on one NLU thread
+Rasa 3.6's ``MessageProcessor.parse_message`` runs the NLU pipeline on the event loop. The sentence
+encoder's pass is the largest part of a turn and runs in C without Python's GIL, yet the event loop
+would wait for it and the server's second core stay idle. Here the pipeline runs on one NLU thread
 (one parse at a time, as before, so the components see no concurrency they did not see before)
 while the event loop serves the other conversations' database reads and writes, rules and action
 calls. What ``parse_message`` returns is unchanged (``tests/test_scale_speedups.py``).

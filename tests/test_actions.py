@@ -41,9 +41,11 @@ def make_tracker(
     history: Optional[List[dict]] = None,
     text: str = "",
     metadata: Optional[dict] = None,
+    parse: Optional[dict] = None,
 ) -> Tracker:
     latest = user_event(intent, text, entities)
     latest["parse_data"]["metadata"] = metadata or {}
+    latest["parse_data"].update(parse or {})  # what the NLU adds: ranking, questions, language
     events = [*(history or []), latest]
     return Tracker(
         "visitor",
@@ -328,11 +330,97 @@ def miss(domain, intent, history=None, entities=None, slots=None):
     return run(ActionHandleMiss(), domain, make_tracker(intent, history=history, entities=entities, slots=slots))
 
 
-def test_first_miss_suggests_topics_and_gives_the_contact(domain_dict):
+def ranking(*pairs) -> Dict[str, Any]:
+    """An NLU ranking as the FallbackClassifier leaves it: nlu_fallback first, then the classifier's."""
+    return {
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5}]
+        + [{"name": name, "confidence": confidence} for name, confidence in pairs]
+    }
+
+
+def test_an_unsure_question_offers_its_likeliest_topics_and_a_person(domain_dict, knowledge):
+    parse = ranking(
+        ("ask_program_length", 0.28), ("ask_requirements", 0.18), ("ask_english_tests", 0.11), ("ask_cost", 0.05)
+    )
+    tracker = make_tracker("nlu_fallback", text="is a three-year degree accepted?", parse=parse)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_suggest_topics"
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    expected = [knowledge.topics[t].title for t in ("program_length", "requirements", "english_tests")]
+    assert titles[:3] == expected, "the ranking's order, and nothing below the floor"
+    assert payloads(messages[0]) == ["/ask_program_length", "/ask_requirements", "/ask_english_tests", "/request_human"]
+    assert "hnzadmit@andrew.cmu.edu" in texts[0]
+
+
+def test_a_miss_with_no_likely_topic_is_honest_and_offers_a_person_not_a_menu(domain_dict):
+    parse = ranking(("out_of_scope", 0.45), ("ask_events", 0.2))
     messages, texts, _ = miss(domain_dict, "nlu_fallback", history=[user_event("greet")])
     assert messages[0]["response"] == "utter_fallback"
     assert "hnzadmit@andrew.cmu.edu" in texts[0]
-    assert len(domain_dict["responses"]["utter_fallback"][0]["buttons"]) >= 3
+    assert [b["payload"] for b in domain_dict["responses"]["utter_fallback"][0]["buttons"]] == ["/request_human"]
+    tracker = make_tracker("nlu_fallback", text="what's the weather in Pittsburgh", parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback", "out_of_scope ranked first: no topic is suggested"
+
+
+def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
+    for text in ("and for spring?", "what about the 12 month one", "any examples?"):
+        tracker = make_tracker("nlu_fallback", text=text, slots={"topic": "capstone", "program": "mism"})
+        messages, texts, slots = run(ActionHandleMiss(), domain_dict, tracker)
+        assert messages[0]["response"] == "utter_answer", text
+        assert texts[0].startswith("Capstone projects, MISM"), text
+        assert slots["topic"] == "capstone"
+    # "any examples?" asks for every example, not the first three.
+    tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "capstone", "program": "mism"})
+    _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert texts[0].count("• ") > 3
+    # With no topic under discussion there is nothing to continue.
+    tracker = make_tracker("nlu_fallback", text="any examples?")
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_answer"
+
+
+def test_a_message_in_another_language_gets_english_only_or_the_answer_with_a_note(domain_dict):
+    parse = {"language": "zh", **ranking(("ask_program_length", 0.3))}
+    tracker = make_tracker("nlu_fallback", text="MISM需要多长时间？", parse=parse)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_english_only"
+    assert "only answer in English" in texts[0] and "hnzadmit@andrew.cmu.edu" in texts[0]
+    tracker = make_tracker(
+        "ask_program_length", text="MISM需要多长时间？", entities=[entity("program", "mism")], parse={"language": "zh"}
+    )
+    messages, texts, _ = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_answer", "utter_in_english"]
+    assert texts[0].startswith("Program length, MISM")
+
+
+def test_two_questions_in_one_message_get_both_answers_in_order(domain_dict):
+    questions = {
+        "questions": [
+            {"text": "Is there a fee", "intent": {"name": "ask_application_fee", "confidence": 0.9}},
+            {"text": "when is the deadline?", "intent": {"name": "ask_deadlines", "confidence": 0.96}},
+        ]
+    }
+    tracker = make_tracker(
+        "ask_application_fee",
+        text="Is there a fee, and when is the deadline?",
+        slots={"program": "mism"},
+        parse=questions,
+    )
+    messages, texts, slots = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_answer", "utter_answer"]
+    assert texts[0].startswith("Application fee") and texts[1].startswith("Application deadlines, MISM")
+    assert slots["topic"] == "deadlines"
+    # A ranking overruled by the fallback (the intent is no longer the first question's) answers nothing twice.
+    tracker = make_tracker("ask_cost", text="Is there a fee, and when is the deadline?", parse=questions)
+    messages, _, _ = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert len(messages) == 1
+
+
+def test_capstone_examples_are_in_the_answer_for_every_program(domain_dict, knowledge):
+    _, texts, _ = answer(domain_dict, "ask_capstone")
+    examples = knowledge.programs["mism"].facts["capstone"].items
+    assert examples and all(example in texts[0] for example in examples[: knowledge.topics["capstone"].examples])
 
 
 def test_out_of_scope_is_polite_and_invents_nothing(domain_dict):
@@ -352,6 +440,9 @@ def test_a_good_answer_resets_the_miss_count(domain_dict):
     history = [user_event("nlu_fallback"), user_event("ask_deadlines")]
     messages, _, _ = miss(domain_dict, "nlu_fallback", history=history)
     assert messages[0]["response"] == "utter_fallback"
+    history = [user_event("nlu_fallback"), user_event("ask_deadlines"), user_event("nlu_fallback")]
+    messages, _, _ = miss(domain_dict, "nlu_fallback", history=history)
+    assert messages[0]["response"] == "utter_handoff"
 
 
 def test_unsure_message_naming_a_program_is_answered(domain_dict):

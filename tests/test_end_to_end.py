@@ -205,7 +205,7 @@ def test_feedback_on_an_answer_is_acknowledged_and_reaches_the_console(stack):
 
 
 def test_the_rasa_server_warms_its_nlu_up_before_the_first_visitor(stack):
-    """TensorFlow traces DIET on the first parse; the server does that parse itself once it is up."""
+    """The first parse loads the sentence encoder; the server does that parse itself once it is up."""
     log = (stack.log_dir / "rasa.log").read_text(encoding="utf-8", errors="replace")
     assert "NLU warmed up in" in log, log[-2000:]
     assert "NLU warm-up failed" not in log

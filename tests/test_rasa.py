@@ -33,7 +33,7 @@ def test_training_data_is_valid(domain_dict):
     sent_by_actions = re.compile(
         r"The utterance '(utter_answer|utter_unknown|utter_answer_contact|utter_phrase_\w+|utter_fallback"
         r"|utter_handoff\w*|utter_out_of_scope|utter_action_failed|utter_feedback_helpful|utter_feedback_not_helpful"
-        r"|utter_offer_\w+|utter_ask_followup_\w+|utter_invalid_\w+|utter_followup_\w+)'"
+        r"|utter_offer_\w+|utter_suggest_topics|utter_english_only|utter_in_english|utter_ask_followup_\w+|utter_invalid_\w+|utter_followup_\w+)'"
         r" is not used in any story or rule\."
     )
     # The feedback intent is only ever a button payload (/feedback{"helpful":"no"}): typed phrases
@@ -110,3 +110,7 @@ def test_holdout_examples_never_appear_in_training():
     training = {e for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml") for e in examples(path)}
     overlap = [e for e in examples(PROJECT_ROOT / "tests" / "nlu_holdout.yml") if e in training]
     assert overlap == []
+    # The verbatim held-out questions (bench/answer_quality.py) are never training examples either.
+    for name in ("verbatim_questions.yml", "verbatim_other_languages.yml"):
+        held_out = yaml.safe_load((PROJECT_ROOT / "tests" / name).read_text(encoding="utf-8"))["questions"]
+        assert [q["text"] for q in held_out if normalise(q["text"]) in training] == [], name

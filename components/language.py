@@ -1,0 +1,99 @@
+"""Which language a visitor writes in: English, or another one (answers are in English only).
+
+Two cheap signals, no model: the script of the letters (Han, Devanagari, Hangul, Arabic, ...), and,
+for languages written in Latin letters, their most common short words. A message mixing a few
+English words into another language ("MISM需要GRE吗") counts as that language.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Dict
+
+ENGLISH = "en"
+# Unicode script name prefixes -> ISO 639-1 code of the language most visitors write in it.
+SCRIPTS: Dict[str, str] = {
+    "CJK": "zh",
+    "HIRAGANA": "ja",
+    "KATAKANA": "ja",
+    "HANGUL": "ko",
+    "DEVANAGARI": "hi",
+    "BENGALI": "bn",
+    "TAMIL": "ta",
+    "TELUGU": "te",
+    "GUJARATI": "gu",
+    "GURMUKHI": "pa",
+    "KANNADA": "kn",
+    "MALAYALAM": "ml",
+    "ARABIC": "ar",
+    "HEBREW": "he",
+    "CYRILLIC": "ru",
+    "GREEK": "el",
+    "THAI": "th",
+}
+# Frequent function words that are not English words, per language (a message needs two).
+WORDS: Dict[str, frozenset] = {
+    "es": frozenset(
+        "el la los las del que qué para por cuánto cuanto cuesta es una necesito puedo cómo como "
+        "cuál cual maestría programa requisitos hay tiene sobre donde dónde".split()
+    ),
+    "pt": frozenset(
+        "o os as do da dos das que para por quanto custa é uma preciso posso como qual mestrado "
+        "programa requisitos tem sobre onde não você".split()
+    ),
+    "fr": frozenset(
+        "le la les des du que pour combien coûte est une je puis comment quel quelle maîtrise "
+        "programme exigences il y a sur où est-ce faut".split()
+    ),
+    "de": frozenset(
+        "der die das und ist wie viel kostet ich brauche kann ein eine für welche studium "
+        "programm voraussetzungen gibt es wo".split()
+    ),
+    "vi": frozenset("của và là có không cho tôi bao nhiêu học chương trình thạc sĩ được".split()),
+    "id": frozenset("apa berapa biaya saya bisa untuk dan yang program syarat kuliah apakah".split()),
+}
+ENGLISH_WORDS = frozenset(
+    "the a an is are do does how what when where which who can i my to of for in on and or it this that "
+    "program programs degree apply application deadline tuition cost mism msit gre toefl".split()
+)
+WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def script_language(text: str) -> str:
+    """The language a non-Latin script points to, or ``en`` when the letters are Latin."""
+    counts: Dict[str, int] = {}
+    letters = 0
+    for char in text:
+        if not char.isalpha():
+            continue
+        letters += 1
+        name = unicodedata.name(char, "")
+        for prefix, code in SCRIPTS.items():
+            if name.startswith(prefix):
+                counts[code] = counts.get(code, 0) + 1
+                break
+    if not counts:
+        return ENGLISH
+    code, count = max(counts.items(), key=lambda item: item[1])
+    # Han characters with kana are Japanese; a few non-Latin letters in English text are not enough.
+    if code == "zh" and counts.get("ja"):
+        code = "ja"
+    return code if count >= 2 or count * 3 >= letters else ENGLISH
+
+
+def language_of(text: str) -> str:
+    """``en`` for English, else the ISO 639-1 code of the language the message is written in."""
+    by_script = script_language(text)
+    if by_script != ENGLISH:
+        return by_script
+    words = [word.lower() for word in WORD.findall(text)]
+    if len(words) < 2:
+        return ENGLISH
+    english = sum(word in ENGLISH_WORDS for word in words)
+    best, hits = ENGLISH, 0
+    for code, vocabulary in WORDS.items():
+        found = sum(word in vocabulary and word not in ENGLISH_WORDS for word in words)
+        if found > hits:
+            best, hits = code, found
+    return best if hits >= 2 and hits > english else ENGLISH

@@ -1,0 +1,277 @@
+"""NLU component: which topic a visitor's message asks about, and each of two questions in one message.
+
+A logistic regression over two kinds of features:
+- what the sentence means, from a pretrained multilingual sentence encoder (``components/encoder.py``),
+  so "what does it cost" lands on tuition although no example says it that way;
+- its character and word n-grams (TF-IDF), so names, typos and abbreviations ("GRE", "I-20",
+  "apllication") still count.
+The classifier owns its features instead of reading them from featurizers upstream because it also
+classifies *parts* of a message: "what's the fee, and when is the deadline?" is split at a clause
+boundary, and when each part asks a different topic confidently the message carries both
+(``questions``), so the action answers both. Its ranking is the first part's.
+
+It also tells which language the message is in (``language``): answers are in English only. A
+message in another language is classified by a second regression over the sentence vector alone:
+the n-grams of English examples say nothing about Chinese or Spanish words, and a program name among
+them ("MISM需要多长时间？") would otherwise outweigh the meaning.
+The trained model is plain arrays and vocabularies (no pickled objects) in Rasa's model storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from components.encoder import shared_encoder
+from components.input_guard import PLACEHOLDER
+from components.language import ENGLISH, language_of
+from core.topics import ANSWER_INTENT_PREFIX
+
+logger = logging.getLogger(__name__)
+
+QUESTIONS = "questions"  # output property: the two questions of a two-question message
+LANGUAGE = "language"  # output property: ``en`` or the ISO code of another language
+# Where a message may hold a second question: after a sentence's end, at a semicolon or line break,
+# or at "and / also / plus" followed by a question word or a new noun phrase.
+QUESTION_WORDS = (
+    r"what|what's|whats|when|where|how|is|are|do|does|did|can|could|will|would|should|which|who|why|"
+    r"the|any|i|is there|are there|also"
+)
+SPLIT = re.compile(
+    r"(?<=[?!.])\s+(?=\S)|\s*[;\n]\s*|,?\s+(?:and|also|plus|&)\s+(?=(?:" + QUESTION_WORDS + r")\b)",
+    re.IGNORECASE,
+)
+MAX_SPLITS = 3  # candidate split points tried per message (each costs an encoder pass per part)
+
+
+QUESTION_START = re.compile(
+    r"^(?:(?:and|also|plus|&)\s+)?(?:what|what's|whats|when|where|how|is|are|do|does|did|can|could|will|would|"
+    r"should|which|who|why|any)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(part: str) -> bool:
+    """A part reads as a question of its own: it ends with "?" or starts like one ("when is ...")."""
+    return part.rstrip().endswith("?") or bool(QUESTION_START.match(part.strip()))
+
+
+def split_candidates(text: str) -> List[Tuple[str, str]]:
+    """Two-part readings of ``text``, one per clause boundary where the second part asks something
+    ("... ? i want data analyst jobs" is one question with context, not two)."""
+    pairs = []
+    for match in SPLIT.finditer(text):
+        left, right = text[: match.start()].strip(" ,"), text[match.end() :].strip(" ,")
+        if re.search(r"\w", left) and re.search(r"\w\w", right) and asks(right):
+            pairs.append((left, right))
+        if len(pairs) == MAX_SPLITS:
+            break
+    return pairs
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class TopicClassifier(IntentClassifier, GraphComponent):
+    """Config: ``C`` and ``meaning_C`` (inverse regularisation of the two heads), ``encoder_weight``
+    (scale of the sentence vector against the n-grams), ``split_confidence`` (each part of a
+    two-question message must reach it), ``ranking_length``, ``threads`` (encoder threads)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "C": 30.0,
+            "meaning_C": 100.0,
+            "encoder_weight": 1.0,
+            "split_confidence": 0.6,
+            "ranking_length": 10,
+            "threads": 1,
+            "max_iter": 3000,
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, lowercase=True)
+        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
+        self.classes: List[str] = []
+        self.coef = np.zeros((0, 0))
+        self.intercept = np.zeros(0)
+        self.meaning_coef = np.zeros((0, 0))  # the sentence-vector-only head, for other languages
+        self.meaning_intercept = np.zeros(0)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TopicClassifier":
+        return cls(config, model_storage, resource)
+
+    # -- training --------------------------------------------------------------------------------
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            return self._resource
+        texts = [e.get(TEXT) for e in examples]
+        labels = [e.get(INTENT) for e in examples]
+        self.chars.fit(texts)
+        self.words.fit(texts)
+        vectors = self._vectors(texts)
+        model = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]))
+        model.fit(self._features(texts, vectors), labels)
+        meaning = LogisticRegression(C=float(self.config["meaning_C"]), max_iter=int(self.config["max_iter"]))
+        meaning.fit(vectors, labels)
+        self.classes = [str(name) for name in model.classes_]
+        self.coef, self.intercept = model.coef_, model.intercept_
+        self.meaning_coef, self.meaning_intercept = meaning.coef_, meaning.intercept_
+        self.persist()
+        return self._resource
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        return shared_encoder(int(self.config["threads"])).encode(texts)
+
+    def _features(self, texts: Sequence[str], vectors: np.ndarray) -> csr_matrix:
+        weighted = csr_matrix(vectors * float(self.config["encoder_weight"]))
+        return hstack([weighted, self.chars.transform(texts), self.words.transform(texts)]).tocsr()
+
+    def probabilities(self, texts: Sequence[str], english: bool = True) -> np.ndarray:
+        """One row of class probabilities per text (multinomial logistic regression); ``english=False``
+        uses the sentence-vector-only head."""
+        vectors = self._vectors(texts)
+        if english:
+            scores = self._features(texts, vectors) @ self.coef.T + self.intercept
+        else:
+            scores = vectors @ self.meaning_coef.T + self.meaning_intercept
+        scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+    # -- prediction -------------------------------------------------------------------------------
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            language = language_of(text)
+            message.set(LANGUAGE, language, add_to_output=True)
+            if not self.classes or text == PLACEHOLDER:
+                continue
+            if language == ENGLISH:
+                self._classify(message, text)
+            else:
+                self._set_ranking(message, self._ranking(self.probabilities([text], english=False)[0]))
+        return messages
+
+    def _classify(self, message: Message, text: str) -> None:
+        pairs = split_candidates(text)
+        parts = [part for pair in pairs for part in pair]
+        rows = self.probabilities([text, *parts])
+        ranking = self._ranking(rows[0])
+        questions = self._two_questions(pairs, rows[1:])
+        if questions:
+            (first, first_row), (second, _) = questions
+            ranking = self._ranking(first_row)
+            message.set(
+                QUESTIONS,
+                [{"text": part, INTENT: self._ranking(row)[0]} for part, row in questions],
+                add_to_output=True,
+            )
+        self._set_ranking(message, ranking)
+
+    def _set_ranking(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking[: int(self.config["ranking_length"])], add_to_output=True)
+
+    def _two_questions(
+        self, pairs: Sequence[Tuple[str, str]], rows: np.ndarray
+    ) -> Optional[List[Tuple[str, np.ndarray]]]:
+        """The most confident reading in which both parts ask different topics, each confidently."""
+        best: Optional[List[Tuple[str, np.ndarray]]] = None
+        best_score = 0.0
+        threshold = float(self.config["split_confidence"])
+        for index, (left, right) in enumerate(pairs):
+            left_row, right_row = rows[2 * index], rows[2 * index + 1]
+            left_top, right_top = int(left_row.argmax()), int(right_row.argmax())
+            names = self.classes[left_top], self.classes[right_top]
+            if left_top == right_top or not all(name.startswith(ANSWER_INTENT_PREFIX) for name in names):
+                continue
+            score = min(float(left_row[left_top]), float(right_row[right_top]))
+            if score >= threshold and score > best_score:
+                best, best_score = [(left, left_row), (right, right_row)], score
+        return best
+
+    def _ranking(self, row: np.ndarray) -> List[Dict[str, Any]]:
+        order = np.argsort(-row)
+        return [{"name": self.classes[i], "confidence": float(row[i])} for i in order]
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    # -- storage ------------------------------------------------------------------------------------
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            np.savez(
+                directory / "weights.npz",
+                coef=self.coef,
+                intercept=self.intercept,
+                meaning_coef=self.meaning_coef,
+                meaning_intercept=self.meaning_intercept,
+            )
+            vocabularies = {
+                "classes": self.classes,
+                "chars": _vocabulary(self.chars),
+                "words": _vocabulary(self.words),
+            }
+            (directory / "vocabularies.json").write_text(json.dumps(vocabularies), encoding="utf-8")
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "TopicClassifier":
+        component = cls(config, model_storage, resource)
+        try:
+            with model_storage.read_from(resource) as directory:
+                weights = np.load(directory / "weights.npz", allow_pickle=False)
+                vocabularies = json.loads((directory / "vocabularies.json").read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            logger.warning("TopicClassifier: no trained model in storage; every message will fall back.")
+            return component
+        component.coef, component.intercept = weights["coef"], weights["intercept"]
+        component.meaning_coef, component.meaning_intercept = weights["meaning_coef"], weights["meaning_intercept"]
+        component.classes = list(vocabularies["classes"])
+        _restore(component.chars, vocabularies["chars"])
+        _restore(component.words, vocabularies["words"])
+        return component
+
+
+def _vocabulary(vectorizer: TfidfVectorizer) -> Dict[str, Any]:
+    terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+    return {"terms": terms, "idf": [float(v) for v in vectorizer.idf_]}
+
+
+def _restore(vectorizer: TfidfVectorizer, saved: Dict[str, Any]) -> None:
+    vectorizer.set_params(vocabulary={term: i for i, term in enumerate(saved["terms"])})
+    vectorizer.idf_ = np.asarray(saved["idf"], dtype=np.float64)

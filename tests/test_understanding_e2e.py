@@ -1,0 +1,99 @@
+"""Visitors in their own words, over the real REST channel with the trained model: questions the old
+bag-of-words NLU missed, two questions in one message, short follow-ups, capstone examples, and
+questions in another language.
+
+What a reply should say is read from the knowledge file (topic headings, what is missing, the
+capstone examples), so a yearly fact edit breaks only the tests about that fact.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from core.knowledge import Knowledge
+from tests.test_answers_e2e import ask, shown
+
+pytestmark = pytest.mark.slow
+
+
+def headings(knowledge: Knowledge, replies: List[Dict[str, Any]]) -> List[Optional[str]]:
+    """The topic each reply answers (by its heading, or by what an honest "I don't have" names)."""
+    found: List[Optional[str]] = []
+    for reply in replies:
+        text = reply.get("text", "")
+        topic = next((t for t, topic in knowledge.topics.items() if text.startswith(f"{topic.title},")), None)
+        topic = topic or next((t for t, topic in knowledge.topics.items() if f"have {topic.missing} for" in text), None)
+        if text:
+            found.append(topic)
+    return found
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("what does it cost", "cost"),
+        ("do I need a computer science degree to apply?", "requirements"),
+        ("how much is it", "cost"),
+        ("can I keep my full-time job while doing the online program?", "format"),
+    ],
+)
+def test_questions_in_visitors_words_reach_their_topic(stack, knowledge, question, topic):
+    replies = ask(stack, question)
+    assert headings(knowledge, replies)[0] == topic, shown(replies)
+
+
+@pytest.mark.parametrize(
+    "question, topics",
+    [
+        ("Is there a fee, and when is the deadline?", ["application_fee", "deadlines"]),
+        ("do I need the GRE? also is it STEM?", ["test_scores", "stem_opt"]),
+    ],
+)
+def test_two_questions_in_one_message_get_both_answers(stack, knowledge, question, topics):
+    replies = ask(stack, question, program="mism")
+    assert headings(knowledge, replies) == topics, shown(replies)
+
+
+def test_one_question_with_and_gets_one_answer(stack, knowledge):
+    replies = ask(stack, "Can I work and study at the same time?", program="msit")
+    assert len([t for t in headings(knowledge, replies) if t]) <= 1, shown(replies)
+
+
+def test_capstone_examples_on_the_home_page(stack, knowledge):
+    text = shown(ask(stack, "can you give me some capstone project examples"))
+    examples = knowledge.programs["mism"].facts["capstone"].items[: knowledge.topics["capstone"].examples]
+    assert examples and all(example in text for example in examples), text
+
+
+def test_a_short_follow_up_continues_the_topic(stack, knowledge):
+    sender = f"follow-{uuid.uuid4()}"
+    first = ask(stack, "tell me about the capstone projects", "mism", sender)
+    assert headings(knowledge, first)[0] == "capstone"
+    more = ask(stack, "any examples?", "mism", sender)
+    assert headings(knowledge, more)[0] == "capstone", shown(more)
+    examples = knowledge.programs["mism"].facts["capstone"].items
+    assert all(example in shown(more) for example in examples), "asking for examples shows every example"
+    ask(stack, "when are the deadlines?", "msit", sender)
+    spring = ask(stack, "and for spring?", "msit", sender)
+    assert headings(knowledge, spring)[0] == "deadlines", shown(spring)
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("MISM需要多长时间？", "program_length"),
+        ("¿Cuánto cuesta la maestría MISM?", "cost"),
+    ],
+)
+def test_another_language_gets_the_right_topic_in_english_or_an_honest_english_only(stack, knowledge, question, topic):
+    replies = ask(stack, question)
+    text = shown(replies)
+    answered = [t for t in headings(knowledge, replies) if t]
+    if answered:
+        assert answered == [topic], text
+        assert "I answer in English only" in text
+    else:
+        assert "only answer in English" in text and knowledge.contact.email in text
