@@ -172,6 +172,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             language = language_of(text)
             message.set(LANGUAGE, language, add_to_output=True)
             if not self.classes or text == PLACEHOLDER:
+                # No words (or no trained model): nothing to rank, and the fallback takes it.
+                self._set_ranking(message, [{"name": None, "confidence": 0.0}])
                 continue
             if language == ENGLISH:
                 self._classify(message, text)
