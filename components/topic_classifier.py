@@ -10,6 +10,11 @@ classifies *parts* of a message: "what's the fee, and when is the deadline?" is 
 boundary, and when each part asks a different topic confidently the message carries both
 (``questions``), so the action answers both. Its ranking is the first part's.
 
+The sentence encoder is most of the cost of a turn, so a message the n-grams alone classify with
+high confidence (``shortcut_confidence``, tuned on the development questions: there a third head over
+the n-grams alone is as precise as the full model above it) is answered without it; only the
+questions worded unlike our examples pay for the encoder.
+
 It also tells which language the message is in (``language``): answers are in English only. A
 message in another language is classified by a second regression over the sentence vector alone:
 the n-grams of English examples say nothing about Chinese or Spanish words, and a program name among
@@ -56,7 +61,7 @@ SPLIT = re.compile(
     r"(?<=[?!.])\s+(?=\S)|\s*[;\n]\s*|,?\s+(?:and|also|plus|&)\s+(?=(?:" + QUESTION_WORDS + r")\b)",
     re.IGNORECASE,
 )
-MAX_SPLITS = 3  # candidate split points tried per message (each costs an encoder pass per part)
+MAX_SPLITS = 2  # candidate split points tried per message (each adds two parts to encode)
 
 
 QUESTION_START = re.compile(
@@ -86,15 +91,18 @@ def split_candidates(text: str) -> List[Tuple[str, str]]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class TopicClassifier(IntentClassifier, GraphComponent):
-    """Config: ``C`` and ``meaning_C`` (inverse regularisation of the two heads), ``encoder_weight``
-    (scale of the sentence vector against the n-grams), ``split_confidence`` (each part of a
-    two-question message must reach it), ``ranking_length``, ``threads`` (encoder threads)."""
+    """Config: ``C``, ``meaning_C``, ``ngram_C`` (inverse regularisation of the three heads),
+    ``encoder_weight`` (scale of the sentence vector against the n-grams), ``shortcut_confidence``
+    (the n-gram head answers alone from here), ``split_confidence`` (each part of a two-question
+    message must reach it), ``ranking_length``, ``threads`` (encoder threads)."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
             "C": 30.0,
             "meaning_C": 100.0,
+            "ngram_C": 100.0,
+            "shortcut_confidence": 0.9,
             "encoder_weight": 1.0,
             "split_confidence": 0.6,
             "ranking_length": 10,
@@ -113,6 +121,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         self.intercept = np.zeros(0)
         self.meaning_coef = np.zeros((0, 0))  # the sentence-vector-only head, for other languages
         self.meaning_intercept = np.zeros(0)
+        self.ngram_coef = np.zeros((0, 0))  # the n-gram-only head, for the confident shortcut
+        self.ngram_intercept = np.zeros(0)
 
     @classmethod
     def create(
@@ -139,30 +149,36 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         model.fit(self._features(texts, vectors), labels)
         meaning = LogisticRegression(C=float(self.config["meaning_C"]), max_iter=int(self.config["max_iter"]))
         meaning.fit(vectors, labels)
+        ngrams = LogisticRegression(C=float(self.config["ngram_C"]), max_iter=int(self.config["max_iter"]))
+        ngrams.fit(self._ngrams(texts), labels)
         self.classes = [str(name) for name in model.classes_]
         self.coef, self.intercept = model.coef_, model.intercept_
         self.meaning_coef, self.meaning_intercept = meaning.coef_, meaning.intercept_
+        self.ngram_coef, self.ngram_intercept = ngrams.coef_, ngrams.intercept_
         self.persist()
         return self._resource
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         return shared_encoder(int(self.config["threads"])).encode(texts)
 
+    def _ngrams(self, texts: Sequence[str]) -> csr_matrix:
+        return hstack([self.chars.transform(texts), self.words.transform(texts)]).tocsr()
+
     def _features(self, texts: Sequence[str], vectors: np.ndarray) -> csr_matrix:
         weighted = csr_matrix(vectors * float(self.config["encoder_weight"]))
-        return hstack([weighted, self.chars.transform(texts), self.words.transform(texts)]).tocsr()
+        return hstack([weighted, self._ngrams(texts)]).tocsr()
 
     def probabilities(self, texts: Sequence[str], english: bool = True) -> np.ndarray:
         """One row of class probabilities per text (multinomial logistic regression); ``english=False``
         uses the sentence-vector-only head."""
         vectors = self._vectors(texts)
         if english:
-            scores = self._features(texts, vectors) @ self.coef.T + self.intercept
-        else:
-            scores = vectors @ self.meaning_coef.T + self.meaning_intercept
-        scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+            return _softmax(self._features(texts, vectors) @ self.coef.T + self.intercept)
+        return _softmax(vectors @ self.meaning_coef.T + self.meaning_intercept)
+
+    def ngram_probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities from the n-gram head alone (no encoder: well under a millisecond)."""
+        return _softmax(self._ngrams(texts) @ self.ngram_coef.T + self.ngram_intercept)
 
     # -- prediction -------------------------------------------------------------------------------
 
@@ -182,11 +198,17 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         return messages
 
     def _classify(self, message: Message, text: str) -> None:
+        """The n-grams first (the whole message, and each part of a possible two-question reading):
+        when they are confident the encoder is not run; otherwise the full model decides."""
         pairs = split_candidates(text)
         parts = [part for pair in pairs for part in pair]
-        rows = self.probabilities([text, *parts])
+        rows = self.ngram_probabilities([text, *parts])
+        shortcut = float(self.config["shortcut_confidence"])
+        questions = self._two_questions(pairs, rows[1:], shortcut)
+        if questions is None and float(rows[0].max()) < shortcut:
+            rows = self.probabilities([text, *parts])
+            questions = self._two_questions(pairs, rows[1:], float(self.config["split_confidence"]))
         ranking = self._ranking(rows[0])
-        questions = self._two_questions(pairs, rows[1:])
         if questions:
             (first, first_row), (second, _) = questions
             ranking = self._ranking(first_row)
@@ -202,12 +224,12 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         message.set(INTENT_RANKING_KEY, ranking[: int(self.config["ranking_length"])], add_to_output=True)
 
     def _two_questions(
-        self, pairs: Sequence[Tuple[str, str]], rows: np.ndarray
+        self, pairs: Sequence[Tuple[str, str]], rows: np.ndarray, threshold: float
     ) -> Optional[List[Tuple[str, np.ndarray]]]:
-        """The most confident reading in which both parts ask different topics, each confidently."""
+        """The most confident reading in which both parts ask different topics, each at least
+        ``threshold`` likely."""
         best: Optional[List[Tuple[str, np.ndarray]]] = None
         best_score = 0.0
-        threshold = float(self.config["split_confidence"])
         for index, (left, right) in enumerate(pairs):
             left_row, right_row = rows[2 * index], rows[2 * index + 1]
             left_top, right_top = int(left_row.argmax()), int(right_row.argmax())
@@ -236,6 +258,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                 intercept=self.intercept,
                 meaning_coef=self.meaning_coef,
                 meaning_intercept=self.meaning_intercept,
+                ngram_coef=self.ngram_coef,
+                ngram_intercept=self.ngram_intercept,
             )
             vocabularies = {
                 "classes": self.classes,
@@ -263,10 +287,17 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             return component
         component.coef, component.intercept = weights["coef"], weights["intercept"]
         component.meaning_coef, component.meaning_intercept = weights["meaning_coef"], weights["meaning_intercept"]
+        component.ngram_coef, component.ngram_intercept = weights["ngram_coef"], weights["ngram_intercept"]
         component.classes = list(vocabularies["classes"])
         _restore(component.chars, vocabularies["chars"])
         _restore(component.words, vocabularies["words"])
         return component
+
+
+def _softmax(scores: Any) -> np.ndarray:
+    scores = np.asarray(scores)
+    exp = np.exp(scores - np.max(scores, axis=1, keepdims=True))
+    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
 
 
 def _vocabulary(vectorizer: TfidfVectorizer) -> Dict[str, Any]:

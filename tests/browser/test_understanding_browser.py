@@ -57,11 +57,12 @@ def test_a_follow_up_continues_the_topic_in_the_widget(page, stack):
 
 
 def test_an_unsure_question_offers_its_likeliest_topics_and_a_click_answers(page, stack):
+    # A first message with no subject: the classifier leans to capstone projects, not enough to answer.
     w = open_chat(page, stack.web_url)
-    texts = replies_to(page, w, lambda: w.send("GRE TOEFL"))
+    texts = replies_to(page, w, lambda: w.send("any examples?"))
     assert "I think you're asking about one of these" in texts[-1], texts
     offered = page.locator(WidgetPage.QUICK)
     titles = [b.inner_text() for b in offered.all()]
-    assert TOPICS["test_scores"].title in titles and any("person" in t for t in titles), titles
-    answer = replies_to(page, w, lambda: page.get_by_role("button", name=TOPICS["test_scores"].title).click())
-    assert answer[0].startswith(TOPICS["test_scores"].title), answer
+    assert TOPICS["capstone"].title in titles and any("person" in t for t in titles), titles
+    answer = replies_to(page, w, lambda: page.get_by_role("button", name=TOPICS["capstone"].title).click())
+    assert answer[0].startswith(TOPICS["capstone"].title), answer

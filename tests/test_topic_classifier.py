@@ -1,0 +1,117 @@
+"""The topic classifier on its own: where a message splits into two questions, which language it is in,
+and a trained model that survives Rasa's model storage (plain arrays, no pickles) and answers the same.
+"""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.input_guard import PLACEHOLDER
+from components.language import language_of
+from components.topic_classifier import LANGUAGE, QUESTIONS, TopicClassifier, split_candidates
+
+
+@pytest.mark.parametrize(
+    "text, pairs",
+    [
+        ("Is there a fee, and when is the deadline?", [("Is there a fee", "when is the deadline?")]),
+        ("do I need the GRE? also is it STEM?", [("do I need the GRE?", "also is it STEM?")]),
+        ("what's the application fee and the deadline?", [("what's the application fee", "the deadline?")]),
+        ("Can I work and study at the same time?", []),
+        ("what are the requirements and deadlines for MISM", []),
+        # Context after a question is not a second question.
+        ("should i pick BIDA or the 16 month track? i want data analyst jobs", []),
+    ],
+)
+def test_split_candidates(text: str, pairs: List[Tuple[str, str]]) -> None:
+    assert split_candidates(text) == pairs
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("How long is the MISM program?", "en"),
+        ("MISM需要多长时间？", "zh"),
+        ("MISM 지원 마감일이 언제인가요?", "ko"),
+        ("क्या MISM के लिए GRE जरूरी है?", "hi"),
+        ("¿Cuánto cuesta la maestría MISM?", "es"),
+        ("Quanto custa o mestrado MISM?", "pt"),
+        ("is the MISM program in Pittsburgh", "en"),
+        ("café near campus?", "en"),
+    ],
+)
+def test_language_of(text: str, language: str) -> None:
+    assert language_of(text) == language
+
+
+EXAMPLES = {
+    "ask_cost": ["how much is tuition", "what does the program cost", "tuition fees per year", "price of the degree"],
+    "ask_deadlines": ["when is the deadline", "application deadline dates", "last day to apply", "when are rounds due"],
+    "ask_test_scores": ["do I need the GRE", "is the GMAT required", "GRE waiver", "minimum GRE score"],
+    "greet": ["hi", "hello", "good morning", "hey there"],
+}
+
+
+def message(text: str) -> Message:
+    return Message(data={TEXT: text})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Tuple[TopicClassifier, LocalModelStorage, Resource]:
+    storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
+    resource = Resource("topic_classifier")
+    classifier = TopicClassifier.create({}, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
+    examples = [Message(data={TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts]
+    classifier.train(TrainingData(examples))
+    return classifier, storage, resource
+
+
+def test_a_trained_model_loads_back_and_ranks_the_same(trained) -> None:
+    classifier, storage, resource = trained
+    loaded = TopicClassifier.load({}, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
+    texts = ["how much does it cost", "what is the deadline to apply", "do you need GRE scores"]
+    assert np.allclose(classifier.probabilities(texts), loaded.probabilities(texts))
+    assert loaded.classes == sorted(EXAMPLES)
+
+
+def test_every_message_gets_a_ranking_its_language_and_two_questions_when_it_asks_two(trained) -> None:
+    classifier, _, _ = trained
+    classifier.config["split_confidence"] = 0.3  # four examples a topic give modest confidences
+    one, two, wordless, chinese = (
+        message("how much is tuition"),
+        message("how much is tuition, and when is the deadline?"),
+        message(PLACEHOLDER),
+        message("学费多少"),
+    )
+    classifier.process([one, two, wordless, chinese])
+    assert one.get(INTENT)["name"] == "ask_cost" and one.get(QUESTIONS) is None
+    assert [q[INTENT]["name"] for q in two.get(QUESTIONS)] == ["ask_cost", "ask_deadlines"]
+    assert two.get(INTENT)["name"] == "ask_cost", "the message's intent is its first question's"
+    assert wordless.get(INTENT)["confidence"] == 0.0, "a message without words is left to the fallback"
+    assert chinese.get(LANGUAGE) == "zh" and one.get(LANGUAGE) == "en"
+    assert all(len(m.get(INTENT_RANKING_KEY)) >= 1 for m in (one, two, wordless, chinese))
+
+
+def test_a_confident_ngram_match_skips_the_encoder(trained, monkeypatch) -> None:
+    classifier, _, _ = trained
+    calls: List[object] = []
+    real_vectors = classifier._vectors
+    monkeypatch.setattr(classifier, "_vectors", lambda texts: calls.append(texts) or real_vectors(texts))
+    classifier.config["shortcut_confidence"] = 0.0  # every message takes the shortcut
+    shortcut = message("do I need the GRE")
+    classifier.process([shortcut])
+    classifier.config["shortcut_confidence"] = 1.1  # no message does
+    full = message("do I need the GRE")
+    classifier.process([full])
+    classifier.config["shortcut_confidence"] = TopicClassifier.get_default_config()["shortcut_confidence"]
+    assert shortcut.get(INTENT)["name"] == full.get(INTENT)["name"] == "ask_test_scores"
+    assert len(calls) == 1, "only the message the n-grams were not sure of was encoded"
