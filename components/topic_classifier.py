@@ -94,7 +94,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
     """Config: ``C``, ``meaning_C``, ``ngram_C`` (inverse regularisation of the three heads),
     ``encoder_weight`` (scale of the sentence vector against the n-grams), ``shortcut_confidence``
     (the n-gram head answers alone from here), ``split_confidence`` (each part of a two-question
-    message must reach it), ``ranking_length``, ``threads`` (encoder threads)."""
+    message must reach it), ``split_below`` (the parts are encoded only when the whole message's
+    confidence is below it), ``ranking_length``, ``threads`` (encoder threads)."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -105,6 +106,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             "shortcut_confidence": 0.9,
             "encoder_weight": 1.0,
             "split_confidence": 0.6,
+            "split_below": 0.9,
             "ranking_length": 10,
             "threads": 1,
             "max_iter": 3000,
@@ -206,8 +208,13 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         shortcut = float(self.config["shortcut_confidence"])
         questions = self._two_questions(pairs, rows[1:], shortcut)
         if questions is None and float(rows[0].max()) < shortcut:
-            rows = self.probabilities([text, *parts])
-            questions = self._two_questions(pairs, rows[1:], float(self.config["split_confidence"]))
+            whole = self.probabilities([text])
+            # The parts are encoded only when the whole message is not clearly about one topic.
+            if parts and float(whole[0].max()) < float(self.config["split_below"]):
+                rows = np.vstack([whole, self.probabilities(parts)])
+                questions = self._two_questions(pairs, rows[1:], float(self.config["split_confidence"]))
+            else:
+                rows = whole
         ranking = self._ranking(rows[0])
         if questions:
             (first, first_row), (second, _) = questions
