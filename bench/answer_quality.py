@@ -67,7 +67,8 @@ DEVELOPMENT = [ROOT / "tests" / "visitor_questions.yml", ROOT / "tests" / "verba
 # Topic ids the first version of the bot used in its response names and labels.
 OLD_TOPIC_NAMES = {"overview": "program_overview", "length": "program_length"}
 MISS_RESPONSES = {"utter_fallback", "utter_out_of_scope", "utter_handoff", "utter_handoff_live", "utter_english_only"}
-SUGGEST_RESPONSE = "utter_suggest_topics"
+# Replies that may offer the likeliest topics as buttons ("English only" does, for an unsure question).
+SUGGEST_RESPONSES = {"utter_suggest_topics", "utter_english_only"}
 OUT_OF_SCOPE_RESPONSE = "utter_out_of_scope"
 # "Can I talk to someone?" is answered with a way to reach a person (a live chat or a follow-up
 # request, with the admissions contact): the contact topic's answer.
@@ -218,10 +219,12 @@ def _reply(
             (t for phrase, t in titles.items() if phrase.startswith("missing:") and phrase[8:] in text), None
         )
         return Reply("unknown", response, named or missing or slot_topic)
-    if response == SUGGEST_RESPONSE:
+    if response in SUGGEST_RESPONSES:
         buttons = (event.get("data") or {}).get("buttons") or []
-        suggested = [topic_for(str(b.get("payload") or "").lstrip("/").split("{")[0]) for b in buttons]
-        return Reply("suggest", response, None, [t for t in suggested if t])
+        offered = [topic_for(str(b.get("payload") or "").lstrip("/").split("{")[0]) for b in buttons]
+        suggested = [t for t in offered if t]
+        if suggested:
+            return Reply("suggest", response, None, suggested)
     if response in MISS_RESPONSES:
         return Reply("miss", response)
     if response in PERSON_RESPONSES:

@@ -386,6 +386,7 @@ def test_a_message_in_another_language_gets_english_only_or_the_answer_with_a_no
     messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert messages[0]["response"] == "utter_english_only"
     assert "only answer in English" in texts[0] and "hnzadmit@andrew.cmu.edu" in texts[0]
+    assert payloads(messages[0]) == ["/ask_program_length", "/request_human"], "the likeliest topic, in English"
     tracker = make_tracker(
         "ask_program_length", text="MISM需要多长时间？", entities=[entity("program", "mism")], parse={"language": "zh"}
     )
