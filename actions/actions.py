@@ -107,9 +107,10 @@ class ActionAnswerTopic(Action):
 
 
 class ActionHandleMiss(Action):
-    """Handles ``nlu_fallback`` and ``out_of_scope``: suggests topics, and after two misses in a
-    row puts the human contact first. A short low-confidence message that names a program or a
-    track while a topic is being discussed (e.g. "hmm, the on-campus one?") continues that topic."""
+    """Handles ``nlu_fallback`` and ``out_of_scope`` (the decisions are ``actions/misses.py``'s): a
+    short follow-up continues the topic being discussed ("and for spring?", "any examples?"); an
+    unsure question gets its likeliest topics as buttons and a person; another language gets
+    "English only"; after two misses in a row the human contact comes first."""
 
     def name(self) -> Text:
         return MISS_ACTION
@@ -123,13 +124,12 @@ class ActionHandleMiss(Action):
         knowledge = current_knowledge()
         contact = knowledge.contact
         suggested = misses.suggested_topics(message, knowledge.topics) if intent == FALLBACK_INTENT else []
-        misses_in_a_row = misses.consecutive_misses(tracker.events)
-        if misses.is_other_language(message):
-            response = misses.ENGLISH_ONLY_RESPONSE
-        elif suggested:
-            response = misses.SUGGEST_RESPONSE
-        else:
-            response = misses.response_for(intent, misses_in_a_row)
+        response = misses.response_for(
+            intent,
+            misses.consecutive_misses(tracker.events),
+            other_language=misses.is_other_language(message),
+            suggesting=bool(suggested),
+        )
         if response == misses.HANDOFF_RESPONSE and (await handoff.desk().availability()).available:
             response = misses.HANDOFF_LIVE_RESPONSE  # an officer is free: offer the live chat right here
         buttons = None

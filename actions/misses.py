@@ -50,7 +50,15 @@ def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
-def response_for(intent: Optional[str], misses_in_a_row: int) -> str:
+def response_for(
+    intent: Optional[str], misses_in_a_row: int, *, other_language: bool = False, suggesting: bool = False
+) -> str:
+    """The reply to a miss: "English only" for another language, the likeliest topics when there are
+    any, the contact first after two misses in a row, else "not sure" or "outside what I can help"."""
+    if other_language:
+        return ENGLISH_ONLY_RESPONSE
+    if suggesting:
+        return SUGGEST_RESPONSE
     if misses_in_a_row >= HANDOFF_AFTER:
         return HANDOFF_RESPONSE
     if intent == OUT_OF_SCOPE_INTENT:
