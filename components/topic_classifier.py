@@ -53,22 +53,14 @@ QUESTIONS = "questions"  # output property: the two questions of a two-question 
 LANGUAGE = "language"  # output property: ``en`` or the ISO code of another language
 # Where a message may hold a second question: after a sentence's end, at a semicolon or line break,
 # or at "and / also / plus" followed by a question word or a new noun phrase.
-QUESTION_WORDS = (
-    r"what|what's|whats|when|where|how|is|are|do|does|did|can|could|will|would|should|which|who|why|"
-    r"the|any|i|is there|are there|also"
-)
+ASKING = r"what|what's|whats|when|where|how|is|are|do|does|did|can|could|will|would|should|which|who|why|any"
 SPLIT = re.compile(
-    r"(?<=[?!.])\s+(?=\S)|\s*[;\n]\s*|,?\s+(?:and|also|plus|&)\s+(?=(?:" + QUESTION_WORDS + r")\b)",
+    r"(?<=[?!.])\s+(?=\S)|\s*[;\n]\s*|,?\s+(?:and|also|plus|&)\s+(?=(?:" + ASKING + r"|the|i|also)\b)",
     re.IGNORECASE,
 )
 MAX_SPLITS = 2  # candidate split points tried per message (each adds two parts to encode)
-
-
-QUESTION_START = re.compile(
-    r"^(?:(?:and|also|plus|&)\s+)?(?:what|what's|whats|when|where|how|is|are|do|does|did|can|could|will|would|"
-    r"should|which|who|why|any)\b",
-    re.IGNORECASE,
-)
+# A second part that starts like a question ("... and when is the deadline").
+QUESTION_START = re.compile(r"^(?:(?:and|also|plus|&)\s+)?(?:" + ASKING + r")\b", re.IGNORECASE)
 
 
 def asks(part: str) -> bool:
