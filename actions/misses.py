@@ -30,6 +30,8 @@ FOLLOW_UP_START = re.compile(
     r"any|more|tell me more|examples?|e\.g|like what|such as)\b",
     re.IGNORECASE,
 )
+# Only asking for more, with nothing that could be another topic.
+JUST_MORE = re.compile(r"^\s*(tell me )?(more|more details|more info|details)( please)?\s*[?.!]*\s*$", re.IGNORECASE)
 # Asking for examples or more: the remembered topic's answer with every detail.
 MORE_DETAIL = re.compile(r"\b(examples?|more|details?|like what|such as|list)\b", re.IGNORECASE)
 # Topics suggested for an unsure question: at most this many, each at least this likely.
@@ -71,12 +73,24 @@ def names_program_or_track(message: Mapping[str, Any]) -> bool:
 
 
 def is_program_follow_up(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:
-    """An unsure, short message that says which program or reads as a follow-up, while a topic is
-    being discussed."""
+    """An unsure, short message that continues the topic being discussed: it says which program
+    ("what about the online one"), asks for more ("more details?"), or starts like a follow-up and
+    the classifier still sees that topic in it ("and for spring?" after deadlines, "any examples?"
+    after capstones; "any examples?" after deadlines is not, and gets suggestions instead)."""
     text = str(message.get("text") or "")
     if not remembered_topic or len(text.split()) > FOLLOW_UP_MAX_WORDS:
         return False
-    return names_program_or_track(message) or bool(FOLLOW_UP_START.search(text))
+    if names_program_or_track(message) or JUST_MORE.match(text):
+        return True
+    return bool(FOLLOW_UP_START.search(text)) and leans_to(message, remembered_topic)
+
+
+def leans_to(message: Mapping[str, Any], topic: str) -> bool:
+    """Whether the classifier's ranking gives ``topic`` at least the suggestion floor."""
+    return any(
+        topic_for(entry.get("name")) == topic and float(entry.get("confidence") or 0) >= SUGGEST_MIN_CONFIDENCE
+        for entry in message.get("intent_ranking") or []
+    )
 
 
 def wants_more(message: Mapping[str, Any]) -> bool:

@@ -364,18 +364,28 @@ def test_a_miss_with_no_likely_topic_is_honest_and_offers_a_person_not_a_menu(do
 
 
 def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
-    for text in ("and for spring?", "what about the 12 month one", "any examples?"):
-        tracker = make_tracker("nlu_fallback", text=text, slots={"topic": "capstone", "program": "mism"})
+    leaning = ranking(("ask_capstone", 0.2), ("out_of_scope", 0.18), ("ask_events", 0.05))  # as the model does
+    for text, parse in (("any examples?", leaning), ("more details?", {}), ("and for the 12 month one?", {})):
+        entities = [entity("track", "12_month")] if "12 month" in text else []
+        tracker = make_tracker(
+            "nlu_fallback", text=text, entities=entities, slots={"topic": "capstone", "program": "mism"}, parse=parse
+        )
         messages, texts, slots = run(ActionHandleMiss(), domain_dict, tracker)
         assert messages[0]["response"] == "utter_answer", text
         assert texts[0].startswith("Capstone projects, MISM"), text
         assert slots["topic"] == "capstone"
     # "any examples?" asks for every example, not the first three.
-    tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "capstone", "program": "mism"})
+    tracker = make_tracker(
+        "nlu_fallback", text="any examples?", slots={"topic": "capstone", "program": "mism"}, parse=leaning
+    )
     _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert texts[0].count("• ") > 3
+    # After deadlines, "any examples?" is not about deadlines: the likeliest topics, not deadlines again.
+    tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "deadlines"}, parse=leaning)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_suggest_topics"
     # With no topic under discussion there is nothing to continue.
-    tracker = make_tracker("nlu_fallback", text="any examples?")
+    tracker = make_tracker("nlu_fallback", text="any examples?", parse=leaning)
     messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert messages[0]["response"] != "utter_answer"
 
