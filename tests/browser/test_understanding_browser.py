@@ -67,3 +67,19 @@ def test_an_unsure_question_offers_its_likeliest_topics_and_a_click_answers(page
     assert TOPICS["capstone"].title in titles and any("person" in t for t in titles), titles
     answer = replies_to(page, w, lambda: page.get_by_role("button", name=TOPICS["capstone"].title).click())
     assert answer[0].startswith(TOPICS["capstone"].title), answer
+
+
+def test_capstone_examples_and_another_language_in_the_widget(page, stack):
+    w = open_chat(page, stack.web_url)
+    capstone = replies_to(page, w, lambda: w.send("can you give me some capstone project examples"))
+    examples = load_knowledge().programs["mism"].facts["capstone"].items[: TOPICS["capstone"].examples]
+    assert all(example in capstone[0] for example in examples), capstone
+    chinese = replies_to(page, w, lambda: w.send("MISM需要多长时间？"))
+    shown = "\n".join(chinese)
+    if any(text.startswith(TOPICS["program_length"].title) for text in chinese):
+        assert "I answer in English only" in shown, chinese
+    else:
+        assert "only answer in English" in shown, chinese
+    assert not any(
+        text.startswith(tuple(t.title for k, t in TOPICS.items() if k != "program_length")) for text in chinese
+    )
