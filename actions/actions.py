@@ -119,7 +119,7 @@ class ActionHandleMiss(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         remembered = tracker.get_slot("topic")
-        if intent == FALLBACK_INTENT and misses.is_program_follow_up(message, remembered):
+        if intent == FALLBACK_INTENT and misses.continues_topic(message, remembered):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
         knowledge = current_knowledge()
         contact = knowledge.contact

@@ -72,7 +72,7 @@ def names_program_or_track(message: Mapping[str, Any]) -> bool:
     return any(e.get("entity") in ("program", "track") for e in message.get("entities") or [])
 
 
-def is_program_follow_up(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:
+def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:
     """An unsure, short message that continues the topic being discussed: it says which program
     ("what about the online one"), asks for more ("more details?"), or starts like a follow-up and
     the classifier still sees that topic in it ("and for spring?" after deadlines, "any examples?"

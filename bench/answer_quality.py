@@ -170,7 +170,7 @@ class RunningStack:
         self.log.close()
 
 
-def ask(stack: RunningStack, question: Question, titles: Dict[str, str]) -> Outcome:
+def ask(stack: RunningStack, question: Question, names: TopicNames) -> Outcome:
     """Send one question as a new conversation's first message; read back what the bot did."""
     sender = f"bench-{uuid.uuid4().hex}"
     metadata = {"page_url": f"http://localhost/{question.page}"}
@@ -184,10 +184,10 @@ def ask(stack: RunningStack, question: Question, titles: Dict[str, str]) -> Outc
         ).json()
     except (requests.RequestException, ValueError) as error:
         return Outcome(question, [], error=str(error))
-    return classify(question, tracker, titles)
+    return classify(question, tracker, names)
 
 
-def classify(question: Question, tracker: Dict, titles: Dict[str, str]) -> Outcome:
+def classify(question: Question, tracker: Dict, names: TopicNames) -> Outcome:
     events = tracker.get("events") or []
     slot_topic = (tracker.get("slots") or {}).get("topic")
     slot_topic = OLD_TOPIC_NAMES.get(slot_topic or "", slot_topic)
@@ -199,25 +199,21 @@ def classify(question: Question, tracker: Dict, titles: Dict[str, str]) -> Outco
         response = (event.get("metadata") or {}).get("utter_action") or "(text)"
         if response in NOTES:
             continue
-        replies.append(_reply(response, event, titles, slot_topic, intent))
+        replies.append(_reply(response, event, names, slot_topic, intent))
     return Outcome(question, replies, intent)
 
 
-def _reply(
-    response: str, event: Dict, titles: Dict[str, str], slot_topic: Optional[str], intent: Optional[str]
-) -> Reply:
+def _reply(response: str, event: Dict, names: TopicNames, slot_topic: Optional[str], intent: Optional[str]) -> Reply:
     text = event.get("text") or ""
     named = _topic_in_response(response)
-    heading = next((topic for title, topic in titles.items() if text.startswith(f"{title},")), None)
+    heading = next((topic for title, topic in names.headings.items() if text.startswith(f"{title},")), None)
     topic = OLD_TOPIC_NAMES.get(named or "", named) or heading or slot_topic
     if response == "utter_ask_program":
         return Reply("askback", response, slot_topic or topic_for(intent))
     if response.startswith("utter_answer"):
         return Reply("answer", response, "contact" if response == "utter_answer_contact" else topic)
     if response.startswith("utter_unknown"):
-        missing = next(
-            (t for phrase, t in titles.items() if phrase.startswith("missing:") and phrase[8:] in text), None
-        )
+        missing = next((t for phrase, t in names.missing.items() if f"have {phrase} for" in text), None)
         return Reply("unknown", response, named or missing or slot_topic)
     if response in SUGGEST_RESPONSES:
         buttons = (event.get("data") or {}).get("buttons") or []
@@ -280,12 +276,12 @@ def score(outcomes: List[Outcome], unknowns: set) -> Dict[str, Tuple[int, int]]:
     }
 
 
-def run_tree(tree: Path, sets: Dict[str, List[Question]], titles: Dict[str, str]) -> Dict[str, List[Outcome]]:
+def run_tree(tree: Path, sets: Dict[str, List[Question]], names: TopicNames) -> Dict[str, List[Outcome]]:
     with tempfile.TemporaryDirectory(prefix="answer-quality-") as tmp:
         stack = RunningStack(tree, Path(tmp))
         try:
             stack.wait()
-            return {name: [ask(stack, q, titles) for q in questions] for name, questions in sets.items()}
+            return {name: [ask(stack, q, names) for q in questions] for name, questions in sets.items()}
         finally:
             stack.stop()
 
@@ -304,12 +300,18 @@ def load_questions(paths: List[Path]) -> List[Question]:
     return questions
 
 
-def topic_titles(knowledge_file: Path) -> Dict[str, str]:
-    """Answer headings (``title``) and unknowns (``missing:`` + phrase) -> topic id."""
-    knowledge = load_knowledge(knowledge_file)
-    titles = {topic.title: topic_id for topic_id, topic in knowledge.topics.items()}
-    titles.update({f"missing:{topic.missing}": topic_id for topic_id, topic in knowledge.topics.items()})
-    return titles
+@dataclass(frozen=True)
+class TopicNames:
+    """How a reply names its topic: an answer's heading (``title``), or what an "I don't have" says
+    is missing (``missing``); each mapped to the topic id."""
+
+    headings: Dict[str, str]
+    missing: Dict[str, str]
+
+    @classmethod
+    def of(cls, knowledge_file: Path) -> "TopicNames":
+        topics = load_knowledge(knowledge_file).topics.items()
+        return cls({t.title: i for i, t in topics}, {t.missing: i for i, t in topics})
 
 
 def report(name: str, outcomes: List[Outcome], unknowns: set, show_misses: bool) -> Dict[str, Tuple[int, int]]:
@@ -346,7 +348,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     }
     knowledge_file = args.tree / "knowledge" / "programs.yml"
     unknowns = set(load_knowledge(knowledge_file).known_unknowns()) - {"contact"}
-    titles = topic_titles(knowledge_file)
+    names = TopicNames.of(knowledge_file)
     print(", ".join(f"{name}: {len(qs)} questions" for name, qs in sets.items()))
     print(f"known unknowns: {', '.join(sorted(unknowns))}")
     trees: Iterator[Tuple[str, Path]] = iter(
@@ -354,7 +356,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     for name, tree in trees:
         started = time.monotonic()
-        results = run_tree(tree.resolve(), sets, titles)
+        results = run_tree(tree.resolve(), sets, names)
         for set_name, outcomes in results.items():
             # Held-out misses are never listed: reading them invites tuning to them.
             show = args.show_misses and not set_name.startswith("held-out")

@@ -12,6 +12,7 @@ import unicodedata
 from typing import Dict
 
 ENGLISH = "en"
+LATIN_END = 0x250  # Basic Latin to Latin Extended-B
 # Unicode script name prefixes -> ISO 639-1 code of the language most visitors write in it.
 SCRIPTS: Dict[str, str] = {
     "CJK": "zh",
@@ -68,6 +69,8 @@ def script_language(text: str) -> str:
         if not char.isalpha():
             continue
         letters += 1
+        if ord(char) < LATIN_END:
+            continue  # Latin letters (most messages): no name lookup
         name = unicodedata.name(char, "")
         for prefix, code in SCRIPTS.items():
             if name.startswith(prefix):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
@@ -111,12 +112,9 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, lowercase=True)
         self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
         self.classes: List[str] = []
-        self.coef = np.zeros((0, 0))
-        self.intercept = np.zeros(0)
-        self.meaning_coef = np.zeros((0, 0))  # the sentence-vector-only head, for other languages
-        self.meaning_intercept = np.zeros(0)
-        self.ngram_coef = np.zeros((0, 0))  # the n-gram-only head, for the confident shortcut
-        self.ngram_intercept = np.zeros(0)
+        # "full": sentence vector + n-grams; "meaning": the sentence vector alone (other languages);
+        # "ngrams": the n-grams alone (the confident shortcut).
+        self.heads: Dict[str, Head] = {}
 
     @classmethod
     def create(
@@ -139,16 +137,13 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         self.chars.fit(texts)
         self.words.fit(texts)
         vectors = self._vectors(texts)
-        model = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]))
-        model.fit(self._features(texts, vectors), labels)
-        meaning = LogisticRegression(C=float(self.config["meaning_C"]), max_iter=int(self.config["max_iter"]))
-        meaning.fit(vectors, labels)
-        ngrams = LogisticRegression(C=float(self.config["ngram_C"]), max_iter=int(self.config["max_iter"]))
-        ngrams.fit(self._ngrams(texts), labels)
-        self.classes = [str(name) for name in model.classes_]
-        self.coef, self.intercept = model.coef_, model.intercept_
-        self.meaning_coef, self.meaning_intercept = meaning.coef_, meaning.intercept_
-        self.ngram_coef, self.ngram_intercept = ngrams.coef_, ngrams.intercept_
+        features = {"full": self._features(texts, vectors), "meaning": vectors, "ngrams": self._ngrams(texts)}
+        strength = {"full": "C", "meaning": "meaning_C", "ngrams": "ngram_C"}
+        for name, matrix in features.items():
+            model = LogisticRegression(C=float(self.config[strength[name]]), max_iter=int(self.config["max_iter"]))
+            model.fit(matrix, labels)
+            self.heads[name] = Head(model.coef_, model.intercept_)
+            self.classes = [str(label) for label in model.classes_]
         self.persist()
         return self._resource
 
@@ -167,12 +162,12 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         uses the sentence-vector-only head."""
         vectors = self._vectors(texts)
         if english:
-            return _softmax(self._features(texts, vectors) @ self.coef.T + self.intercept)
-        return _softmax(vectors @ self.meaning_coef.T + self.meaning_intercept)
+            return self.heads["full"].probabilities(self._features(texts, vectors))
+        return self.heads["meaning"].probabilities(vectors)
 
     def ngram_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities from the n-gram head alone (no encoder: well under a millisecond)."""
-        return _softmax(self._ngrams(texts) @ self.ngram_coef.T + self.ngram_intercept)
+        return self.heads["ngrams"].probabilities(self._ngrams(texts))
 
     # -- prediction -------------------------------------------------------------------------------
 
@@ -181,7 +176,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             text = message.get(TEXT) or ""
             language = language_of(text)
             message.set(LANGUAGE, language, add_to_output=True)
-            if not self.classes or text == PLACEHOLDER:
+            if not self.heads or text == PLACEHOLDER:
                 # No words (or no trained model): nothing to rank, and the fallback takes it.
                 self._set_ranking(message, [{"name": None, "confidence": 0.0}])
                 continue
@@ -209,8 +204,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                 rows = whole
         ranking = self._ranking(rows[0])
         if questions:
-            (first, first_row), (second, _) = questions
-            ranking = self._ranking(first_row)
+            ranking = self._ranking(questions[0][1])
             message.set(
                 QUESTIONS,
                 [{"text": part, INTENT: self._ranking(row)[0]} for part, row in questions],
@@ -251,15 +245,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            np.savez(
-                directory / "weights.npz",
-                coef=self.coef,
-                intercept=self.intercept,
-                meaning_coef=self.meaning_coef,
-                meaning_intercept=self.meaning_intercept,
-                ngram_coef=self.ngram_coef,
-                ngram_intercept=self.ngram_intercept,
-            )
+            arrays = {f"{name}_{part}": array for name, head in self.heads.items() for part, array in head.arrays()}
+            np.savez(directory / "weights.npz", **arrays)
             vocabularies = {
                 "classes": self.classes,
                 "chars": _vocabulary(self.chars),
@@ -284,19 +271,28 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         except (ValueError, FileNotFoundError):
             logger.warning("TopicClassifier: no trained model in storage; every message will fall back.")
             return component
-        component.coef, component.intercept = weights["coef"], weights["intercept"]
-        component.meaning_coef, component.meaning_intercept = weights["meaning_coef"], weights["meaning_intercept"]
-        component.ngram_coef, component.ngram_intercept = weights["ngram_coef"], weights["ngram_intercept"]
+        names = {key.rsplit("_", 1)[0] for key in weights.files}
+        component.heads = {name: Head(weights[f"{name}_coef"], weights[f"{name}_intercept"]) for name in names}
         component.classes = list(vocabularies["classes"])
         _restore(component.chars, vocabularies["chars"])
         _restore(component.words, vocabularies["words"])
         return component
 
 
-def _softmax(scores: Any) -> np.ndarray:
-    scores = np.asarray(scores)
-    exp = np.exp(scores - np.max(scores, axis=1, keepdims=True))
-    return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+@dataclass(frozen=True)
+class Head:
+    """One trained multinomial logistic regression, as plain arrays."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def probabilities(self, features: Any) -> np.ndarray:
+        scores = np.asarray(features @ self.coef.T + self.intercept)
+        exp = np.exp(scores - np.max(scores, axis=1, keepdims=True))
+        return np.asarray(exp / exp.sum(axis=1, keepdims=True))
+
+    def arrays(self) -> List[Tuple[str, np.ndarray]]:
+        return [("coef", self.coef), ("intercept", self.intercept)]
 
 
 def _vocabulary(vectorizer: TfidfVectorizer) -> Dict[str, Any]:

@@ -83,9 +83,9 @@ def test_a_trained_model_loads_back_and_ranks_the_same(trained) -> None:
     assert loaded.classes == sorted(EXAMPLES)
 
 
-def test_every_message_gets_a_ranking_its_language_and_two_questions_when_it_asks_two(trained) -> None:
+def test_every_message_gets_a_ranking_its_language_and_two_questions_when_it_asks_two(trained, monkeypatch) -> None:
     classifier, _, _ = trained
-    classifier.config["split_confidence"] = 0.3  # four examples a topic give modest confidences
+    monkeypatch.setitem(classifier.config, "split_confidence", 0.3)  # four examples a topic: modest confidences
     one, two, wordless, chinese = (
         message("how much is tuition"),
         message("how much is tuition, and when is the deadline?"),
@@ -106,12 +106,11 @@ def test_a_confident_ngram_match_skips_the_encoder(trained, monkeypatch) -> None
     calls: List[object] = []
     real_vectors = classifier._vectors
     monkeypatch.setattr(classifier, "_vectors", lambda texts: calls.append(texts) or real_vectors(texts))
-    classifier.config["shortcut_confidence"] = 0.0  # every message takes the shortcut
+    monkeypatch.setitem(classifier.config, "shortcut_confidence", 0.0)  # every message takes the shortcut
     shortcut = message("do I need the GRE")
     classifier.process([shortcut])
-    classifier.config["shortcut_confidence"] = 1.1  # no message does
+    monkeypatch.setitem(classifier.config, "shortcut_confidence", 1.1)  # no message does
     full = message("do I need the GRE")
     classifier.process([full])
-    classifier.config["shortcut_confidence"] = TopicClassifier.get_default_config()["shortcut_confidence"]
     assert shortcut.get(INTENT)["name"] == full.get(INTENT)["name"] == "ask_test_scores"
     assert len(calls) == 1, "only the message the n-grams were not sure of was encoded"
