@@ -144,7 +144,8 @@ class Answerer:
             return self._contact(topic)
         if len(context.programs) == 1:
             return self._for_program(topic_id, topic, context.programs[0], context, full)
-        return self._for_programs(topic_id, topic, context.programs or list(self.knowledge.programs), context.track)
+        programs = context.programs or list(self.knowledge.programs)
+        return self._for_programs(topic_id, topic, programs, context.track, full)
 
     # -- one program ---------------------------------------------------------------------------
 
@@ -195,7 +196,9 @@ class Answerer:
 
     # -- several programs (none known, or a comparison) ----------------------------------------
 
-    def _for_programs(self, topic_id: str, topic: Topic, program_ids: List[str], track_id: Optional[str]) -> Reply:
+    def _for_programs(
+        self, topic_id: str, topic: Topic, program_ids: List[str], track_id: Optional[str], full: bool = False
+    ) -> Reply:
         facts = {
             pid: self.knowledge.lookup(pid, track_id if _has_track(self.knowledge, pid, track_id) else None, topic_id)
             for pid in program_ids
@@ -224,7 +227,8 @@ class Answerer:
                             link=page,
                         )
                     )
-                    lines.extend(f"  ◦ {item}" for item in fact.items[: topic.examples])
+                    shown = fact.items if full and topic.examples else fact.items[: topic.examples]
+                    lines.extend(f"  ◦ {item}" for item in shown)
         links: List[str] = []
         if topic.fact is not None:
             text, _ = self._render(topic.fact, full=False)

@@ -380,6 +380,10 @@ def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
     )
     _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert texts[0].count("• ") > 3
+    # With no program, the answer for every program lists every example too.
+    tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "capstone"}, parse=leaning)
+    _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert texts[0].count("  ◦ ") > 3
     # After deadlines, "any examples?" is not about deadlines: the likeliest topics, not deadlines again.
     tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "deadlines"}, parse=leaning)
     messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
