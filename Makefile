@@ -9,7 +9,7 @@ MODEL      := models/heinz.tar.gz
 STAMP      := $(VENV)/.installed
 # Rasa 3.6 supports Python 3.8-3.10 only; .python-version pins 3.10 for pyenv users.
 BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python 2>/dev/null | tail -n 1)
-TRAINING_INPUTS := domain.yml config.yml $(shell find data components policies -name '*.yml' -o -name '*.py' 2>/dev/null)
+TRAINING_INPUTS := domain.yml config.yml $(shell find data bot/nlu bot/policies -name '*.yml' -o -name '*.py' 2>/dev/null)
 
 .PHONY: install train run test lint validate browser nginx packages clean
 
@@ -53,7 +53,7 @@ nginx:
 	  else echo "nginx is missing and cannot be installed here: the multi-instance test will be skipped."; fi; }
 
 run: $(STAMP) $(MODEL)
-	$(PY) -m webapp.launcher
+	$(PY) -m ops.launcher
 
 # Lint and type gate: ruff (lint + format), mypy, and a syntax check of the widget with Node.
 lint: $(STAMP)

@@ -32,7 +32,7 @@ Usage:
     .venv/bin/python bench/answer_quality.py                        # this checkout, both sets
     .venv/bin/python bench/answer_quality.py --baseline-tree ../old # and a baseline checkout
     .venv/bin/python bench/answer_quality.py --show-misses          # list the wrong answers
-Each tree is started with its own ``python -m webapp.launcher`` and ``models/heinz.tar.gz``.
+Each tree is started with its own ``python -m ops.launcher`` and ``models/heinz.tar.gz``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class RunningStack:
         }
         self.log = open(workdir / "launcher.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.launcher"],
+            [sys.executable, "-m", "ops.launcher"],
             cwd=tree,
             env=env,
             stdout=self.log,

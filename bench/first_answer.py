@@ -3,11 +3,11 @@
     .venv/bin/python bench/first_answer.py                 # 3 fresh starts of the make-run stack
     .venv/bin/python bench/first_answer.py --starts 5 --workers 2 --redis-url redis://127.0.0.1:6379/0
 
-For each start of ``webapp.launcher.Stack`` (action server + Rasa server on a fresh SQLite file):
+For each start of ``ops.launcher.Stack`` (action server + Rasa server on a fresh SQLite file):
 one conversation per worker sends its first question as soon as the server answers ``GET /``,
 then each sends five more; printed: the first answers' times and the median of the later ones.
 TensorFlow traces DIET's prediction function on a process's first parse, which the Rasa server now
-does itself once it is up (channels/rest.py, ``warm_up_nlu``); run this in a checkout without that
+does itself once it is up (bot/channels/rest.py, ``warm_up_nlu``); run this in a checkout without that
 to compare. Nothing is asserted: record the output in docs/benchmarks.md.
 """
 
@@ -28,7 +28,7 @@ from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp.launcher import Stack, settings_on_free_ports  # noqa: E402
+from ops.launcher import Stack, settings_on_free_ports  # noqa: E402
 
 QUESTIONS = ["How long is the MISM program?", "what are the deadlines for MSIT", "is MISM stem designated?"]
 

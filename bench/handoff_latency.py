@@ -1,7 +1,7 @@
 """Time from an admissions officer pressing Send in the console to the text appearing in the
 visitor's chat widget, measured in the browser (two headless Chromium contexts, the real stack).
 
-Starts a private stack (``webapp.launcher.Stack``: action server, Rasa, web server on a fresh SQLite
+Starts a private stack (``ops.launcher.Stack``: action server, Rasa, web server on a fresh SQLite
 file), creates a staff login, marks the officer available, lets a visitor ask for a person and
 accept, claims the conversation, then sends N messages one after another. Each figure is "click on
 Send in the console → the message is in the widget's DOM" (both pages live in the same browser, so
@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from widget_harness import WidgetPage, launch_chromium  # noqa: E402
 
+from ops.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports  # noqa: E402
 from staff.console import Console  # noqa: E402
-from webapp.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports  # noqa: E402
 
 OFFICER = "bench-officer"
 

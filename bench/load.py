@@ -16,7 +16,7 @@ in the conversation's tracker afterwards, read back through the token-protected 
 (``GET /conversations/<id>/tracker``) and compared message by message, in order.
 
 Targets:
-- **product**: ``webapp.launcher.Stack`` with models/heinz.tar.gz, the action server and the SQL
+- **product**: ``ops.launcher.Stack`` with models/heinz.tar.gz, the action server and the SQL
   tracker store on a fresh SQLite file (what ``make run`` starts);
 - **bare**: ``rasa init --no-prompt`` trained with the project's own Rasa (Rasa's default config,
   in-memory tracker store, no action server), built once and cached under ``var/bench/bare``.
@@ -59,7 +59,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp.launcher import VAR_DIR, Stack, free_port, settings_on_free_ports, wait_for  # noqa: E402
+from ops.launcher import VAR_DIR, Stack, free_port, settings_on_free_ports, wait_for  # noqa: E402
 
 RASA = str(Path(sys.executable).with_name("rasa"))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webapp.launcher import Stack, settings_on_free_ports  # noqa: E402
+from ops.launcher import Stack, settings_on_free_ports  # noqa: E402
 
 CONVERSATION = [
     "hi",

@@ -8,7 +8,7 @@ the widget's own overhead (CORS preflight, rendering) is visible.
 
     .venv/bin/python bench/widget_latency.py                       # page at http://localhost:8000
     .venv/bin/python bench/widget_latency.py --web-url http://127.0.0.1:8010 -n 20
-    .venv/bin/python bench/widget_latency.py --start-stack         # start one (webapp.launcher.Stack)
+    .venv/bin/python bench/widget_latency.py --start-stack         # start one (ops.launcher.Stack)
 
 Exit status 0 with the figures printed; 2 if the page or the bot cannot be reached.
 """
@@ -127,10 +127,10 @@ def measure(web_url: str, n: int) -> dict:
 
 
 def start_stack():
-    """The same stack the tests use (webapp.launcher.Stack) on free ports with a throwaway database."""
+    """The same stack the tests use (ops.launcher.Stack) on free ports with a throwaway database."""
     import tempfile
 
-    from webapp.launcher import Stack, settings_on_free_ports
+    from ops.launcher import Stack, settings_on_free_ports
 
     workdir = Path(tempfile.mkdtemp(prefix="widget-latency-"))
     settings = settings_on_free_ports(f"sqlite:///{workdir / 'conversations.db'}")

@@ -5,7 +5,7 @@ available during office hours, and a follow-up request (a Rasa form) otherwise. 
 happens in a hand-off is an event in the conversation itself (Rasa's tracker):
 
 - the ``handoff`` slot is ``queued`` or ``live`` while a person owns the conversation, and empty
-  otherwise; the dialogue policy (``policies/handoff.py``) keeps the assistant quiet while it is set;
+  otherwise; the dialogue policy (``bot/policies/handoff.py``) keeps the assistant quiet while it is set;
 - each message or announcement from staff is a bot event whose ``metadata`` carries
   ``{"handoff": <kind>, "staff": <display name>}``;
 - a submitted follow-up request is a ``followup_request`` slot event holding the whole request.

@@ -1,5 +1,5 @@
 """The launcher's report on the servers it runs, shared by the web server's ``/healthz`` and the
-staff console's banner (both read it; only ``webapp.launcher`` writes it).
+staff console's banner (both read it; only ``ops.launcher`` writes it).
 
 The launcher writes a small JSON file, ``{"stack": "ok"|"degraded", "children": {name: {state,
 restarts, last_exit, ...}}}``, whose path it puts in the children's environment.

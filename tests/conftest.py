@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator
 import pytest
 
 from core.settings import PROJECT_ROOT
-from webapp.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports
+from ops.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -85,20 +85,15 @@ def redis_client() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def isolated_database_health() -> Iterator[None]:
-    """Each test starts with no database watched by ``deploy.health`` and leaves none behind.
+def rasa_as_installed() -> Iterator[None]:
+    """Each test leaves Rasa as it found it: a guarded tracker store created in a test installs the
+    project's patches into this process (bot/rasa_patches/install.py); they are undone afterwards."""
+    from bot.rasa_patches.install import uninstall_patches
 
-    A tracker store created in a test watches its engine for the whole process; a later test in the
-    same process (pytest-xdist runs files in any order) would otherwise check a dropped database.
-    """
-    from deploy import health
-
-    saved = (health._engine, health._failure)
-    health._engine, health._failure = None, None
     try:
         yield
     finally:
-        health._engine, health._failure = saved
+        uninstall_patches()
 
 
 @pytest.fixture(scope="session")

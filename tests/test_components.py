@@ -9,7 +9,7 @@ import yaml
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.input_guard import (
+from bot.nlu.input_guard import (
     PLACEHOLDER,
     InputGuard,
     WordlessMessageFilter,
@@ -17,7 +17,7 @@ from components.input_guard import (
     has_words,
     looks_like_code,
 )
-from components.program_entities import AliasMatcher, ProgramEntityExtractor
+from bot.nlu.program_entities import AliasMatcher, ProgramEntityExtractor
 from core.knowledge import DEFAULT_KNOWLEDGE_FILE
 
 

@@ -21,7 +21,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from channels import action_guard
+from bot.rasa_patches import action_guard
 from core.knowledge import KnowledgeSource
 from core.settings import PROJECT_ROOT
 

@@ -1,4 +1,4 @@
-"""What the input channels accept (channels/limits.py), and how the Rasa server is started.
+"""What the input channels accept (bot/channels/limits.py), and how the Rasa server is started.
 
 The HTTP behaviour of the same rules (status codes, nothing stored) is tested against the real
 stack in test_edge_stack.py.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.__main__ import rasa_arguments
-from channels.limits import MAX_SENDER_CHARS, message_problem, metadata_problem, sender_problem
+from bot.__main__ import rasa_arguments
+from bot.channels.limits import MAX_SENDER_CHARS, message_problem, metadata_problem, sender_problem
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from core.settings import PROJECT_ROOT
+from ops.launcher import free_port
 from tests.test_edge_stack import processes_of
-from webapp.launcher import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ TOKEN = f"edge-token-{uuid.uuid4().hex}"
 
 
 class Launched:
-    """``python -m webapp.launcher`` as ``make run`` starts it, with its output collected."""
+    """``python -m ops.launcher`` as ``make run`` starts it, with its output collected."""
 
     def __init__(self, tmp_path: Path, **extra_env: str) -> None:
         self.ports = {"WEB_PORT": free_port(), "RASA_PORT": free_port(), "ACTION_PORT": free_port()}
@@ -50,7 +50,7 @@ class Launched:
             "PYTHONUNBUFFERED": "1",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.launcher"],
+            [sys.executable, "-m", "ops.launcher"],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -172,3 +172,42 @@ def test_action_server_killed_mid_conversation(launched, knowledge):
     assert "For the August 2027 start" in launched.say(sender, "what are the deadlines for MISM")
     assert launched.process.poll() is None, "the launcher stopped"
     assert "The actions server stopped (exit code -9); restarting it" in "".join(launched.output)
+
+
+def test_sigterm_during_start_up_stops_every_child(trained_model, tmp_path):
+    """systemd, a container runtime or `kill` send SIGTERM, not SIGINT: during start-up it used to
+    end the launcher alone and leave the action server and the Rasa server holding their ports."""
+    starting = Launched(tmp_path)
+    try:
+        wait_until(
+            lambda: urllib.request.urlopen(starting.url("ACTION_PORT", "/health"), timeout=5), 180, "no action server"
+        )
+        rasa = wait_until(lambda: _pid_or_none(starting, "bot"), 60, "no Rasa server being started")
+        assert not starting.ready.is_set(), "the stack finished starting before the signal: the test proves nothing"
+        children = processes_of([starting.process.pid])
+        assert rasa in children
+        starting.process.send_signal(signal.SIGTERM)
+        starting.process.wait(timeout=90)
+    finally:
+        starting.stop()
+    left = [pid for pid in children if pid != starting.process.pid and Path(f"/proc/{pid}").exists()]
+    left = [pid for pid in left if not _is_zombie(pid)]
+    assert left == [], f"still running after SIGTERM: {left}"
+    assert "Interrupted while starting; everything is stopped." in "".join(starting.output)
+    for name in ("ACTION_PORT", "RASA_PORT"):
+        with pytest.raises(OSError):
+            urllib.request.urlopen(starting.url(name, "/"), timeout=5)
+
+
+def _pid_or_none(launched: Launched, module: str) -> Any:
+    try:
+        return launched.pid_of(module)
+    except AssertionError:
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False

@@ -19,9 +19,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.policies.handoff import HandoffPolicy
 from core.handoff import HANDOFF_SLOT, LIVE, QUEUED
 from core.settings import PROJECT_ROOT
-from policies.handoff import HandoffPolicy
 from tests.test_end_to_end import post, texts
 
 

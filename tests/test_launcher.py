@@ -14,7 +14,7 @@ import pytest
 
 from core.settings import PROJECT_ROOT, Settings
 from core.stack_status import read_stack_status
-from webapp.launcher import RESTART_DELAYS, Stack, free_port
+from ops.launcher import RESTART_DELAYS, Stack, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_launcher_prints_urls_and_stops_everything_on_ctrl_c(trained_model, tmp_
         "PYTHONUNBUFFERED": "1",
     }
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "webapp.launcher"],
+        [sys.executable, "-m", "ops.launcher"],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -28,7 +28,7 @@ def test_training_data_is_valid(domain_dict):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     warnings = re.findall(r"UserWarning: (.*)", result.stdout + result.stderr)
     # Responses sent from custom actions (or, for utter_action_failed, by Rasa when the action server
-    # fails: channels/action_guard.py; the follow-up form's questions by the form itself; the hand-off
+    # fails: bot/rasa_patches/action_guard.py; the follow-up form's questions by the form itself; the hand-off
     # announcements by the web server) never appear in stories; anything else is a real problem.
     sent_by_actions = re.compile(
         r"The utterance '(utter_answer|utter_unknown|utter_answer_contact|utter_phrase_\w+|utter_fallback"

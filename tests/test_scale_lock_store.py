@@ -19,8 +19,8 @@ import pytest
 from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from deploy.lock_store import SafeRedisLockStore
-from webapp.launcher import free_port
+from bot.stores.lock_store import SafeRedisLockStore
+from ops.launcher import free_port
 
 SERVERS = 4
 ROUNDS = 25

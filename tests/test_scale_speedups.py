@@ -1,4 +1,4 @@
-"""The cached action-reply validator and event-class lookup (deploy/speedups.py) give exactly what Rasa's do."""
+"""The cached action-reply validator and event-class lookup (bot/rasa_patches/speedups.py) match Rasa's own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, 
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 
-from deploy import speedups
+from bot.rasa_patches import speedups
+from bot.rasa_patches.patch import applied
 
 GOOD = {
     "events": [{"event": "slot", "name": "program", "value": "mism", "timestamp": None}],
@@ -26,27 +27,24 @@ BAD = [
 def test_cached_validator_matches_rasas_own():
     action = RemoteAction("action_answer_topic", EndpointConfig("http://127.0.0.1:1/webhook"))
     stock, before = speedups.RASA_VALIDATE_ACTION_RESULT, RemoteAction._validate_action_result
-    try:
-        assert stock(action, GOOD) is True
-        for bad in BAD:
-            with pytest.raises(ValidationError):
-                stock(action, bad)
-        speedups.install()
+    assert stock is before, "Rasa's own validator is in place before the patch"
+    assert stock(action, GOOD) is True
+    for bad in BAD:
+        with pytest.raises(ValidationError):
+            stock(action, bad)
+    with applied(speedups.patches()):
         assert RemoteAction._validate_action_result is not stock
         assert action._validate_action_result(GOOD) is True
         for bad in BAD:
             with pytest.raises(ValidationError, match="Failed to validate Action server response"):
                 action._validate_action_result(bad)
-    finally:
-        RemoteAction._validate_action_result = before
+    assert RemoteAction._validate_action_result is stock, "the patch is undone"
 
 
 def test_cached_event_lookup_matches_rasas_own():
-    before = Event.resolve_by_type
     names = sorted({cls.type_name for cls in all_subclasses(Event)})
     expected = {name: speedups.RASA_RESOLVE_BY_TYPE(name) for name in names}
-    try:
-        speedups.install()
+    with applied(speedups.patches()):
         assert Event.resolve_by_type is not speedups.RASA_RESOLVE_BY_TYPE
         for _ in range(2):  # the second pass comes from the cache
             assert {name: Event.resolve_by_type(name) for name in names} == expected
@@ -56,8 +54,7 @@ def test_cached_event_lookup_matches_rasas_own():
             Event.resolve_by_type("no_such_event")
         stored = [UserUttered("hi", {"name": "greet"}), BotUttered("hello"), SlotSet("program", "mism")]
         assert [Event.from_parameters(e.as_dict()) for e in stored] == stored
-    finally:
-        Event.resolve_by_type = staticmethod(before)
+    assert Event.resolve_by_type == speedups.RASA_RESOLVE_BY_TYPE, "the patch is undone"
 
 
 def _events_of_every_kind() -> list:
@@ -145,7 +142,7 @@ def test_prepared_statements_read_and_write_what_rasas_store_does(database, tmp_
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from deploy.tracker_store import GuardedSQLTrackerStore
+    from bot.stores.tracker_store import GuardedSQLTrackerStore
     from tests.conftest import fresh_postgres_database
 
     with ExitStack() as stack:
@@ -216,11 +213,9 @@ def test_nlu_on_its_thread_parses_as_rasa_does(trained_model):
 
         return asyncio.new_event_loop().run_until_complete(run())
 
-    before = MessageProcessor.parse_message
-    try:
-        MessageProcessor.parse_message = speedups.RASA_PARSE_MESSAGE
-        expected = parse_all(concurrently=False)
-        speedups.install()
+    assert MessageProcessor.parse_message is speedups.RASA_PARSE_MESSAGE
+    expected = parse_all(concurrently=False)
+    with applied(speedups.patches()):
         assert MessageProcessor.parse_message is not speedups.RASA_PARSE_MESSAGE
         for concurrently in (False, True):
             got = parse_all(concurrently)
@@ -228,6 +223,4 @@ def test_nlu_on_its_thread_parses_as_rasa_does(trained_model):
             for mine, rasas in zip(got, expected):
                 assert mine["entities"] == rasas["entities"]
                 assert mine["intent"]["confidence"] == pytest.approx(rasas["intent"]["confidence"], abs=1e-5)
-        assert len({p["intent"]["name"] for p in expected}) > 10  # a real spread of intents was compared
-    finally:
-        MessageProcessor.parse_message = before
+    assert len({p["intent"]["name"] for p in expected}) > 10  # a real spread of intents was compared

@@ -6,17 +6,17 @@ import os
 import subprocess
 import sys
 
+from core.database import database_problem
 from core.settings import PROJECT_ROOT
-from deploy.health import database_problem
-from webapp.launcher import free_port
+from ops.launcher import free_port
 
 
 def launch_refused(**env_overrides: str) -> str:
-    """Run ``python -m webapp.launcher`` as ``make run`` does; it must refuse and start nothing. Its one line."""
+    """Run ``python -m ops.launcher`` as ``make run`` does; it must refuse and start nothing. Its one line."""
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "SANIC_WORKERS")}
     env.update(WEB_PORT=str(free_port()), RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), **env_overrides)
     result = subprocess.run(
-        [sys.executable, "-m", "webapp.launcher"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ops.launcher"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
     assert "Starting the action server" not in result.stdout  # nothing was started
@@ -52,10 +52,10 @@ def test_rendered_endpoints_load_the_guarded_stores(tmp_path):
     from rasa.shared.core.domain import Domain
     from rasa.utils.endpoints import read_endpoint_config
 
+    from bot.stores.lock_store import GuardedInMemoryLockStore, SafeRedisLockStore
+    from bot.stores.tracker_store import GuardedSQLTrackerStore
     from core.settings import Settings
-    from deploy.lock_store import GuardedInMemoryLockStore, SafeRedisLockStore
-    from deploy.tracker_store import GuardedSQLTrackerStore
-    from webapp.launcher import render_endpoints
+    from ops.launcher import render_endpoints
 
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'conversations.db'}")
     path = str(render_endpoints(settings, tmp_path / "endpoints.yml"))

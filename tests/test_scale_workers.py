@@ -4,7 +4,7 @@ to both workers.
 
 Sanic 21.12 does not replace a dead worker; the survivor would go on alone at half the capacity and
 nothing would say so. The launcher notices the missing worker, stops the Rasa server gracefully
-(the survivor finishes its turns) and restarts it (webapp/launcher.py, ``_check_rasa_workers``).
+(the survivor finishes its turns) and restarts it (ops/launcher.py, ``_check_rasa_workers``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Dict, List
 
 import pytest
 
+from ops.launcher import live_children
 from tests.conftest import REDIS_HOST, REDIS_PORT
 from tests.test_edge_supervision import TOKEN, Launched, wait_until
-from webapp.launcher import live_children
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_a_killed_worker_loses_no_answered_turn_and_the_server_gets_both_back(tr
     try:
         if not launched.ready.wait(300):
             pytest.fail("the launcher did not start:\n" + "".join(launched.output)[-3000:])
-        rasa = launched.pid_of("channels")
+        rasa = launched.pid_of("bot")
         first_workers = wait_until(lambda: len(live_children(rasa)) == 2 and live_children(rasa), 60, "not two workers")
 
         answered: Dict[str, List[str]] = {}
@@ -81,7 +81,7 @@ def test_a_killed_worker_loses_no_answered_turn_and_the_server_gets_both_back(tr
         output = lambda: "".join(launched.output)  # noqa: E731
         wait_until(lambda: "A worker of the Rasa server died (1 of 2 left)" in output(), 30, "the death went unnoticed")
         wait_until(lambda: "The rasa server was restarted (#1)." in output(), 60, "no restart")
-        new_rasa = launched.pid_of("channels")
+        new_rasa = launched.pid_of("bot")
         assert new_rasa != rasa
         wait_until(lambda: len(live_children(new_rasa)) == 2, 120, "the new server has not two workers")
         sender = f"workers-after-{uuid.uuid4().hex[:8]}"

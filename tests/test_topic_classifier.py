@@ -15,9 +15,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.input_guard import PLACEHOLDER
-from components.language import language_of
-from components.topic_classifier import LANGUAGE, QUESTIONS, TopicClassifier, split_candidates
+from bot.nlu.input_guard import PLACEHOLDER
+from bot.nlu.language import language_of
+from bot.nlu.topic_classifier import LANGUAGE, QUESTIONS, TopicClassifier, split_candidates
 
 
 @pytest.mark.parametrize(

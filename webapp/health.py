@@ -1,7 +1,7 @@
 """The web server's view of the conversation database, for ``/healthz``.
 
 While the database is unreachable no visitor's turn can be kept (the Rasa servers refuse turns,
-``deploy/health.py``), so the stack is reported ``degraded`` with a 503. The check runs at most every
+``bot/stores/health.py``), so the stack is reported ``degraded`` with a 503. The check runs at most every
 ``interval`` seconds with a short connect timeout, so a monitor polling ``/healthz`` never piles up
 connections or waits long on a dead database.
 """
@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Optional
 
-from deploy.health import database_problem
+from core.database import database_problem
 
 
 class DatabaseWatch:

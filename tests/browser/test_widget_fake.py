@@ -648,7 +648,7 @@ def test_http_error_counts_as_unreachable(page, fake_web, fake_rasa, fake_state)
 def test_a_message_the_server_could_not_keep_says_so_and_can_be_retried(page, fake_web, fake_rasa, fake_state):
     """The REST channel answers 503 with its reason when the conversation cannot be saved (the
     database is down): the visitor reads that reason, not "can't be reached", and retries later."""
-    from deploy.health import NOT_SAVED_REASON
+    from bot.stores.health import NOT_SAVED_REASON
 
     w = open_fresh(page, fake_web.url)
     fake_state.status, fake_state.error = 503, NOT_SAVED_REASON

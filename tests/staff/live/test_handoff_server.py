@@ -264,7 +264,7 @@ def test_rasa_failing_leaves_the_handoff_as_it_was(live, visitor, rasa):
 
 
 def test_each_child_gets_only_the_tokens_it_uses(monkeypatch, tmp_path):
-    from webapp.launcher import Stack, settings_on_free_ports
+    from ops.launcher import Stack, settings_on_free_ports
 
     monkeypatch.setenv("RASA_TOKEN", "rasa-secret")
     for name in ("HANDOFF_TOKEN", "HANDOFF_URL", "RASA_INTERNAL_URL"):

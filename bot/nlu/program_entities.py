@@ -18,7 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
-from components.base import ConfigOnlyComponent
+from bot.nlu.base import ConfigOnlyComponent
 from core.knowledge import Knowledge, KnowledgeSource
 
 ENTITY_TYPES = ("program", "track")

@@ -1,7 +1,7 @@
 """NLU component: which topic a visitor's message asks about, and each of two questions in one message.
 
 A logistic regression over two kinds of features:
-- what the sentence means, from a pretrained multilingual sentence encoder (``components/encoder.py``),
+- what the sentence means, from a pretrained multilingual sentence encoder (``bot/nlu/encoder.py``),
   so "what does it cost" lands on tuition although no example says it that way;
 - its character and word n-grams (TF-IDF), so names, typos and abbreviations ("GRE", "I-20",
   "apllication") still count.
@@ -43,9 +43,9 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from components.encoder import shared_encoder
-from components.input_guard import PLACEHOLDER
-from components.language import ENGLISH, language_of
+from bot.nlu.encoder import shared_encoder
+from bot.nlu.input_guard import PLACEHOLDER
+from bot.nlu.language import ENGLISH, language_of
 from core.topics import ANSWER_INTENT_PREFIX
 
 logger = logging.getLogger(__name__)

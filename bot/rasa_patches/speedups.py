@@ -25,8 +25,7 @@ would wait for it and the server's second core stay idle. Here the pipeline runs
 while the event loop serves the other conversations' database reads and writes, rules and action
 calls. What ``parse_message`` returns is unchanged (``tests/test_scale_speedups.py``).
 
-``install()`` is called by ``deploy.tracker_store.GuardedSQLTrackerStore`` when Rasa creates it
-from the endpoints, i.e. in every Rasa server this project starts.
+``bot/rasa_patches/install.py`` installs them in every Rasa server this project configures.
 """
 
 from __future__ import annotations
@@ -45,6 +44,8 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.rasa_patches.patch import Patch
 
 # Rasa's own method, kept for comparison in tests/test_scale_speedups.py.
 RASA_VALIDATE_ACTION_RESULT = RemoteAction._validate_action_result
@@ -165,8 +166,10 @@ async def _parse_message(
     return parse_data
 
 
-def install() -> None:
-    """Replace the per-reply schema check, the per-event class search and the NLU call (idempotent)."""
-    RemoteAction._validate_action_result = _validate_action_result
-    Event.resolve_by_type = staticmethod(_resolve_by_type)
-    MessageProcessor.parse_message = _parse_message
+def patches() -> List[Patch]:
+    """The per-reply schema check, the per-event class search and the NLU call, replaced."""
+    return [
+        Patch(RemoteAction, "_validate_action_result", _validate_action_result),
+        Patch(Event, "resolve_by_type", staticmethod(_resolve_by_type)),
+        Patch(MessageProcessor, "parse_message", _parse_message),
+    ]

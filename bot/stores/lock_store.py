@@ -15,15 +15,17 @@ expires after the lifetime. Waiters poll every ``poll_seconds`` (Rasa's stock lo
 second between tries). Messages that arrive at the same moment for one conversation are served one
 at a time, in no guaranteed order among themselves.
 
-Both stores here also run each turn inside ``deploy.health.guarded_turn``: a turn is refused while
-the conversation database is unreachable, and one whose tracker could not be read or saved raises
-``TurnNotSaved`` (see deploy/health.py). ``GuardedInMemoryLockStore`` is the one-process store
+Both stores here also run each turn inside the tracker store's ``DatabaseHealth.guarded_turn``
+(handed over by ``attach_health`` when Rasa builds its agent): a turn is refused while the
+conversation database is unreachable, and one whose tracker could not be read or saved raises
+``TurnNotSaved`` (see bot/stores/health.py). A store that was never handed one refuses every turn
+rather than serve turns it cannot guard. ``GuardedInMemoryLockStore`` is the one-process store
 ``make run`` uses without Redis.
 
 Select it in the endpoints (``make run`` renders this when ``REDIS_URL`` is set)::
 
     lock_store:
-      type: deploy.lock_store.SafeRedisLockStore
+      type: bot.stores.lock_store.SafeRedisLockStore
       url: 127.0.0.1
       port: 6379
       db: 0
@@ -44,7 +46,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from deploy import health
+from bot.stores.health import DatabaseHealth
 
 # Deletes the key only while it still holds this holder's token (a lock that expired and was taken
 # by another server is left alone).
@@ -56,7 +58,24 @@ return 0
 """
 
 
-class SafeRedisLockStore(LockStore):
+class GuardedTurns:
+    """The part both lock stores share: the database health they guard each turn with."""
+
+    health: Optional[DatabaseHealth] = None
+
+    def attach_health(self, health: DatabaseHealth) -> None:
+        self.health = health
+
+    def guarded_turn(self, conversation_id: Text) -> Any:
+        if self.health is None:
+            raise LockError(
+                f"{type(self).__name__} has no database health to guard conversation '{conversation_id}' with: "
+                "it needs bot.stores.tracker_store.GuardedSQLTrackerStore in the same endpoints"
+            )
+        return self.health.guarded_turn(conversation_id)
+
+
+class SafeRedisLockStore(GuardedTurns, LockStore):
     """One mutex per conversation in Redis, taken and released atomically."""
 
     def __init__(
@@ -109,7 +128,7 @@ class SafeRedisLockStore(LockStore):
         except redis.RedisError as error:
             raise LockError(f"Lock store unavailable for conversation_id '{conversation_id}': {error}") from error
         try:
-            async with health.guarded_turn(conversation_id):
+            async with self.guarded_turn(conversation_id):
                 yield TicketLock(conversation_id)
         finally:
             try:
@@ -128,7 +147,7 @@ class SafeRedisLockStore(LockStore):
         """Tickets are not stored: the mutex key is the whole state."""
 
 
-class GuardedInMemoryLockStore(InMemoryLockStore):
+class GuardedInMemoryLockStore(GuardedTurns, InMemoryLockStore):
     """Rasa's in-process lock store (one Rasa process, one Sanic worker) with the turn guard, polling
     every 20 ms instead of every second for a second message to a busy conversation."""
 
@@ -145,5 +164,5 @@ class GuardedInMemoryLockStore(InMemoryLockStore):
         wait_time_in_seconds: float = 0.02,
     ) -> AsyncGenerator[TicketLock, None]:
         async with super().lock(conversation_id, lock_lifetime, min(wait_time_in_seconds, 0.02)) as ticket_lock:
-            async with health.guarded_turn(conversation_id):
+            async with self.guarded_turn(conversation_id):
                 yield ticket_lock

@@ -5,7 +5,7 @@ session persistence, see credentials.yml), so the sender needs no check; the mes
 do. A message over the limit is answered on the socket with a short note and never reaches Rasa.
 
 The bot's messages of a turn are held back until the turn is over (``HeldOutput``) and sent only
-when it was kept: when the conversation could not be saved (``deploy.health.TurnNotSaved``) the
+when it was kept: when the conversation could not be saved (``bot.stores.health.TurnNotSaved``) the
 visitor gets ``NOT_SAVED_REASON`` instead of the reply; when the turn failed otherwise, a short
 apology. Rasa's own channel emits each message as soon as the bot says it, before the save.
 """
@@ -20,10 +20,10 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
-from channels.limits import message_problem, metadata_problem
-from channels.rest import NOT_ANSWERED_REASON
+from bot.channels.limits import message_problem, metadata_problem
+from bot.channels.rest import NOT_ANSWERED_REASON
+from bot.stores.health import NOT_SAVED_REASON, TurnNotSaved
 from core.settings import load_settings
-from deploy.health import NOT_SAVED_REASON, TurnNotSaved
 
 logger = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 
 Rasa wraps every tracker store in ``FailSafeTrackerStore``: when the database fails, a read returns
 "no conversation" (the bot starts over without its context) and a write goes to memory, lost on the
-next restart, while the visitor gets a normal answer (rasa #3243, #8267). This subclass tells
-``deploy.health`` about every failure and success, so that the turn guard in ``deploy.lock_store``
-refuses turns while the database is unreachable and flags a turn whose read or write failed, and so
-that health endpoints can report it. It also never writes a conversation that was rebuilt without
-its history in the same turn (the read failed, the write would succeed): that would store a second,
-truncated conversation.
+next restart, while the visitor gets a normal answer (rasa #3243, #8267). This subclass owns a
+``DatabaseHealth`` (bot/stores/health.py) and tells it about every failure and success; the lock
+store is handed that object when Rasa builds its agent, so its turn guard refuses turns while the
+database is unreachable and flags a turn whose read or write failed. It also never writes a
+conversation that was rebuilt without its history in the same turn (the read failed, the write
+would succeed): that would store a second, truncated conversation.
 
 Reading and writing a turn use SQLAlchemy Core statements built once, on Rasa's own ``events``
 table, instead of Rasa's ORM queries, which SQLAlchemy re-analysed and re-keyed on every call (its
@@ -19,7 +19,7 @@ counts those and inserts the tracker's events past that count, in one transactio
 Endpoints (``make run`` renders this from ``DATABASE_URL``)::
 
     tracker_store:
-      type: deploy.tracker_store.GuardedSQLTrackerStore
+      type: bot.stores.tracker_store.GuardedSQLTrackerStore
       dialect: postgresql       # or sqlite, as for Rasa's `type: SQL`
       url: db.internal
       db: heinz
@@ -40,11 +40,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import SQLAlchemyError
 
-from deploy import health, speedups
+from bot.rasa_patches.install import install_patches
+from bot.stores.health import DatabaseHealth, TurnNotSaved
 
 
 class GuardedSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` whose failures reach ``deploy.health`` and the turn being processed."""
+    """``SQLTrackerStore`` whose failures reach its ``health`` and the turn being processed."""
 
     engine: sa.engine.Engine
 
@@ -68,8 +69,10 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
             # (synchronous stays FULL), and readers such as the staff console never block the bot.
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-        health.watch(self.engine)
-        speedups.install()  # this runs in every Rasa server the project starts
+        self.health = DatabaseHealth(self.engine)
+        # Rasa creates this store from the endpoints, so every Rasa server configured with it gets the
+        # project's patches, however it was started (`python -m bot`, `rasa run`, a Sanic worker).
+        install_patches()
         self._statements = _Statements(self.SQLEvent.__table__)
 
     def _event_rows(self, connection: sa.engine.Connection, sender_id: Text, all_sessions: bool) -> List[Any]:
@@ -112,35 +115,35 @@ class GuardedSQLTrackerStore(SQLTrackerStore):
         try:
             tracker = await super().retrieve(sender_id)
         except SQLAlchemyError as error:
-            health.database_failed(error)
+            self.health.database_failed(error)
             raise
-        health.record_success()
+        self.health.record_success()
         return tracker
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         try:
             tracker = await super().retrieve_full_tracker(conversation_id)
         except SQLAlchemyError as error:
-            health.database_failed(error)
+            self.health.database_failed(error)
             raise
-        health.record_success()
+        self.health.record_success()
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        if health.turn_failed():
-            raise health.TurnNotSaved(f"not saving {tracker.sender_id!r}: its history could not be read this turn")
+        if self.health.turn_failed():
+            raise TurnNotSaved(f"not saving {tracker.sender_id!r}: its history could not be read this turn")
         try:
             await self._save(tracker)
         except SQLAlchemyError as error:
-            health.database_failed(error)
+            self.health.database_failed(error)
             raise
-        health.record_success()
+        self.health.record_success()
 
     async def keys(self) -> Iterable[Text]:
         try:
             return await super().keys()
         except SQLAlchemyError as error:
-            health.database_failed(error)
+            self.health.database_failed(error)
             raise
 
 

@@ -8,7 +8,7 @@ admissions e-mail and phone from the knowledge file. It sits inside Rasa's proce
 channel (REST, socket.io, the HTTP API) gets the same reply.
 
 Rasa has no hook for this (the timeout of the action call is fixed in ``RemoteAction.run``), so
-``channels/__main__.py`` installs the wrapper before it starts Rasa.
+``bot/rasa_patches/install.py`` installs the wrapper with the other patches.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
+from bot.rasa_patches.patch import Patch
 from core.knowledge import KnowledgeSource
 
 logger = logging.getLogger(__name__)
@@ -68,13 +69,6 @@ def guard(run: Callable[..., Any], timeout: float, knowledge: KnowledgeSource) -
     return guarded_run
 
 
-_installed: List[bool] = []
-
-
-def install(timeout: float, knowledge: Optional[KnowledgeSource] = None) -> None:
-    """Wrap ``RemoteAction.run`` once (idempotent). ``knowledge`` defaults to the configured file."""
-    if _installed:
-        return
-    source = knowledge or KnowledgeSource()
-    RemoteAction.run = guard(RemoteAction.run, timeout, source)
-    _installed.append(True)
+def patch(timeout: float, knowledge: KnowledgeSource) -> Patch:
+    """``RemoteAction.run`` bounded by ``timeout`` and answering with the apology on any failure."""
+    return Patch(RemoteAction, "run", guard(RemoteAction.run, timeout, knowledge))

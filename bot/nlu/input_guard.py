@@ -20,7 +20,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from components.base import ConfigOnlyComponent
+from bot.nlu.base import ConfigOnlyComponent
 
 TAG = re.compile(r"<[^>]{0,500}>")
 SPACE = re.compile(r"\s+")

@@ -7,7 +7,7 @@ It is Rasa's own ``RestInput`` (same URL, same replies, ``metadata`` still passe
   malformed sender, a message or metadata over the limit are refused with 400 or 413 and a one-line
   reason, so nothing of them reaches the processor or the tracker store;
 - a reply is only returned for a turn that was kept. When the conversation database is unreachable
-  before the turn, or reading or saving the conversation fails during it, ``deploy.health`` raises
+  before the turn, or reading or saving the conversation fails during it, ``bot.stores.health`` raises
   ``TurnNotSaved`` and this channel answers **503** with ``{"error": NOT_SAVED_REASON}`` and no
   reply; any other failure of the turn answers 500. Rasa's own handler logs every exception and
   returns whatever the bot had said so far with 200, so the visitor would believe the turn kept.
@@ -34,9 +34,9 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.limits import message_problem, metadata_problem, sender_problem
+from bot.channels.limits import message_problem, metadata_problem, sender_problem
+from bot.stores.health import NOT_SAVED_REASON, TurnNotSaved
 from core.settings import load_settings
-from deploy.health import NOT_SAVED_REASON, TurnNotSaved
 
 logger = logging.getLogger(__name__)
 

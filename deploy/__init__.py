@@ -1,1 +1,0 @@
-"""Deployment helpers loaded by Rasa from the endpoints (a lock store that is safe across servers)."""
