@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 from sqlalchemy.engine import make_url
@@ -183,6 +183,8 @@ class Stack:
     token: str = field(default_factory=lambda: os.environ.get("RASA_TOKEN") or secrets.token_hex(16))
     handoff_token: str = field(default_factory=lambda: os.environ.get("HANDOFF_TOKEN") or secrets.token_hex(16))
     log_dir: Path = VAR_DIR / "logs"
+    # Seconds on a clock that only goes forward; tests pass their own to step through the backoff.
+    clock: Callable[[], float] = time.monotonic
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: Dict[str, List[str]] = field(default_factory=dict)
     # Per child: "running" / "restarting", restarts so far, last exit code, when it (re)started.
@@ -268,7 +270,7 @@ class Stack:
             self._all_workers_seen, self._workers_stopping_since = False, None
         previous = self.health.get(name, {})
         self.health[name] = {**previous, "state": "running", "restarts": previous.get("restarts", 0)}
-        self.health[name]["started"] = time.time()
+        self.health[name]["started"] = self.clock()
         self.write_status()
         return process
 
@@ -292,7 +294,7 @@ class Stack:
         if expected <= 1 or process is None or process.poll() is not None:
             return
         if self._workers_stopping_since is not None:
-            if time.monotonic() - self._workers_stopping_since > 30:  # the survivors did not finish
+            if self.clock() - self._workers_stopping_since > 30:  # the survivors did not finish
                 os.killpg(process.pid, signal.SIGKILL)
             return
         alive = len(live_children(process.pid))
@@ -301,18 +303,18 @@ class Stack:
         elif self._all_workers_seen:
             message = f"A worker of the Rasa server died ({alive} of {expected} left); restarting the Rasa server."
             print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", flush=True)
-            self._workers_stopping_since = time.monotonic()
+            self._workers_stopping_since = self.clock()
             os.killpg(process.pid, signal.SIGTERM)
 
     def supervise(self) -> None:
         """One round of watching: note children that died, restart those whose pause is over."""
         self._check_rasa_workers()
-        now = time.monotonic()
+        now = self.clock()
         for name, process in list(self.processes.items()):
             if process.poll() is None or name in self._restart_at:
                 continue
             info = self.health[name]
-            stable = time.time() - info.get("started", 0) >= STABLE_AFTER
+            stable = now - info.get("started", now) >= STABLE_AFTER
             in_a_row = 0 if stable else info.get("deaths_in_a_row", 0)
             delay = RESTART_DELAYS[min(in_a_row, len(RESTART_DELAYS) - 1)]
             info.update(state="restarting", last_exit=process.returncode, deaths_in_a_row=in_a_row + 1)

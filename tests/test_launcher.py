@@ -14,7 +14,7 @@ import pytest
 
 from core.settings import PROJECT_ROOT, Settings
 from core.stack_status import read_stack_status
-from ops.launcher import RESTART_DELAYS, Stack, free_port
+from ops.launcher import RESTART_DELAYS, STABLE_AFTER, Stack, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -64,10 +64,24 @@ def test_launcher_prints_urls_and_stops_everything_on_ctrl_c(trained_model, tmp_
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
 
 
+class StepClock:
+    """A clock the test moves by hand: the backoff is checked without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_a_dead_child_is_restarted_with_backoff_and_reported(tmp_path):
     """The launcher's supervision on a stand-in child (no model needed): restart, pause, status file."""
     settings = Settings(web_port=free_port(), database_url=f"sqlite:///{tmp_path / 'c.db'}")
-    stack = Stack(settings, log_dir=tmp_path / "logs")
+    clock = StepClock()
+    stack = Stack(settings, log_dir=tmp_path / "logs", clock=clock)
     try:
         first = stack._spawn("actions", [sys.executable, "-c", "import time; time.sleep(600)"])
         assert read_stack_status(str(stack.status_file)) == {
@@ -79,8 +93,10 @@ def test_a_dead_child_is_restarted_with_backoff_and_reported(tmp_path):
         stack.supervise()
         status = read_stack_status(str(stack.status_file))
         assert status["stack"] == "degraded" and status["children"]["actions"]["state"] == "restarting"
+        clock.advance(RESTART_DELAYS[0] - 0.1)
+        stack.supervise()
         assert stack.processes["actions"] is first  # not yet: the first pause is RESTART_DELAYS[0]
-        time.sleep(RESTART_DELAYS[0] + 0.5)
+        clock.advance(0.1)
         stack.supervise()
         second = stack.processes["actions"]
         assert second is not first and second.poll() is None
@@ -93,13 +109,23 @@ def test_a_dead_child_is_restarted_with_backoff_and_reported(tmp_path):
         os.kill(second.pid, signal.SIGKILL)
         second.wait()
         stack.supervise()
-        time.sleep(RESTART_DELAYS[0] + 0.5)
+        clock.advance(RESTART_DELAYS[1] - 0.1)
         stack.supervise()
         assert stack.processes["actions"] is second, "restarted without the longer pause"
-        time.sleep(RESTART_DELAYS[1])
+        clock.advance(0.1)
         stack.supervise()
-        assert stack.processes["actions"] is not second
+        third = stack.processes["actions"]
+        assert third is not second
         assert read_stack_status(str(stack.status_file))["children"]["actions"]["restarts"] == 2
+
+        # A child that stayed up for STABLE_AFTER seconds starts again from the first pause.
+        clock.advance(STABLE_AFTER)
+        os.kill(third.pid, signal.SIGKILL)
+        third.wait()
+        stack.supervise()
+        clock.advance(RESTART_DELAYS[0])
+        stack.supervise()
+        assert stack.processes["actions"] is not third, "a stable child must restart after the first pause"
         for path in (stack.status_file, stack.log_dir / "actions.log"):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     finally:
