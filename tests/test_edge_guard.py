@@ -66,8 +66,8 @@ async def _with_server(domain: Domain, handler: Any) -> List[Any]:
     app.router.add_post("/webhook", handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()  # the system picks a free port
+    port = runner.addresses[0][1]
     try:
         return await run_guarded(domain, f"http://127.0.0.1:{port}/webhook")
     finally:

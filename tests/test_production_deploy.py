@@ -175,12 +175,13 @@ def deployment(trained_model, tmp_path_factory) -> Iterator[Deployment]:
             f"http://127.0.0.1:{front}", config_dir, log_dir, nginx_dir, proxy, database_url, [], [], []
         )
         try:
-            deployment.actions = [deployment.start("heinz-actions@.service", str(p)) for p in action_ports]
-            deployment.rasa = [deployment.start("heinz-rasa@.service", str(p)) for p in rasa_ports]
-            deployment.others = [
-                deployment.start("heinz-web.service", "web"),
-                deployment.start("heinz-nginx.service", "nginx"),
-            ]
+            # One at a time into the lists, so that whatever started is stopped if a later one fails.
+            for port in action_ports:
+                deployment.actions.append(deployment.start("heinz-actions@.service", str(port)))
+            for port in rasa_ports:
+                deployment.rasa.append(deployment.start("heinz-rasa@.service", str(port)))
+            deployment.others.append(deployment.start("heinz-web.service", "web"))
+            deployment.others.append(deployment.start("heinz-nginx.service", "nginx"))
             try:
                 for service in deployment.actions:
                     wait_for(f"http://127.0.0.1:{service.instance}/health", 180, service.process)
