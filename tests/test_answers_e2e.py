@@ -7,30 +7,12 @@ home page, the MISM page and the MSIT page reads on their first turn.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List, Optional
 
 import pytest
 
-from tests.test_end_to_end import post
+from tests.support.chat import ask, buttons, shown
 
 pytestmark = pytest.mark.slow
-
-
-def ask(stack, text: str, program: Optional[str] = None, sender: Optional[str] = None) -> List[Dict[str, Any]]:
-    metadata: Dict[str, Any] = {"page_url": f"http://localhost/{program or ''}"}
-    if program:
-        metadata["program"] = program
-    body = {"sender": sender or f"page-{uuid.uuid4()}", "message": text, "metadata": metadata}
-    replies, _ = post(f"{stack.rasa_url}/webhooks/rest/webhook", body)
-    return replies
-
-
-def shown(replies: List[Dict[str, Any]]) -> str:
-    return "\n".join(r.get("text", "") for r in replies)
-
-
-def buttons(replies: List[Dict[str, Any]]) -> List[str]:
-    return [b["title"] for r in replies for b in r.get("buttons") or []]
 
 
 def test_on_the_msit_page_how_to_apply_answers_for_msit_with_a_switch(stack):

@@ -21,7 +21,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.test_end_to_end import say, socketio_exchange, texts
+from tests.support.chat import say, socketio_exchange, texts
+from tests.support.processes import processes_of
 
 pytestmark = pytest.mark.slow
 
@@ -135,22 +136,6 @@ def test_socketio_refuses_an_over_long_message(stack):
     sid, replies = socketio_exchange(stack, ("user_uttered", {"message": "x" * (stack.settings.max_message_chars + 1)}))
     assert "longer than" in replies[0]["text"]
     assert count_events(stack, sid) == 0
-
-
-def processes_of(pids: List[int]) -> List[int]:
-    """``pids`` and all their descendants, from /proc."""
-    parents: Dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(fields[1])
-    found = list(pids)
-    for pid in found:
-        found.extend(child for child, parent in parents.items() if parent == pid and child not in found)
-    return found
 
 
 def test_the_token_is_on_no_command_line(stack):

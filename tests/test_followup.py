@@ -26,7 +26,7 @@ from actions.followup import (
     requests_today,
 )
 from core.handoff import FOLLOWUP_RECORD_SLOT, FOLLOWUPS_PER_CONVERSATION_PER_DAY, clean_email
-from tests.test_end_to_end import post, texts
+from tests.support.chat import post, texts
 
 
 @pytest.mark.parametrize(

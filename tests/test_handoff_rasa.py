@@ -22,7 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.policies.handoff import HandoffPolicy
 from core.handoff import HANDOFF_SLOT, LIVE, QUEUED
 from core.settings import PROJECT_ROOT
-from tests.test_end_to_end import post, texts
+from tests.support.chat import post, texts
 
 
 @pytest.fixture(scope="module")

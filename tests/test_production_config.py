@@ -20,7 +20,7 @@ from bot.__main__ import TRACKER_STORE
 from bot.channels.limits import MAX_SENDER_CHARS
 from core.settings import PROJECT_ROOT, Settings
 from ops.launcher import Stack, lock_store_config, render_endpoints, settings_on_free_ports, tracker_store_config
-from tests.test_end_to_end import say, texts
+from tests.support.chat import say, texts
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

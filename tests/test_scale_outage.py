@@ -22,8 +22,8 @@ import pytest
 from bot.stores.health import NOT_SAVED_REASON
 from core.database import database_problem
 from ops.launcher import Stack, settings_on_free_ports
+from tests.support.chat import socketio_exchange, texts
 from tests.support.tcp_proxy import TcpProxy
-from tests.test_end_to_end import socketio_exchange, texts
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

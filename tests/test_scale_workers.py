@@ -23,7 +23,7 @@ import pytest
 
 from ops.launcher import live_children
 from tests.conftest import REDIS_HOST, REDIS_PORT
-from tests.test_edge_supervision import TOKEN, Launched, wait_until
+from tests.support.launched import TOKEN, Launched, wait_until
 
 pytestmark = pytest.mark.slow
 

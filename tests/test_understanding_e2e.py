@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from core.knowledge import Knowledge
-from tests.test_answers_e2e import ask, shown
+from tests.support.chat import ask, shown
 
 pytestmark = pytest.mark.slow
 
