@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, handoff, misses
+from core.clock import office_clock
 from core.handoff import REQUEST_HUMAN_INTENT
 from core.knowledge import Knowledge, KnowledgeSource
 from core.topics import (
@@ -80,9 +81,10 @@ def answer_turn(
         knowledge, entities, tracker.get_slot("program"), tracker.get_slot("track"), page_program(tracker)
     )
     full = full or any(e.get("entity") == "detail" and e.get("value") == "full" for e in entities)
-    answerer = answers.Answerer(knowledge, answers.phrases_from_domain(domain))
+    answerer = answers.Answerer(knowledge, answers.phrases_from_domain(domain), office_clock().today())
+    too_late = answers.asks_if_too_late(message.get("text"))
     for asked in topics:
-        reply = answerer.answer(asked, context, full)
+        reply = answerer.answer(asked, context, full, too_late)
         # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
         marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
         dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)

@@ -12,18 +12,24 @@ The rules a visitor notices:
 - a topic nobody has a fact for is a *known unknown*: "I don't have <missing>", the best page, the
   contact — never a neighbouring topic's answer;
 - the first answer fits on a phone screen: at most ``COMPACT_ITEMS`` bullets, the rest behind a
-  "More details" button.
+  "More details" button;
+- dates are told relative to today (``core/timeline.py``): what has closed, what is next and in how
+  many days, "is it too late?" answered yes or no first, a past event never offered as upcoming,
+  and a cycle whose dates have all passed said to be over, never followed by guessed dates.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from core import timeline
+from core.clock import office_clock
 from core.handoff import REQUEST_HUMAN_INTENT
-from core.knowledge import Fact, Knowledge, Program, Topic, Track
+from core.knowledge import Dated, Fact, Knowledge, Program, Topic, Track
 from core.topics import intent_for
 from core.topics import topic_for as topic_of_intent
 
@@ -129,17 +135,34 @@ def _unique(values: Iterable[str]) -> List[str]:
     return list(dict.fromkeys(values))
 
 
-class Answerer:
-    """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts."""
+TOO_LATE = re.compile(
+    r"\btoo late\b|\bstill (?:apply|submit|get in|make it)\b|\bmissed (?:the|a|every) deadline|\bis it late\b"
+    r"|\bcan i still\b|\bstill (?:open|accepting)\b|\blate application",
+    re.IGNORECASE,
+)
 
-    def __init__(self, knowledge: Knowledge, phrases: Mapping[str, str]) -> None:
+
+def asks_if_too_late(text: Optional[str]) -> bool:
+    """ "Is it too late to apply?" and its kin: answered yes or no before the dates."""
+    return bool(text and TOO_LATE.search(text))
+
+
+class Answerer:
+    """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts and
+    ``today`` the office's day that dates are told relative to (``core/clock.py``)."""
+
+    def __init__(self, knowledge: Knowledge, phrases: Mapping[str, str], today: Optional[datetime.date] = None) -> None:
         self.knowledge = knowledge
         self.phrases = phrases
+        self.today = today or office_clock().today()
         self.contact = {"email": knowledge.contact.email, "phone": knowledge.contact.phone}
+        self.too_late = False
 
-    def answer(self, topic_id: str, context: Context, full: bool = False) -> Reply:
-        """The reply to a question about ``topic_id`` in ``context`` (``full``: every detail)."""
+    def answer(self, topic_id: str, context: Context, full: bool = False, too_late: bool = False) -> Reply:
+        """The reply to a question about ``topic_id`` in ``context`` (``full``: every detail;
+        ``too_late``: the visitor asked whether it is too late, answered yes or no first)."""
         topic = self.knowledge.topics[topic_id]
+        self.too_late = too_late
         if topic_id == CONTACT_TOPIC:
             return self._contact(topic)
         if len(context.programs) == 1:
@@ -270,12 +293,19 @@ class Answerer:
     def _render(self, fact: Fact, full: bool, extra_items: Sequence[str] = ()) -> Tuple[str, bool]:
         """A fact as message text; ``True`` when bullets were left for "More details"."""
         lines: List[str] = []
+        status = self._when_lines(fact)
+        if self.too_late and fact.deadlines():
+            lines.extend(status)  # "Is it too late?": yes or no comes first
         if fact.general:
             lines.append(self._phrase("utter_phrase_general"))
         if fact.cycle and fact.as_of:
             lines.append(self._phrase("utter_phrase_cycle", cycle=fact.cycle, as_of=_date(fact.as_of)))
+        if not (self.too_late and fact.deadlines()):
+            lines.extend(status)
         lines.append(fact.text)
-        every = [*fact.items, *extra_items]
+        every = [*self._date_items(fact), *fact.items, *extra_items]
+        if fact.late and timeline.deadlines(fact, self.today).next is not None:
+            every.append(fact.late)  # said in the status once the last deadline has passed
         items = every if full else every[:COMPACT_ITEMS]
         lines.extend(f"• {item}" for item in items)
         if fact.gaps:
@@ -283,10 +313,97 @@ class Answerer:
         return "\n".join(lines), len(items) < len(every)
 
     def _summary(self, fact: Fact) -> str:
+        status = self._when_lines(fact)
+        if status:
+            return " ".join(status)
         summary = fact.summary or fact.text
         if fact.cycle and fact.as_of and not fact.summary:
             summary = f"{summary} ({fact.cycle})"
         return summary
+
+    # -- dates, told relative to today ---------------------------------------------------------
+
+    def _when_lines(self, fact: Fact) -> List[str]:
+        """Where today falls among the fact's dates, in a sentence or two (none for an undated fact)."""
+        lines: List[str] = []
+        if timeline.cycle_over(fact, self.today) and any(d.kind in ("deadline", "opens") for d in fact.dates):
+            cycle, as_of = fact.cycle or "", _date(fact.as_of) if fact.as_of else ""
+            return [self._phrase("utter_phrase_cycle_over", cycle=cycle, as_of=as_of, **self.contact)]
+        if fact.deadlines():
+            lines.extend(self._deadline_lines(fact))
+        for item in fact.dates:
+            if item.kind == "opens":
+                phrase = "utter_phrase_opened" if timeline.is_past(item, self.today) else "utter_phrase_opens"
+                lines.append(self._phrase(phrase, label=item.label, when=self._on(item)))
+        if any(item.kind == "event" for item in fact.dates):
+            upcoming = timeline.events(fact, self.today)
+            if upcoming:
+                lines += [
+                    self._phrase("utter_phrase_event_next", label=e.label, date=_day(e), when=self._in(e))
+                    for e in upcoming
+                ]
+            else:
+                last = timeline.past_events(fact, self.today)[-1]
+                lines.append(self._phrase("utter_phrase_event_past", label=last.label, date=_day(last)))
+        return lines
+
+    def _deadline_lines(self, fact: Fact) -> List[str]:
+        status = timeline.deadlines(fact, self.today)
+        upcoming = status.next
+        if upcoming is None:
+            last = status.closed[-1]
+            phrase = "utter_phrase_too_late" if self.too_late else "utter_phrase_deadlines_passed"
+            lines = [self._phrase(phrase, label=last.label, date=_day(last))]
+            if fact.late:
+                lines.append(fact.late)
+            return [*lines, self._phrase("utter_phrase_late_contact", **self.contact)]
+        lines = []
+        if self.too_late:
+            lines.append(
+                self._phrase(
+                    "utter_phrase_not_too_late", label=upcoming.label, date=_day(upcoming), when=self._in(upcoming)
+                )
+            )
+        if status.closed:
+            closed = [f"{d.label} ({_day(d)})" for d in status.closed]
+            if len(closed) == 1:
+                lines.append(self._phrase("utter_phrase_deadline_closed_one", deadline=closed[0]))
+            else:
+                lines.append(self._phrase("utter_phrase_deadline_closed_many", deadlines=_and(closed)))
+        if not self.too_late:
+            lines.append(
+                self._phrase(
+                    "utter_phrase_deadline_next", label=upcoming.label, date=_day(upcoming), when=self._in(upcoming)
+                )
+            )
+        return lines
+
+    def _date_items(self, fact: Fact) -> List[str]:
+        """Each deadline as a bullet, the passed ones marked closed."""
+        return [
+            self._phrase(
+                "utter_phrase_deadline_item_closed"
+                if timeline.is_past(d, self.today)
+                else "utter_phrase_deadline_item",
+                label=d.label,
+                date=_day(d),
+            )
+            for d in fact.deadlines()
+        ]
+
+    def _in(self, item: Dated) -> str:
+        days = timeline.days_until(item, self.today)
+        if days == 0:
+            return self._phrase("utter_phrase_when_today")
+        if days == 1:
+            return self._phrase("utter_phrase_when_tomorrow")
+        return self._phrase("utter_phrase_when_days", days=days)
+
+    def _on(self, item: Dated) -> str:
+        """ "in September 2026" for a month, "on September 1, 2026" for a day."""
+        if item.precision == "month":
+            return f"in {item.date:%B} {item.date.year}"
+        return f"on {_day(item)}"
 
     def _links(self, urls: Iterable[str]) -> str:
         return "\n".join(self._phrase("utter_phrase_link", link=self._link(url)) for url in _unique(urls))
@@ -330,6 +447,14 @@ def _dedupe(buttons: List[Dict[str, str]]) -> List[Dict[str, str]]:
 
 def _date(value: datetime.date) -> str:
     return f"{value:%B} {value.day}, {value.year}"
+
+
+def _day(item: Dated) -> str:
+    return f"{item.date:%B} {item.date.year}" if item.precision == "month" else _date(item.date)
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def phrases_from_domain(domain: Mapping[str, Any]) -> Dict[str, str]:

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Tuple
 
 import yaml
 from pydantic import BaseModel, Extra, HttpUrl, ValidationError, root_validator, validator
@@ -35,6 +35,26 @@ class _Strict(BaseModel):
         allow_mutation = False
 
 
+class Dated(_Strict):
+    """A date the assistant tells relative to today: a deadline, the application opening, an event.
+
+    ``precision: month`` is for a date the page gives only as a month ("opens in September 2026"):
+    the date is the month's first day and is said as the month.
+    """
+
+    kind: Literal["deadline", "opens", "event", "decision"]
+    label: str
+    date: datetime.date
+    precision: Literal["day", "month"] = "day"
+    applies_to: Optional[str] = None
+
+    @validator("label")
+    def _label_not_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
 class Fact(_Strict):
     """One fact: what to say, where it comes from, and (for cycle facts) when it was true."""
 
@@ -48,6 +68,13 @@ class Fact(_Strict):
     link: Optional[HttpUrl] = None
     cycle: Optional[str] = None
     as_of: Optional[datetime.date] = None
+    # The dates in this fact, as data: told relative to today (core/timeline.py).
+    dates: List[Dated] = []
+    # The last day the cycle's facts hold (default: its last date); after it they are the last
+    # thing known, never the next cycle's.
+    cycle_ends: Optional[datetime.date] = None
+    # What the pages say about applying after the last deadline (said after it passed).
+    late: Optional[str] = None
     # CMU-wide rules (international office): general information, never advice.
     general: bool = False
 
@@ -61,7 +88,27 @@ class Fact(_Strict):
     def _cycle_needs_as_of(cls, values: dict) -> dict:
         if values.get("cycle") and not values.get("as_of"):
             raise ValueError("a fact with a 'cycle' also needs an 'as_of' date")
+        dates: List[Dated] = values.get("dates") or []
+        if (dates or values.get("cycle_ends")) and not (values.get("cycle") and values.get("as_of")):
+            raise ValueError("a fact with dates needs a 'cycle' and an 'as_of' date (which year the dates are for)")
+        deadlines = [d for d in dates if d.kind == "deadline"]
+        for earlier, later in zip(deadlines, deadlines[1:]):
+            if later.date <= earlier.date:
+                raise ValueError(
+                    f"deadlines out of order: '{later.label}' ({later.date}) comes after "
+                    f"'{earlier.label}' ({earlier.date}); list them earliest first"
+                )
+        ends = values.get("cycle_ends")
+        if ends and dates and ends < max(d.date for d in dates):
+            raise ValueError(f"cycle_ends {ends} is before the fact's last date {max(d.date for d in dates)}")
         return values
+
+    def deadlines(self) -> List[Dated]:
+        return [d for d in self.dates if d.kind == "deadline"]
+
+    def cycle_end(self) -> Optional[datetime.date]:
+        """The last day this cycle's facts hold, when the fact says (``cycle_ends`` or its last date)."""
+        return self.cycle_ends or max((d.date for d in self.dates), default=None)
 
 
 class Track(_Strict):
@@ -193,6 +240,18 @@ class Knowledge(_Strict):
         """The name visitors see for an official page (its address when the file names none)."""
         return self.pages.get(url) or self.pages.get(url.split("#", 1)[0]) or url
 
+    def facts(self) -> Iterator[Tuple[str, str, Fact]]:
+        """Every fact with where it is (``topics.deadlines``, ``programs.mism.facts.deadlines``) and its topic."""
+        for topic_id, topic in self.topics.items():
+            if topic.fact is not None:
+                yield f"topics.{topic_id}.fact", topic_id, topic.fact
+        for program_id, program in self.programs.items():
+            for topic_id, fact in program.facts.items():
+                yield f"programs.{program_id}.facts.{topic_id}", topic_id, fact
+            for track_id, track in program.tracks.items():
+                for topic_id, fact in track.facts.items():
+                    yield f"programs.{program_id}.tracks.{track_id}.facts.{topic_id}", topic_id, fact
+
     def lookup(self, program_id: str, track_id: Optional[str], topic: str) -> Optional[Fact]:
         """The most specific fact for a topic: the track's own if it has one, else the program's."""
         program = self.programs.get(program_id)
@@ -244,6 +303,8 @@ def load_knowledge(path: Optional[Path] = None) -> Knowledge:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise KnowledgeError(f"{path}: invalid YAML{where} — {problem}") from None
+    except ValueError as error:  # PyYAML builds dates itself: 2026-13-01 fails here, not in validation
+        raise KnowledgeError(f"{path}: invalid date — {error} (dates are real days, YYYY-MM-DD)") from None
     return parse_knowledge(raw, str(path))
 
 

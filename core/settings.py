@@ -96,6 +96,15 @@ class Settings:
     office_hours: str = field(default_factory=lambda: os.environ.get("OFFICE_HOURS", "").strip() or "always")
     # A queued visitor nobody claimed within this many minutes is offered a follow-up request instead.
     handoff_queue_minutes: int = field(default_factory=lambda: env_int("HANDOFF_QUEUE_MINUTES", 10))
+    # -- dates (core/clock.py, core/timeline.py) --
+    # The admissions office's time zone: "today" for deadlines (a deadline day is open until its end here).
+    office_timezone: str = field(
+        default_factory=lambda: os.environ.get("OFFICE_TIMEZONE", "").strip() or "America/New_York"
+    )
+    # Preview the assistant on another day (YYYY-MM-DD); unset in production, where today is today.
+    assistant_today: str = field(default_factory=lambda: os.environ.get("ASSISTANT_TODAY", "").strip())
+    # A fact checked longer ago than this many days is listed as stale for staff to re-check.
+    stale_after_days: int = field(default_factory=lambda: env_int("STALE_AFTER_DAYS", 120))
 
     def __post_init__(self) -> None:
         """Fill the defaults that derive from other settings from *those* settings, so that

@@ -24,8 +24,11 @@ import sys
 from datetime import date, timedelta
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
+from core.clock import ClockError, office_clock
 from core.handoff import FOLLOWUP_STATUSES
+from core.knowledge import KnowledgeError, load_knowledge
 from core.settings import load_settings
+from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.console import Console
 from staff.dates import day_range, format_time, parse_date, today
@@ -106,6 +109,16 @@ def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync", help="bring the console's summary tables up to date")
     sync.add_argument("--rebuild", action="store_true", help="re-read every event from scratch")
+
+    knowledge = commands.add_parser("knowledge", help="the knowledge file's facts: which are stale")
+    knowledge.add_argument(
+        "--stale", action="store_true", help="facts whose cycle has ended or whose as-of date is too old"
+    )
+    knowledge.add_argument(
+        "--max-age-days", type=int, help="as-of age that counts as stale (default: STALE_AFTER_DAYS)"
+    )
+    knowledge.add_argument("--today", type=_date, help="check as of this day (default: today, office time)")
+    knowledge.add_argument("--json", action="store_true", help="one JSON object per line")
 
     password = commands.add_parser("set-password", help="create a local staff user or change its password")
     password.add_argument("user")
@@ -360,13 +373,52 @@ COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
 }
 
 
+def cmd_knowledge(args: argparse.Namespace, out: TextIO) -> int:
+    """``knowledge --stale``: what staff should check again on the official pages, with the links."""
+    settings = load_settings()
+    try:
+        knowledge = load_knowledge()
+        day = args.today or office_clock(settings).today()
+    except (KnowledgeError, ClockError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    max_age = args.max_age_days if args.max_age_days is not None else settings.stale_after_days
+    facts = list(knowledge.facts())
+    if not args.stale:
+        dated = sum(1 for _, _, fact in facts if fact.dates)
+        print(
+            f"{len(facts)} facts, {dated} with dates; `admissions-logs knowledge --stale` lists the stale ones.",
+            file=out,
+        )
+        return 0
+    stale = stale_facts(knowledge, day, max_age)
+    if args.json:
+        for item in stale:
+            record = dataclasses.asdict(item)
+            record["as_of"] = item.as_of.isoformat() if item.as_of else None
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return 0
+    print(
+        f"{len(stale)} of {len(facts)} facts to check again as of {day.isoformat()} "
+        f"(cycle ended, or checked more than {max_age} days ago):",
+        file=out,
+    )
+    for item in stale:
+        print(f"- {item.where} ({item.topic}): {'; '.join(item.reasons)}", file=out)
+        print(f"  cycle: {item.cycle or '-'}; as of {item.as_of.isoformat() if item.as_of else '-'}", file=out)
+        print(f"  source: {item.source}", file=out)
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # --database-url is read before the rest so the console (and its program list) can be built first.
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--database-url")
-    known, _ = pre.parse_known_args(argv)
+    known, rest = pre.parse_known_args(argv)
     out = out or sys.stdout
+    if rest[:1] == ["knowledge"]:  # reads the knowledge file only: no database needed
+        return cmd_knowledge(build_parser().parse_args(argv), out)
     console = _console(known.database_url)
     try:
         args = build_parser(list(console.vocabulary.programs())).parse_args(argv)

@@ -6,6 +6,7 @@ Responses are rendered with the real domain templates, so these tests read what 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import inspect
 import re
 from contextlib import contextmanager
@@ -209,22 +210,27 @@ def test_a_fact_known_for_one_program_only_says_so_for_the_other(domain_dict):
     assert titles(messages[0])[0] == "More on MSIT"
 
 
-def test_a_long_answer_opens_compact_with_more_details(domain_dict, knowledge):
+def test_a_long_answer_opens_compact_with_more_details(domain_dict, knowledge, monkeypatch):
     deadlines = knowledge.lookup("mism", None, "deadlines")
+    # Before the first round: every round, every note and what the pages say about late applications.
+    monkeypatch.setenv("ASSISTANT_TODAY", (deadlines.deadlines()[0].date - datetime.timedelta(days=30)).isoformat())
+    bullets = len(deadlines.deadlines()) + len(deadlines.items) + (1 if deadlines.late else 0)
     messages, texts, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
-    assert texts[0].count("• ") == 3 < len(deadlines.items)
+    assert texts[0].count("• ") == 3 < bullets
     assert '/ask_deadlines{"program":"mism","detail":"full"}' in payloads(messages[0])
     messages, texts, _ = answer(
         domain_dict, "ask_deadlines", entities=[entity("program", "mism"), entity("detail", "full")]
     )
-    assert texts[0].count("• ") == len(deadlines.items)
+    assert texts[0].count("• ") == bullets
     assert "More details" not in titles(messages[0])
 
 
-def test_deadlines_name_the_cycle(domain_dict):
+def test_deadlines_name_the_cycle(domain_dict, knowledge):
+    fact = knowledge.lookup("mism", None, "deadlines")
+    first = fact.deadlines()[0]
     _, texts, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
-    assert "For the August 2027 start (as of November 23, 2026):" in texts[0]
-    assert "Round 1: December 1, 2026" in texts[0]
+    assert f"For the {fact.cycle} (as of {fact.as_of:%B} {fact.as_of.day}, {fact.as_of.year}):" in texts[0]
+    assert f"{first.label}: {first.date:%B} {first.date.day}, {first.date.year}" in texts[0]
 
 
 def test_gaps_are_stated_with_the_contact(domain_dict):
