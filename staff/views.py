@@ -32,7 +32,10 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import OperationalError
 
+from core.clock import office_clock
+from core.settings import load_settings
 from core.stack_status import degraded_parts, read_stack_status
+from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.charts import bar_chart, hbar_chart, line_chart
 from staff.config import StaffConfig
@@ -516,8 +519,17 @@ def trends() -> Any:
         "topics": [(vocabulary.topic_label(intent), count) for intent, count in data.topics],
         "programs": [(day, *(data.programs[p][index] for p in program_ids)) for index, day in enumerate(days)],
     }
+    knowledge = vocabulary.knowledge()
+    settings = load_settings()
+    stale_day = office_clock(settings).today()
+    stale = stale_facts(knowledge, stale_day, settings.stale_after_days) if knowledge else []
+    topic_labels = {topic_id: topic.label for topic_id, topic in knowledge.topics.items()} if knowledge else {}
     return render_template(
         "staff/trends.html",
+        stale=stale,
+        stale_day=stale_day,
+        stale_after_days=settings.stale_after_days,
+        topic_labels=topic_labels,
         data=data,
         charts=charts,
         tables=tables,

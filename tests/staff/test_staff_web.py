@@ -193,6 +193,31 @@ def test_trends_page_has_accessible_charts(client):
     assert '<th scope="col">MISM</th>' in page and '<th scope="col">MSIT</th>' in page
 
 
+def test_trends_page_lists_the_facts_to_check_again(client, monkeypatch):
+    """The same list as `admissions-logs knowledge --stale`, on the day the office clock says."""
+    import datetime
+    import html
+
+    from core.knowledge import load_knowledge
+    from core.timeline import stale_facts
+
+    day = datetime.date(2027, 9, 30)
+    monkeypatch.setenv("ASSISTANT_TODAY", day.isoformat())
+    monkeypatch.setenv("STALE_AFTER_DAYS", "120")
+    page = html.unescape(client.get("/staff/trends").get_data(as_text=True))
+    expected = stale_facts(load_knowledge(), day, 120)
+    assert expected, "by then some facts are stale"
+    assert f"Stale facts ({len(expected)})" in page and "September 30, 2027" in page
+    for item in expected:
+        assert f"<code>{item.where}</code>" in page and f'href="{item.source}"' in page
+        assert "; ".join(item.reasons) in page
+    monkeypatch.setenv("ASSISTANT_TODAY", "2026-11-27")
+    monkeypatch.setenv("STALE_AFTER_DAYS", "100000")
+    page = client.get("/staff/trends").get_data(as_text=True)
+    fresh = stale_facts(load_knowledge(), datetime.date(2026, 11, 27), 100000)
+    assert f"Stale facts ({len(fresh)})" in page
+
+
 def test_export_is_streamed_and_masked(app, client):
     since = local_day(NOW - 30 * DAY, app.extensions["staff_console"].tz).isoformat()
     url = EXPORT.format(kind="messages", fmt="csv", since=since)
