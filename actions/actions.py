@@ -17,9 +17,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, handoff, misses
+from actions.context import current_knowledge, page_program
 from core.clock import office_clock
 from core.handoff import REQUEST_HUMAN_INTENT
-from core.knowledge import Knowledge, KnowledgeSource
+from core.knowledge import Knowledge
 from core.topics import (
     ANSWER_ACTION,
     FALLBACK_INTENT,
@@ -32,35 +33,6 @@ from core.topics import (
     feedback_value,
     intent_for,
 )
-
-_source: Optional[KnowledgeSource] = None
-
-
-def current_knowledge() -> Knowledge:
-    """The knowledge file, loaded once and re-read whenever it changes on disk."""
-    global _source
-    if _source is None:
-        _source = KnowledgeSource()
-    return _source.get()
-
-
-def page_metadata(tracker: Tracker, key: str) -> Optional[str]:
-    """A text the widget sends as message metadata (``program``, ``page_url``), if any.
-
-    The widget sends it with every message; Rasa also keeps the first message's metadata of a
-    session in the ``session_started_metadata`` slot.
-    """
-    message = tracker.latest_message or {}
-    for metadata in (message.get("metadata"), tracker.get_slot("session_started_metadata")):
-        if isinstance(metadata, dict) and isinstance(metadata.get(key), str):
-            return metadata[key]
-    return None
-
-
-def page_program(tracker: Tracker) -> Optional[str]:
-    """The program of the page the visitor chats from (the widget's ``data-program``), if any."""
-    program = (page_metadata(tracker, "program") or "").strip().lower()
-    return program or None
 
 
 def answer_turn(

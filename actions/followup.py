@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.context import current_knowledge, page_metadata
 from core.handoff import (
     CANCEL_FOLLOWUP_ACTION,
     FOLLOWUP_FORM,
@@ -92,8 +93,6 @@ class ValidateFollowupForm(FormValidationAction):
     def validate_followup_program(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        from actions.actions import current_knowledge
-
         return {"followup_program": clean_program(value, list(current_knowledge().programs))}
 
     def validate_followup_question(
@@ -150,8 +149,6 @@ class ActionSubmitFollowup(Action):
         return SUBMIT_FOLLOWUP_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.actions import current_knowledge, page_metadata
-
         contact = current_knowledge().contact
         if tracker.get_slot("followup_consent") is not True:
             dispatcher.utter_message(response="utter_followup_no_consent", email=contact.email, phone=contact.phone)

@@ -18,6 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import phrases_from_domain
+from actions.context import current_knowledge
 from core.handoff import (
     HANDOFF_KEY_METADATA,
     HANDOFF_SLOT,
@@ -98,8 +99,6 @@ def desk() -> HandoffDesk:
 
 def offer_follow_up(dispatcher: CollectingDispatcher, domain: Dict[Text, Any], availability: Availability) -> None:
     """Say why no one can chat, and offer a follow-up request with the admissions contact."""
-    from actions.actions import current_knowledge
-
     contact = current_knowledge().contact
     template = phrases_from_domain(domain).get(REASON_PHRASES.get(availability.reason, "utter_phrase_busy"), "")
     reason = template.replace("{hours}", availability.hours or "during office hours")

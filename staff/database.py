@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import DBAPIError
 
-from core.handoff import FOLLOWUP_RECORD_SLOT, HANDOFF_SLOT
+from core.handoff import ACTIVE_STATES, FOLLOWUP_RECORD_SLOT, FOLLOWUP_STATUSES, HANDOFF_SLOT
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +202,67 @@ sessions = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("last_seen", sa.Float, nullable=False),
 )
+# -- live chat (staff/handoff.py) and follow-up requests (staff/followups.py) -------------------
+STAFF_NAME_LIMIT = 80  # the name visitors see for a staff member in a live chat
+FOLLOWUP_NAME_LIMIT = 200
+FOLLOWUP_ASSIGNEE_LIMIT = 120
+availability = sa.Table(
+    "staff_availability",
+    metadata,
+    sa.Column("username", sa.String(255), primary_key=True),
+    sa.Column("display_name", sa.String(STAFF_NAME_LIMIT), nullable=False),
+    sa.Column("available", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_seen", sa.Float),
+)
+handoffs = sa.Table(
+    "staff_handoffs",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("program", sa.String(64)),
+    sa.Column("requested_at", sa.Float, nullable=False),
+    sa.Column("claimed_by", sa.String(255)),
+    sa.Column("claimed_name", sa.String(STAFF_NAME_LIMIT)),
+    sa.Column("claimed_at", sa.Float),
+    sa.Column("closed_at", sa.Float),
+    sa.Column("closed_reason", sa.String(32)),
+    sa.Index("staff_handoffs_status", "status", "requested_at"),
+    sa.Index("staff_handoffs_sender", "sender_id", "id"),
+)
+# One open hand-off per conversation, whichever process inserts it (both dialects have partial indexes).
+OPEN_HANDOFF = handoffs.c.status.in_(ACTIVE_STATES)
+sa.Index(
+    "staff_handoffs_open",
+    handoffs.c.sender_id,
+    unique=True,
+    sqlite_where=OPEN_HANDOFF,
+    postgresql_where=OPEN_HANDOFF,
+)
+followups = sa.Table(
+    "staff_followups",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, nullable=False, unique=True),  # the followup_request slot event
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("submitted_at", sa.Float, nullable=False),
+    sa.Column("name", sa.String(FOLLOWUP_NAME_LIMIT + 10), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("program", sa.String(40), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("consent", sa.Boolean, nullable=False),
+    sa.Column("page_url", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False, server_default=FOLLOWUP_STATUSES[0]),
+    sa.Column("assignee", sa.String(FOLLOWUP_ASSIGNEE_LIMIT + 10)),
+    sa.Column("notes", sa.Text),
+    sa.Column("updated_at", sa.Float),
+    sa.Column("updated_by", sa.String(255)),
+    sa.Index("staff_followups_inbox", "status", "submitted_at"),
+    sa.Index("staff_followups_sender", "sender_id"),
+    sa.Index("staff_followups_time", "submitted_at"),
+)
+
 # Derived from ``events`` alone: a schema upgrade may drop and rebuild them without losing anything.
 SUMMARY_TABLES = (conversations, messages, answers)
 # Rows keyed by conversation, removed with it by the retention purge.
@@ -346,9 +407,6 @@ class ConsoleDatabase:
 
         Two processes starting together may race on ``CREATE TABLE``, so this retries once.
         """
-        # The live hand-off's tables are declared next to their queries; importing declares them.
-        import staff.handoff  # noqa: F401
-
         for attempt in (1, 2):
             try:
                 with self.session_scope() as connection:

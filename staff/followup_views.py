@@ -13,9 +13,9 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from sqlalchemy.exc import OperationalError
 
 from core.handoff import UNDECIDED_PROGRAM
+from staff.common import console, query_int
 from staff.followups import STATUS_LABELS, UNDECIDED_LABEL, FollowupError, FollowupFilter, crm_csv, filename
 from staff.privacy import url_id
-from staff.views import _query_int, console
 
 
 def _program_choices() -> List[Tuple[str, str]]:
@@ -35,7 +35,7 @@ def _program_name(program: str) -> str:
 def followup_list() -> Any:
     staff_console = console()
     flt = FollowupFilter.from_args(request.args)
-    page = max(1, _query_int(request.args.get("page"), 1))
+    page = max(1, query_int(request.args.get("page"), 1))
     per_page = staff_console.config.page_size
     rows, total = staff_console.followups.page(flt, page, per_page)
     return render_template(

@@ -25,44 +25,22 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from core.handoff import FOLLOWUP_STATUSES, UNDECIDED_PROGRAM, clean_email
-from staff.database import ConsoleDatabase, _Id, metadata
+from staff.database import FOLLOWUP_ASSIGNEE_LIMIT, FOLLOWUP_NAME_LIMIT, ConsoleDatabase, followups
 from staff.export import to_csv
 from staff.privacy import clean_text, conversation_ref
 
 logger = logging.getLogger(__name__)
 
-NAME_LIMIT = 200
+NAME_LIMIT = FOLLOWUP_NAME_LIMIT
 QUESTION_LIMIT = 2000
 URL_LIMIT = 2000
-ASSIGNEE_LIMIT = 120
+ASSIGNEE_LIMIT = FOLLOWUP_ASSIGNEE_LIMIT
 NOTES_LIMIT = 4000
 OPEN = FOLLOWUP_STATUSES[0]
 STATUS_LABELS = {"open": "Open", "answered": "Answered", "closed": "Closed"}
 UNDECIDED_LABEL = "Undecided"
 SOURCE = "Heinz Admissions Assistant"
 
-followups = sa.Table(
-    "staff_followups",
-    metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
-    sa.Column("event_id", sa.Integer, nullable=False, unique=True),  # the followup_request slot event
-    sa.Column("sender_id", sa.String(255), nullable=False),
-    sa.Column("submitted_at", sa.Float, nullable=False),
-    sa.Column("name", sa.String(NAME_LIMIT + 10), nullable=False),
-    sa.Column("email", sa.String(254), nullable=False),
-    sa.Column("program", sa.String(40), nullable=False),
-    sa.Column("question", sa.Text, nullable=False),
-    sa.Column("consent", sa.Boolean, nullable=False),
-    sa.Column("page_url", sa.Text),
-    sa.Column("status", sa.String(16), nullable=False, server_default=OPEN),
-    sa.Column("assignee", sa.String(ASSIGNEE_LIMIT + 10)),
-    sa.Column("notes", sa.Text),
-    sa.Column("updated_at", sa.Float),
-    sa.Column("updated_by", sa.String(255)),
-    sa.Index("staff_followups_inbox", "status", "submitted_at"),
-    sa.Index("staff_followups_sender", "sender_id"),
-    sa.Index("staff_followups_time", "submitted_at"),
-)
 f = followups.c
 
 

@@ -25,47 +25,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core.handoff import ACTIVE_STATES, CLOSED, LIVE, QUEUED
-from staff.database import ConsoleDatabase, _Id, metadata, upsert
+from staff.database import OPEN_HANDOFF, STAFF_NAME_LIMIT, ConsoleDatabase, availability, handoffs, upsert
 
 # A staff member marked available counts only while their console checked in this recently (the
 # console's script checks in every few seconds; a closed tab or a lost network stops counting).
 HEARTBEAT_SECONDS = 90.0
-NAME_LIMIT = 80
-
-availability = sa.Table(
-    "staff_availability",
-    metadata,
-    sa.Column("username", sa.String(255), primary_key=True),
-    sa.Column("display_name", sa.String(NAME_LIMIT), nullable=False),
-    sa.Column("available", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("last_seen", sa.Float),
-)
-handoffs = sa.Table(
-    "staff_handoffs",
-    metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(255), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("program", sa.String(64)),
-    sa.Column("requested_at", sa.Float, nullable=False),
-    sa.Column("claimed_by", sa.String(255)),
-    sa.Column("claimed_name", sa.String(NAME_LIMIT)),
-    sa.Column("claimed_at", sa.Float),
-    sa.Column("closed_at", sa.Float),
-    sa.Column("closed_reason", sa.String(32)),
-    sa.Index("staff_handoffs_status", "status", "requested_at"),
-    sa.Index("staff_handoffs_sender", "sender_id", "id"),
-)
-# One open hand-off per conversation, whichever process inserts it (both dialects have partial indexes).
-_OPEN = handoffs.c.status.in_(ACTIVE_STATES)
-sa.Index(
-    "staff_handoffs_open",
-    handoffs.c.sender_id,
-    unique=True,
-    sqlite_where=_OPEN,
-    postgresql_where=_OPEN,
-)
+NAME_LIMIT = STAFF_NAME_LIMIT
+# The hand-offs still open (queued or live): at most one per conversation (a unique partial index).
+OPEN = OPEN_HANDOFF
 
 
 class KeyMismatch(Exception):
@@ -176,7 +143,7 @@ class Handoffs:
         return inserted
 
     def _open(self, connection: Connection, sender_id: str) -> Optional[Handoff]:
-        query = sa.select(handoffs).where(handoffs.c.sender_id == sender_id, _OPEN)
+        query = sa.select(handoffs).where(handoffs.c.sender_id == sender_id, OPEN)
         row = connection.execute(query).first()
         return Handoff.from_row(row) if row else None
 
@@ -261,14 +228,14 @@ class Handoffs:
 
     def queue_counts(self) -> Dict[str, int]:
         """``{"queued": n, "live": m}``."""
-        query = sa.select(handoffs.c.status, sa.func.count()).where(_OPEN).group_by(handoffs.c.status)
+        query = sa.select(handoffs.c.status, sa.func.count()).where(OPEN).group_by(handoffs.c.status)
         with self.store.connect() as connection:
             counts = dict(connection.execute(query).all())
         return {state: int(counts.get(state, 0)) for state in ACTIVE_STATES}
 
     def list_open(self, limit: int = 200) -> List[Handoff]:
         """Open hand-offs, the longest-waiting first."""
-        query = sa.select(handoffs).where(_OPEN).order_by(handoffs.c.requested_at, handoffs.c.id).limit(limit)
+        query = sa.select(handoffs).where(OPEN).order_by(handoffs.c.requested_at, handoffs.c.id).limit(limit)
         with self.store.connect() as connection:
             return [Handoff.from_row(row) for row in connection.execute(query)]
 

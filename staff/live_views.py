@@ -18,6 +18,7 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.handoff import CLOSED_BY_STAFF, HANDED_BACK, LIVE, MESSAGE
+from staff.common import EXTENSION, console
 from staff.events import Turn
 from staff.live import LiveChat, LiveError
 from staff.rasa_api import RasaError
@@ -27,7 +28,7 @@ CHAT_KINDS = ("visitor", "bot")
 
 
 def _live() -> LiveChat:
-    return current_app.extensions["staff_console"].live
+    return console().live
 
 
 def _display_name() -> str:
@@ -37,7 +38,7 @@ def _display_name() -> str:
 
 def live_context() -> Dict[str, Any]:
     """The queue count every console page shows in its navigation."""
-    if not g.get("staff_user") or "staff_console" not in current_app.extensions:
+    if not g.get("staff_user") or EXTENSION not in current_app.extensions:
         return {}
     try:
         return {"live_counts": _live().handoffs.queue_counts()}
@@ -172,7 +173,7 @@ def api_events(handoff_id: int) -> Any:
 def _fmt_time(timestamp: Any) -> str:
     from staff.dates import format_time
 
-    return format_time(timestamp, current_app.extensions["staff_console"].tz, True)
+    return format_time(timestamp, console().tz, True)
 
 
 def api_send(handoff_id: int) -> Any:

@@ -19,9 +19,16 @@ from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
 
-from staff.database import PER_CONVERSATION_TABLES, ConsoleDatabase, conversations, events, in_chunks
-from staff.followups import followups
-from staff.handoff import Handoffs, handoffs
+from staff.database import (
+    PER_CONVERSATION_TABLES,
+    ConsoleDatabase,
+    conversations,
+    events,
+    followups,
+    handoffs,
+    in_chunks,
+)
+from staff.handoff import Handoffs
 from staff.sync import lock, reset_watermark
 
 CHUNK = 500

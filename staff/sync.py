@@ -58,9 +58,19 @@ from core.topics import (
     feedback_value,
     responses_of,
 )
-from staff.database import ConsoleDatabase, answers, conversations, events, in_chunks, messages, sync_state, upsert
+from staff.database import (
+    ConsoleDatabase,
+    answers,
+    conversations,
+    events,
+    followups,
+    in_chunks,
+    messages,
+    sync_state,
+    upsert,
+)
 from staff.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
-from staff.followups import followups, request_row
+from staff.followups import request_row
 from staff.privacy import clean_text, clean_value, conversation_ref, mask_text
 from staff.vocabulary import Vocabulary
 

@@ -38,12 +38,14 @@ from core.stack_status import degraded_parts, read_stack_status
 from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.charts import bar_chart, hbar_chart, line_chart
+from staff.common import EXTENSION, console, query_int
 from staff.config import StaffConfig
 from staff.console import Console
 from staff.database import TRANSCRIPT_LIMIT
 from staff.dates import day_range, format_time, parse_date, today
 from staff.events import Turn, TurnBuilder
 from staff.export import FORMATS, KINDS, export_chunks, filename
+from staff.followup_views import FOLLOWUP_ROUTES, template_helpers
 from staff.live_views import LIVE_ROUTES, live_context
 from staff.privacy import clean_text, display_id, mask_value, url_id
 from staff.queries import (
@@ -57,7 +59,6 @@ from staff.queries import (
 )
 from staff.review import ReviewError, nlu_yaml
 
-EXTENSION = "staff_console"
 PUBLIC_ENDPOINTS = {"staff.login", "staff.static"}
 # Requests live.js makes by itself every few seconds: they do not count as use of the session
 # (a console left open still logs out after STAFF_IDLE_MINUTES).
@@ -78,10 +79,6 @@ SECURITY_HEADERS = {
 }
 
 
-def console() -> Console:
-    return current_app.extensions[EXTENSION]
-
-
 def build_blueprint(settings: Any, config: Optional[StaffConfig] = None) -> Blueprint:
     """The blueprint with its routes; the console itself is attached to the app on registration."""
     staff_console = Console(settings, config)
@@ -97,9 +94,6 @@ def build_blueprint(settings: Any, config: Optional[StaffConfig] = None) -> Blue
     bp.context_processor(live_context)
     bp.register_error_handler(CSRFError, _csrf_failed)
     bp.register_error_handler(OperationalError, _database_unavailable)
-    # Imported here: the follow-up pages use this module's helpers.
-    from staff.followup_views import FOLLOWUP_ROUTES, template_helpers
-
     bp.context_processor(template_helpers)
     for rule, view, methods in ROUTES + LIVE_ROUTES + FOLLOWUP_ROUTES:
         bp.add_url_rule(rule, view_func=view, methods=methods)
@@ -377,7 +371,7 @@ def _review_note(status: str, count: int, intent: Optional[str]) -> str:
 def missed() -> Any:
     staff_console = console()
     flt = MissedFilter.from_args(request.args)
-    page = max(1, _query_int(request.args.get("page"), 1))
+    page = max(1, query_int(request.args.get("page"), 1))
     per_page = staff_console.config.page_size
     groups, group_count, message_count = staff_console.queries.missed_groups(flt, page, per_page)
     return render_template(
@@ -408,20 +402,12 @@ def review_group() -> Any:
     return redirect(_safe_next(request.form.get("next"), url_for("staff.missed")))
 
 
-def _query_int(value: Optional[str], default: int) -> int:
-    """A whole number from the query string; anything else means ``default``."""
-    try:
-        return int(value or default)
-    except ValueError:
-        return default
-
-
 # -- trends -------------------------------------------------------------------------------------
 def _trend_range() -> Tuple[date, date]:
     tz = console().tz
     until = parse_date(request.args.get("until")) or today(tz)
     since = parse_date(request.args.get("since"))
-    days = _query_int(request.args.get("days"), 30)
+    days = query_int(request.args.get("days"), 30)
     if since is None or since > until:
         since = until - timedelta(days=max(1, min(days, 731)) - 1)
     since = max(since, until - timedelta(days=730))
@@ -536,7 +522,7 @@ def trends() -> Any:
         since=since,
         until=until,
         ranges=TREND_RANGES,
-        days=_query_int(request.args.get("days"), 30) if not request.args.get("since") else None,
+        days=query_int(request.args.get("days"), 30) if not request.args.get("since") else None,
         program_totals={p: sum(data.programs[p]) for p in program_ids},
         program_names=[vocabulary.program_label(p) for p in program_ids],
         type_names=type_names,
@@ -593,7 +579,7 @@ def nlu_export() -> Any:
 def api_conversations() -> Any:
     staff_console = console()
     flt = ConversationFilter.from_args(request.args)
-    limit = max(1, min(_query_int(request.args.get("limit"), staff_console.config.page_size), 500))
+    limit = max(1, min(query_int(request.args.get("limit"), staff_console.config.page_size), 500))
     page = staff_console.queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
     return jsonify(
         conversations=[summary_record(row) for row in page.rows],

@@ -19,7 +19,7 @@ from typing import Any, Optional, Tuple
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from core.handoff import INTERNAL_TOKEN_HEADER, SECRET_HEADER, secret_matches, valid_key_hash
-from staff.console import Console
+from staff.common import console
 from staff.handoff import Handoff, KeyMismatch
 from staff.live import LiveChat, LiveError
 from staff.privacy import clean_text
@@ -40,9 +40,9 @@ def register(app: Flask) -> None:
 
 
 def _live() -> LiveChat:
-    console: Console = current_app.extensions["staff_console"]
-    console.prepare()
-    return console.live
+    staff_console = console()
+    staff_console.prepare()
+    return staff_console.live
 
 
 @bp.after_request

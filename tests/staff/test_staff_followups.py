@@ -32,10 +32,10 @@ from staff_rasa_events import (
     user,
 )
 
-from staff.database import events
+from staff.database import events, followups
 from staff.dates import day_range, local_day, today
 from staff.export import export_chunks
-from staff.followups import CRM_FIELDS, followups
+from staff.followups import CRM_FIELDS
 from staff.privacy import conversation_ref
 from staff.queries import MissedFilter
 from staff.retention import purge
