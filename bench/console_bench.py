@@ -366,7 +366,7 @@ class Result:
 
 def run_console(backend: str, url: str, conversations: int, events: int, load_s: float) -> Result:
     from core.settings import Settings
-    from staff.queries import ConversationFilter
+    from staff.data.queries import ConversationFilter
     from webapp import create_app
 
     os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")
@@ -530,7 +530,7 @@ def _hostile_text(size: int) -> str:
 def bench_hostile(backend: str, url: str) -> List[Tuple[str, float, float, float]]:
     """(case, catch-up ms, transcript ms, CSV export ms) for each size in HOSTILE_SIZES."""
     from core.settings import Settings
-    from staff.database import events
+    from staff.data.database import events
     from webapp import create_app
 
     os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")

@@ -490,7 +490,7 @@ def _describe_database(database_url: str) -> str:
 
 def _staff_login_hint(settings: Settings) -> str:
     try:
-        from staff.auth import ensure_local_user
+        from staff.auth.accounts import ensure_local_user
     except ImportError:
         return ""
     username, password = ensure_local_user(settings)

@@ -1,18 +1,45 @@
-"""Staff console: admissions staff review the conversations the assistant stored.
+"""Staff console: admissions staff review the conversations the assistant stored, and act on them.
 
-The web app mounts :func:`create_blueprint` at ``/staff``; the ``admissions-logs`` command
-(:mod:`staff.cli`) offers the same data on the command line. See docs/staff-console.md.
+One package per feature (auth, conversations, missed, trends, exports, live, followups), each with
+its own blueprint and views, over one data layer (``staff.data``). :func:`init_app` mounts them at
+``/staff`` under the parent blueprint of ``staff.guard`` (login, CSRF, security headers), and the
+live chat's visitor endpoints at ``/handoff``. The ``admissions-logs`` command (:mod:`staff.cli`)
+offers the same data on the command line. See docs/staff-console.md.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Optional
 
-from flask import Blueprint
+from flask import Flask
+
+from core.settings import Settings
+from staff.auth.views import bp as auth
+from staff.config import StaffConfig
+from staff.console import Console
+from staff.conversations.views import bp as conversations
+from staff.exports.views import bp as exports
+from staff.followups.views import bp as followups
+from staff.followups.views import template_helpers as followup_counts
+from staff.guard import console_blueprint
+from staff.live import visitor
+from staff.live.views import bp as live
+from staff.live.views import live_context
+from staff.missed.views import bp as missed
+from staff.trends.views import bp as trends
+
+FEATURES = (auth, conversations, missed, trends, exports, live, followups)
 
 
-def create_blueprint(settings: Any) -> Blueprint:
-    """The console's blueprint for ``settings`` (database URL, miss threshold, retention)."""
-    from staff.views import build_blueprint
-
-    return build_blueprint(settings)
+def init_app(app: Flask, settings: Settings, config: Optional[StaffConfig] = None) -> Console:
+    """Mount the console at ``/staff`` and the live chat's visitor endpoints at ``/handoff``."""
+    staff_console = Console(settings, config)
+    parent = console_blueprint(staff_console)
+    # The navigation on every console page: the live queue's and the open follow-ups' counts.
+    parent.context_processor(live_context)
+    parent.context_processor(followup_counts)
+    for feature in FEATURES:
+        parent.register_blueprint(feature)
+    app.register_blueprint(parent, url_prefix="/staff")
+    visitor.register(app)
+    return staff_console

@@ -31,12 +31,10 @@ from core.settings import load_settings
 from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.console import Console
-from staff.dates import day_range, format_time, parse_date, today
-from staff.events import TurnBuilder
-from staff.export import FORMATS, KINDS, export_chunks
-from staff.followups import FollowupFilter, crm_csv
-from staff.privacy import display_id, mask_value
-from staff.queries import (
+from staff.data.dates import day_range, format_time, parse_date, today
+from staff.data.events import TurnBuilder
+from staff.data.privacy import display_id, mask_value
+from staff.data.queries import (
     CONVERSATION_STATUSES,
     MESSAGE_STATUSES,
     AnswerMix,
@@ -44,7 +42,9 @@ from staff.queries import (
     MissedFilter,
     summary_record,
 )
-from staff.retention import purge
+from staff.data.retention import purge
+from staff.exports.formats import FORMATS, KINDS, export_chunks
+from staff.followups.inbox import FollowupFilter, crm_csv
 
 
 def _date(value: str) -> date:

@@ -9,7 +9,7 @@ Environment variables:
 ``STAFF_USER`` / ``STAFF_PASSWORD``
     A staff login given in plain text (hashed in memory at start-up, never written anywhere).
 ``STAFF_PASSWORD_HASH``
-    Alternative to ``STAFF_PASSWORD``: a werkzeug hash (``python -m staff.auth hash``).
+    Alternative to ``STAFF_PASSWORD``: a werkzeug hash (``python -m staff.auth.accounts hash``).
 ``STAFF_TIMEZONE``
     Time zone used to display times and to cut days in filters and charts (default America/New_York,
     where the admissions office works).

@@ -13,15 +13,15 @@ import threading
 import time
 from typing import Any, Optional
 
-from staff.auth import Authenticator
+from staff.auth.accounts import Authenticator
 from staff.config import StaffConfig, load_config
-from staff.database import ConsoleDatabase
-from staff.followups import Followups
-from staff.live import LiveChat
-from staff.queries import ConsoleQueries
-from staff.review import Reviews
-from staff.sync import Summariser, SyncResult
-from staff.vocabulary import KnowledgeLoader, Vocabulary
+from staff.data.database import ConsoleDatabase
+from staff.data.queries import ConsoleQueries
+from staff.data.review import Reviews
+from staff.data.sync import Summariser, SyncResult
+from staff.data.vocabulary import KnowledgeLoader, Vocabulary
+from staff.followups.inbox import Followups
+from staff.live.chat import LiveChat
 
 logger = logging.getLogger(__name__)
 

@@ -138,11 +138,11 @@ def test_socketio_channel_answers(stack):
 def test_feedback_on_an_answer_is_acknowledged_and_reaches_the_console(stack):
     from datetime import timedelta, timezone
 
-    from staff.database import ConsoleDatabase
-    from staff.dates import today
-    from staff.queries import ConsoleQueries, MissedFilter
-    from staff.sync import Summariser
-    from staff.vocabulary import Vocabulary
+    from staff.data.database import ConsoleDatabase
+    from staff.data.dates import today
+    from staff.data.queries import ConsoleQueries, MissedFilter
+    from staff.data.sync import Summariser
+    from staff.data.vocabulary import Vocabulary
 
     sender = f"e2e-{uuid.uuid4()}"
     question = "How much is tuition for MISM?"

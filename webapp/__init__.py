@@ -4,7 +4,7 @@ One small Flask app so that ``make run`` starts a single web process. The demo s
 (``/``) and one page per program (``/mism``, ``/msit``: one for each ``web/programs/<id>.html``),
 all rendered from ``web/base.html`` with the Rasa server URL and the admissions contact from the
 knowledge file filled in; the widget itself is static (``web/static``). The live hand-off's endpoints
-for the widget and the action server are in :mod:`webapp.handoff`.
+for the widget and the action server are in :mod:`staff.live.visitor`.
 """
 
 from __future__ import annotations
@@ -67,11 +67,9 @@ def create_app(settings: Optional[Settings] = None) -> Flask:
 def _register_staff_console(app: Flask, settings: Settings) -> None:
     """The console at ``/staff/`` and the live hand-off's visitor and internal endpoints at ``/handoff/``
     (they share the console's database; docs/handoff.md)."""
-    from staff import create_blueprint
-    from webapp import handoff
+    from staff import init_app
 
-    app.register_blueprint(create_blueprint(settings), url_prefix="/staff")
-    handoff.register(app)
+    init_app(app, settings)
 
 
 # --------------------------------------------------------------------------------- demo site

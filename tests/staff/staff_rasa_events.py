@@ -257,7 +257,7 @@ def insert_event(
 
     ``data`` is the event's JSON (a dict is serialised the way Rasa does, a string is stored as is).
     """
-    from staff.database import events
+    from staff.data.database import events
 
     if event_id is None:
         event_id = int(connection.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0))).scalar()) + 1

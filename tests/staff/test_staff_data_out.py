@@ -11,13 +11,13 @@ import yaml
 from staff_rasa_events import CONTACT_TEXT, DAY, FORMULA_TEXT, NOW
 
 from staff import cli
-from staff.dates import day_range, local_day
-from staff.events import TurnBuilder
-from staff.export import export_chunks
-from staff.privacy import mask_text, mask_value
-from staff.queries import ConversationFilter, MissedFilter
-from staff.retention import purge
-from staff.review import nlu_yaml
+from staff.data.dates import day_range, local_day
+from staff.data.events import TurnBuilder
+from staff.data.privacy import mask_text, mask_value
+from staff.data.queries import ConversationFilter, MissedFilter
+from staff.data.retention import purge
+from staff.data.review import nlu_yaml
+from staff.exports.formats import export_chunks
 
 
 def export_text(console, kind="messages", fmt="csv", days=30, unmask=False):

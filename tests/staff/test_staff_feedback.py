@@ -14,9 +14,9 @@ from datetime import timedelta
 import pytest
 from staff_rasa_events import DAY, NOW, feedback_click, save, seed, start, tracker_store, typed_answer, user
 
-from staff.dates import day_range, local_day, today
-from staff.export import export_chunks
-from staff.queries import ConversationFilter, MissedFilter
+from staff.data.dates import day_range, local_day, today
+from staff.data.queries import ConversationFilter, MissedFilter
+from staff.exports.formats import export_chunks
 
 RATED_QUESTION = "How much does the MISM program cost in total?"
 PRAISED_QUESTION = "are there scholarships for MISM students"

@@ -32,13 +32,13 @@ from staff_rasa_events import (
     user,
 )
 
-from staff.database import events, followups
-from staff.dates import day_range, local_day, today
-from staff.export import export_chunks
-from staff.followups import CRM_FIELDS
-from staff.privacy import conversation_ref
-from staff.queries import MissedFilter
-from staff.retention import purge
+from staff.data.database import events, followups
+from staff.data.dates import day_range, local_day, today
+from staff.data.privacy import conversation_ref
+from staff.data.queries import MissedFilter
+from staff.data.retention import purge
+from staff.exports.formats import export_chunks
+from staff.followups.inbox import CRM_FIELDS
 
 EMAIL = "mary.smith@example.com"
 QUESTION = '=HYPERLINK("https://evil.example/") <script>alert(1)</script> Can I defer my start to spring?'
@@ -138,7 +138,7 @@ def seeded(db_url) -> str:
         start(t) + [SlotSet("followup_request", value, timestamp=t + 1 + n) for n, value in enumerate(bad)],
     )
     store.engine.dispose()
-    from staff.database import ConsoleDatabase
+    from staff.data.database import ConsoleDatabase
 
     raw = ConsoleDatabase(db_url)
     with raw.session_scope() as connection:

@@ -17,7 +17,7 @@ from staff_helpers import STAFF_PASSWORD, csrf_token, log_in
 from staff_rasa_events import DAY, NOW, answer, insert_event, save, start, tracker_store, user, user_data
 
 from staff import cli
-from staff.database import (
+from staff.data.database import (
     SCHEMA_VERSION,
     ConsoleDatabase,
     SchemaError,
@@ -26,8 +26,8 @@ from staff.database import (
     sessions,
     sync_state,
 )
-from staff.dates import local_day
-from staff.privacy import CARD_MASK, CUT_NOTE, MAX_TEXT, clean_text, conversation_ref, mask_text
+from staff.data.dates import local_day
+from staff.data.privacy import CARD_MASK, CUT_NOTE, MAX_TEXT, clean_text, conversation_ref, mask_text
 
 NUL_TEXT = "a\u0000b what is the \x07deadline\u2028?"
 CONSOLE_PAGES = [

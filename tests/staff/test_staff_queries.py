@@ -19,8 +19,8 @@ from staff_rasa_events import (
 )
 
 from staff.config import load_timezone
-from staff.dates import day_range, local_day, offset_periods
-from staff.queries import ConversationFilter, Cursor, MissedFilter
+from staff.data.dates import day_range, local_day, offset_periods
+from staff.data.queries import ConversationFilter, Cursor, MissedFilter
 
 
 def ids(page):
@@ -217,7 +217,7 @@ def test_trend_days_follow_the_office_clock(console, seeded, db_url):
 
 def test_summaries_do_not_depend_on_batch_boundaries(console, seeded):
     """Conversations split over many small batches sum up to the same rows as one pass."""
-    from staff.sync import Summariser
+    from staff.data.sync import Summariser
 
     before = console.queries.conversations(ConversationFilter(include_empty=True)).rows
     Summariser(console.store, console.vocabulary, batch_size=3).rebuild()
@@ -225,7 +225,7 @@ def test_summaries_do_not_depend_on_batch_boundaries(console, seeded):
 
 
 def test_nearly_identical_questions_merge():
-    from staff.queries import MissedGroup, merge_similar
+    from staff.data.queries import MissedGroup, merge_similar
 
     def group(key, count):
         return MissedGroup([key], key, count, count, 1.0, {"open": count}, None, [])

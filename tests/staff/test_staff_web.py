@@ -11,9 +11,9 @@ from flask import session
 from staff_helpers import STAFF_PASSWORD, csrf_token, log_in
 from staff_rasa_events import DAY, INJECTION_TEXT, NOW
 
-from staff.auth import ensure_local_user
+from staff.auth.accounts import ensure_local_user
 from staff.config import load_config
-from staff.dates import local_day
+from staff.data.dates import local_day
 
 EXPORT = "/staff/export/download?kind={kind}&format={fmt}&since={since}"
 
@@ -21,7 +21,7 @@ EXPORT = "/staff/export/download?kind={kind}&format={fmt}&since={since}"
 def staff_routes(app):
     """Every console URL with sample arguments, and the methods it accepts."""
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/staff") or rule.endpoint in ("staff.login", "staff.static"):
+        if not rule.rule.startswith("/staff") or rule.endpoint in ("staff.auth.login", "staff.static"):
             continue
         path = re.sub(r"<[^>]+>", "visitor-missed", re.sub(r"<int:[^>]+>", "1", rule.rule))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

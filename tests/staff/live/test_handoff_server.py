@@ -12,9 +12,9 @@ import pytest
 from live_helpers import OTHER_SECRET, SECRET, poll, queue_request
 
 from core.handoff import key_hash
-from staff.handoff import HEARTBEAT_SECONDS, Handoffs, KeyMismatch
-from staff.rasa_api import RasaError
-from staff.retention import purge
+from staff.data.retention import purge
+from staff.live.handoffs import HEARTBEAT_SECONDS, Handoffs, KeyMismatch
+from staff.live.rasa_api import RasaError
 
 
 # -- the workflow table ---------------------------------------------------------------------------

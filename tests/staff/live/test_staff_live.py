@@ -11,7 +11,7 @@ import time
 from live_helpers import poll, queue_request
 from staff_helpers import csrf_token
 
-from staff.dates import today
+from staff.data.dates import today
 
 HOSTILE = "<script>alert('x')</script><b>bold</b> & <img src=x onerror=alert(1)>"
 
@@ -209,7 +209,7 @@ def test_a_rasa_failure_is_shown_to_staff(jane, live, visitor, rasa):
 def test_polling_does_not_keep_an_idle_console_logged_in(jane, live_app):
     import sqlalchemy as sa
 
-    from staff.database import sessions
+    from staff.data.database import sessions
 
     store = live_app.extensions["staff_console"].store
     idle_since = time.time() - 300  # the console tab has been left alone for five minutes

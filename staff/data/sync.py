@@ -12,7 +12,7 @@ to the form), not a question for the assistant: it is stored with ``to_person`` 
 as missed. That state is kept per conversation (``handoff_state``, ``in_form``) so a batch that
 starts mid-conversation continues it. Staff messages (bot events marked by
 ``core.handoff.is_staff_event``) are not assistant replies. A ``followup_request`` slot event
-becomes a row of ``staff_followups`` (:mod:`staff.followups`); a malformed one is logged and skipped.
+becomes a row of ``staff_followups`` (:mod:`staff.followups.inbox`); a malformed one is logged and skipped.
 
 A feedback click (intent ``feedback``) is not a question: it marks the latest rateable answer
 before it (and, for "not helpful", the question that answer replied to). The topic of an answer is
@@ -58,7 +58,7 @@ from core.topics import (
     feedback_value,
     responses_of,
 )
-from staff.database import (
+from staff.data.database import (
     ConsoleDatabase,
     answers,
     conversations,
@@ -69,10 +69,10 @@ from staff.database import (
     sync_state,
     upsert,
 )
-from staff.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
-from staff.followups import request_row
-from staff.privacy import clean_text, clean_value, conversation_ref, mask_text
-from staff.vocabulary import Vocabulary
+from staff.data.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
+from staff.data.privacy import clean_text, clean_value, conversation_ref, mask_text
+from staff.data.vocabulary import Vocabulary
+from staff.followups.inbox import request_row
 
 BATCH_SIZE = 5000
 # How long a hole in the id sequence is watched for a late commit.

@@ -1,13 +1,13 @@
 """What staff and visitors do in a live hand-off, each step stored in both places that need it.
 
-A step changes the workflow row (:mod:`staff.handoff`) and appends to the conversation through Rasa
-(:mod:`staff.rasa_api`). The row changes first, with a conditional ``UPDATE`` that only one request can
+A step changes the workflow row (:mod:`staff.live.handoffs`) and appends to the conversation through Rasa
+(:mod:`staff.live.rasa_api`). The row changes first, with a conditional ``UPDATE`` that only one request can
 win (two staff claiming at once, a visitor ending while staff hand back); only the winner writes to the
 conversation. When Rasa cannot store the announcement, the row change is undone and the error is
 raised, so staff see it and the two never disagree for long.
 
-The web server's visitor endpoints (``webapp/handoff.py``) and the console's live pages
-(``staff/live_views.py``) both call this module; the decisions live here once.
+The web server's visitor endpoints (``staff/live/visitor.py``) and the console's live pages
+(``staff/live/views.py``) both call this module; the decisions live here once.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from core.handoff import (
     availability_reason,
     is_staff_event,
 )
-from staff.database import MAX_EVENT_DATA, ConsoleDatabase, events
-from staff.events import Turn, TurnBuilder, load_data, parse_user
-from staff.handoff import Handoff, Handoffs, KeyMismatch, clean_name
-from staff.privacy import clean_text, mask_text, mask_value
-from staff.rasa_api import RasaClient, RasaError, slot_event, staff_event
+from staff.data.database import MAX_EVENT_DATA, ConsoleDatabase, events
+from staff.data.events import Turn, TurnBuilder, load_data, parse_user
+from staff.data.privacy import clean_text, mask_text, mask_value
+from staff.live.handoffs import Handoff, Handoffs, KeyMismatch, clean_name
+from staff.live.rasa_api import RasaClient, RasaError, slot_event, staff_event
 
 logger = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Tuple
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.handoff import CLOSED_BY_STAFF, HANDED_BACK, LIVE, MESSAGE
 from staff.common import EXTENSION, console
-from staff.events import Turn
-from staff.live import LiveChat, LiveError
-from staff.rasa_api import RasaError
+from staff.data.events import Turn
+from staff.live.chat import LiveChat, LiveError
+from staff.live.rasa_api import RasaError
 
 # Turns the chat page shows (the transcript page shows actions and slots too).
 CHAT_KINDS = ("visitor", "bot")
@@ -70,7 +70,7 @@ def set_availability() -> Any:
     available = request.form.get("available") == "1"
     _live().handoffs.set_available(g.staff_user, request.form.get("display_name", ""), available)
     flash("You are available for live chat." if available else "You are no longer available for live chat.")
-    return redirect(url_for("staff.live_page"))
+    return redirect(url_for("staff.live.live_page"))
 
 
 def claim(handoff_id: int) -> Any:
@@ -78,11 +78,11 @@ def claim(handoff_id: int) -> Any:
         _live().claim(handoff_id, g.staff_user, _display_name())
     except LiveError as error:
         flash(str(error), "error")
-        return redirect(url_for("staff.live_page"))
+        return redirect(url_for("staff.live.live_page"))
     except RasaError as error:
         flash(f"Not claimed: {error}", "error")
-        return redirect(url_for("staff.live_page"))
-    return redirect(url_for("staff.live_chat", handoff_id=handoff_id))
+        return redirect(url_for("staff.live.live_page"))
+    return redirect(url_for("staff.live.live_chat", handoff_id=handoff_id))
 
 
 def live_chat(handoff_id: int) -> Any:
@@ -111,7 +111,7 @@ def send(handoff_id: int) -> Any:
         flash(str(error), "error")
     except RasaError as error:
         flash(str(error), "error")
-    return redirect(url_for("staff.live_chat", handoff_id=handoff_id))
+    return redirect(url_for("staff.live.live_chat", handoff_id=handoff_id))
 
 
 def end(handoff_id: int) -> Any:
@@ -122,12 +122,12 @@ def end(handoff_id: int) -> Any:
         if error.status in (403, 404):
             return _refused(error, error.status)
         flash(str(error), "error")
-        return redirect(url_for("staff.live_chat", handoff_id=handoff_id))
+        return redirect(url_for("staff.live.live_chat", handoff_id=handoff_id))
     except RasaError as error:
         flash(str(error), "error")
-        return redirect(url_for("staff.live_chat", handoff_id=handoff_id))
+        return redirect(url_for("staff.live.live_chat", handoff_id=handoff_id))
     flash("Handed back to the assistant." if kind == HANDED_BACK else "Chat closed.")
-    return redirect(url_for("staff.live_page"))
+    return redirect(url_for("staff.live.live_page"))
 
 
 # -- JSON for live.js ---------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def api_events(handoff_id: int) -> Any:
 
 
 def _fmt_time(timestamp: Any) -> str:
-    from staff.dates import format_time
+    from staff.data.dates import format_time
 
     return format_time(timestamp, console().tz, True)
 
@@ -199,3 +199,8 @@ LIVE_ROUTES: List[Tuple[str, Callable[..., Any], List[str]]] = [
     ("/api/live/<int:handoff_id>/events", api_events, ["GET"]),
     ("/api/live/<int:handoff_id>/messages", api_send, ["POST"]),
 ]
+
+
+bp = Blueprint("live", __name__)
+for rule, view, methods in LIVE_ROUTES:
+    bp.add_url_rule(rule, view_func=view, methods=methods)

@@ -2,7 +2,7 @@
 
 When nobody can chat live, the assistant's follow-up form (``core.handoff.FOLLOWUP_FORM``) ends with
 one ``followup_request`` slot event holding the whole request (name, e-mail, program, question,
-consent, submission time, page). :mod:`staff.sync` reads each such event once into
+consent, submission time, page). :mod:`staff.data.sync` reads each such event once into
 ``staff_followups``; staff then work on the row (status, assignee, notes), which no later catch-up
 or rebuild overwrites (rows are keyed by the event id and inserted only when missing).
 
@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from core.handoff import FOLLOWUP_STATUSES, UNDECIDED_PROGRAM, clean_email
-from staff.database import FOLLOWUP_ASSIGNEE_LIMIT, FOLLOWUP_NAME_LIMIT, ConsoleDatabase, followups
-from staff.export import to_csv
-from staff.privacy import clean_text, conversation_ref
+from staff.data.database import FOLLOWUP_ASSIGNEE_LIMIT, FOLLOWUP_NAME_LIMIT, ConsoleDatabase, followups
+from staff.data.privacy import clean_text, conversation_ref
+from staff.exports.formats import to_csv
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from staff.database import ConsoleDatabase, conversation_reviews, conversations, messages
-from staff.dates import iso_time
-from staff.events import TurnBuilder
-from staff.privacy import clean_text, clean_value, display_id, mask_value
-from staff.queries import missed, split_list
-from staff.vocabulary import is_topic
+from staff.data.database import ConsoleDatabase, conversation_reviews, conversations, messages
+from staff.data.dates import iso_time
+from staff.data.events import TurnBuilder
+from staff.data.privacy import clean_text, clean_value, display_id, mask_value
+from staff.data.queries import missed, split_list
+from staff.data.vocabulary import is_topic
 
 MESSAGE_FIELDS = [
     "conversation_id",

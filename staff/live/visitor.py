@@ -20,10 +20,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from core.handoff import INTERNAL_TOKEN_HEADER, SECRET_HEADER, secret_matches, valid_key_hash
 from staff.common import console
-from staff.handoff import Handoff, KeyMismatch
-from staff.live import LiveChat, LiveError
-from staff.privacy import clean_text
-from staff.rasa_api import RasaError
+from staff.data.privacy import clean_text
+from staff.live.chat import LiveChat, LiveError
+from staff.live.handoffs import Handoff, KeyMismatch
+from staff.live.rasa_api import RasaError
 
 MAX_SENDER_ID = 255
 MAX_PROGRAM = 64

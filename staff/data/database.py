@@ -13,13 +13,13 @@ it; it only reads it, deletes whole conversations in the retention purge, and ad
 The console's tables (all prefixed ``staff_``):
 
 ``staff_sync``          how far the summaries have read ``events``, and the schema version.
-``staff_conversations`` one summary row per conversation, kept by :mod:`staff.sync`.
+``staff_conversations`` one summary row per conversation, kept by :mod:`staff.data.sync`.
 ``staff_messages``      one row per visitor message: sanitised, masked text, intent, confidence, and
                         the feedback the answer to it got.
 ``staff_answers``       one row per assistant reply of a known answer type (``core.topics.ANSWER_TYPES``):
                         its response, topic, the question it answered and the visitor's feedback.
 ``staff_conversation_reviews`` / ``staff_message_reviews``  what staff decided.
-``staff_followups``     one row per follow-up request (declared in :mod:`staff.followups`): the
+``staff_followups``     one row per follow-up request (declared in :mod:`staff.followups.inbox`): the
                         request as the visitor submitted it, and its status, assignee and notes.
 ``staff_users`` / ``staff_login_failures`` / ``staff_sessions``  logins, the rate limit and the
                         server-side sessions that logout and idle time end.
@@ -202,7 +202,7 @@ sessions = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("last_seen", sa.Float, nullable=False),
 )
-# -- live chat (staff/handoff.py) and follow-up requests (staff/followups.py) -------------------
+# -- live chat (staff/live/handoffs.py) and follow-up requests (staff/followups/inbox.py) -------------------
 STAFF_NAME_LIMIT = 80  # the name visitors see for a staff member in a live chat
 FOLLOWUP_NAME_LIMIT = 200
 FOLLOWUP_ASSIGNEE_LIMIT = 120

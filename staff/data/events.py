@@ -26,8 +26,8 @@ from core.topics import (
     asks_feedback,
     feedback_value,
 )
-from staff.database import MAX_EVENT_DATA
-from staff.privacy import clean_text, clean_value
+from staff.data.database import MAX_EVENT_DATA
+from staff.data.privacy import clean_text, clean_value
 
 # Actions that only mark turn boundaries; the transcript does not show them.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})

@@ -7,7 +7,7 @@ before the cut-off go too, also those of a conversation that is still going. Eac
 the cut-off inside its own transaction, so a visitor writing during the purge is never cut off
 mid-conversation.
 
-Follow-up requests (:mod:`staff.followups`) go with their conversation, and on their own once they
+Follow-up requests (:mod:`staff.followups.inbox`) go with their conversation, and on their own once they
 were submitted before the cut-off (a returning visitor's conversation may outlive an old request).
 """
 
@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
 
-from staff.database import (
+from staff.data.database import (
     PER_CONVERSATION_TABLES,
     ConsoleDatabase,
     conversations,
@@ -28,8 +28,8 @@ from staff.database import (
     handoffs,
     in_chunks,
 )
-from staff.handoff import Handoffs
-from staff.sync import lock, reset_watermark
+from staff.data.sync import lock, reset_watermark
+from staff.live.handoffs import Handoffs
 
 CHUNK = 500
 

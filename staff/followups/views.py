@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from flask import Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy.exc import OperationalError
 
 from core.handoff import UNDECIDED_PROGRAM
 from staff.common import console, query_int
-from staff.followups import STATUS_LABELS, UNDECIDED_LABEL, FollowupError, FollowupFilter, crm_csv, filename
-from staff.privacy import url_id
+from staff.data.privacy import url_id
+from staff.followups.inbox import STATUS_LABELS, UNDECIDED_LABEL, FollowupError, FollowupFilter, crm_csv, filename
 
 
 def _program_choices() -> List[Tuple[str, str]]:
@@ -83,7 +83,7 @@ def followup_update(followup_id: str) -> Any:
         flash("Follow-up request saved.")
     except FollowupError as error:
         flash(str(error), "error")
-    return redirect(url_for("staff.followup_detail", followup_id=number))
+    return redirect(url_for("staff.followups.followup_detail", followup_id=number))
 
 
 def followup_csv() -> Any:
@@ -115,3 +115,8 @@ FOLLOWUP_ROUTES: List[Tuple[str, Callable[..., Any], List[str]]] = [
     ("/followups/<followup_id>", followup_detail, ["GET"]),
     ("/followups/<followup_id>", followup_update, ["POST"]),
 ]
+
+
+bp = Blueprint("followups", __name__)
+for rule, view, methods in FOLLOWUP_ROUTES:
+    bp.add_url_rule(rule, view_func=view, methods=methods)

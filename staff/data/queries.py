@@ -1,4 +1,4 @@
-"""Read-only queries behind the console's pages, over the summary tables kept by :mod:`staff.sync`.
+"""Read-only queries behind the console's pages, over the summary tables kept by :mod:`staff.data.sync`.
 
 Every value typed by staff reaches SQL as a bound parameter; the SQL text itself is assembled only
 from fixed fragments in this module.
@@ -22,7 +22,7 @@ from core.topics import (
     OUT_OF_SCOPE_INTENT,
     answer_type,
 )
-from staff.database import (
+from staff.data.database import (
     ConsoleDatabase,
     answers,
     conversation_reviews,
@@ -31,9 +31,9 @@ from staff.database import (
     message_reviews,
     messages,
 )
-from staff.dates import day_from_number, day_range, offset_periods, parse_date
-from staff.privacy import clean_text, display_id
-from staff.vocabulary import is_topic
+from staff.data.dates import day_from_number, day_range, offset_periods, parse_date
+from staff.data.privacy import clean_text, display_id
+from staff.data.vocabulary import is_topic
 
 CONVERSATION_STATUSES = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
 MESSAGE_STATUSES = {"open": "Open", "reviewed": "Reviewed", "dismissed": "Dismissed", "assigned": "Intent assigned"}

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from core.handoff import ACTIVE_STATES, CLOSED, LIVE, QUEUED
-from staff.database import OPEN_HANDOFF, STAFF_NAME_LIMIT, ConsoleDatabase, availability, handoffs, upsert
+from staff.data.database import OPEN_HANDOFF, STAFF_NAME_LIMIT, ConsoleDatabase, availability, handoffs, upsert
 
 # A staff member marked available counts only while their console checked in this recently (the
 # console's script checks in every few seconds; a closed tab or a lost network stops counting).
@@ -64,7 +64,7 @@ class Handoff:
 
 def clean_name(name: Any, fallback: str) -> str:
     """A display name as visitors see it: one line, bounded, never empty."""
-    from staff.privacy import clean_text
+    from staff.data.privacy import clean_text
 
     text = " ".join(clean_text(name, NAME_LIMIT).split())
     return text[:NAME_LIMIT] or fallback

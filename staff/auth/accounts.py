@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from staff.config import StaffConfig, load_config
-from staff.database import ConsoleDatabase, login_failures, sessions, upsert, users
-from staff.privacy import clean_text
+from staff.data.database import ConsoleDatabase, login_failures, sessions, upsert, users
+from staff.data.privacy import clean_text
 
 LOCAL_USER = "staff"
 # A single address may try several user names; this bounds that too.
@@ -192,9 +192,9 @@ def ensure_local_user(settings: Any, config: Optional[StaffConfig] = None) -> Tu
         store.dispose()
 
 
-if __name__ == "__main__":  # python -m staff.auth hash  -> prints a hash for STAFF_PASSWORD_HASH
+if __name__ == "__main__":  # python -m staff.auth.accounts hash  -> prints a hash for STAFF_PASSWORD_HASH
     import getpass
 
     if sys.argv[1:] != ["hash"]:
-        sys.exit("usage: python -m staff.auth hash")
+        sys.exit("usage: python -m staff.auth.accounts hash")
     print(hash_password(getpass.getpass("Password: ")))

@@ -14,10 +14,10 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
 
-from staff.database import ConsoleDatabase, conversation_reviews, in_chunks, message_reviews, messages, upsert
-from staff.events import normalise_text
-from staff.privacy import clean_text
-from staff.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES
+from staff.data.database import ConsoleDatabase, conversation_reviews, in_chunks, message_reviews, messages, upsert
+from staff.data.events import normalise_text
+from staff.data.privacy import clean_text
+from staff.data.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES
 
 INTENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,99}$")
 # Words YAML 1.1 would read as booleans or null if an intent were named after them.
@@ -143,3 +143,13 @@ def nlu_yaml(examples: Dict[str, List[str]], now: Optional[datetime] = None) -> 
         lines.append("  examples: |")
         lines.extend(f"    - {text}" for text in examples[intent])
     return "\n".join(lines) + "\n"
+
+
+def review_note(status: str, count: int, intent: Optional[str]) -> str:
+    """What staff are told after reviewing ``count`` messages."""
+    noun = "message" if count == 1 else "messages"
+    if status == "assigned":
+        return f"Assigned {count} {noun} to intent {intent}."
+    if status == "open":
+        return f"Reopened {count} {noun}."
+    return f"Marked {count} {noun} as {MESSAGE_STATUSES.get(status, status).lower()}."

@@ -1,0 +1,1 @@
+"""Staff accounts and sessions, and the login and logout pages."""

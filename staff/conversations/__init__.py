@@ -1,0 +1,1 @@
+"""The conversation list, one transcript, their reviews, and the conversations JSON API."""

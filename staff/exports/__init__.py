@@ -1,0 +1,1 @@
+"""Exports: messages or conversations as CSV or JSON Lines, streamed."""

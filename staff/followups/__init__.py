@@ -1,0 +1,1 @@
+"""Follow-up requests: the inbox, one request, its updates, and the CRM CSV."""

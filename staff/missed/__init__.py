@@ -1,0 +1,1 @@
+"""Questions the assistant missed, grouped, reviewed, and exported as training examples."""
