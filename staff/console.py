@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Optional
+from typing import Optional
 
+from core.settings import Settings
 from staff.auth.accounts import Authenticator
 from staff.config import StaffConfig, load_config
 from staff.data.database import ConsoleDatabase
@@ -27,9 +28,11 @@ logger = logging.getLogger(__name__)
 
 
 class Console:
+    """Every service of the console over one database: what the views and the CLI share."""
+
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         config: Optional[StaffConfig] = None,
         knowledge: Optional[KnowledgeLoader] = None,
     ) -> None:
@@ -44,7 +47,6 @@ class Console:
         self.followups = Followups(self.store)
         self.auth = Authenticator(self.store, self.config)
         self.summariser = Summariser(self.store, self.vocabulary)
-        # Live hand-offs; importing it declares their tables, so prepare() creates them too.
         self.live = LiveChat(self.store, settings, self.tz, self.threshold)
         self.last_sync = SyncResult()
         self._prepared = False

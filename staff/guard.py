@@ -128,6 +128,7 @@ def console_blueprint(staff_console: Console) -> Blueprint:
     """The parent blueprint at ``/staff``: templates, static files, and what every request passes
     (CSRF check, login, security headers, the helpers every template gets)."""
     bp = Blueprint("staff", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
+
     def configure(state: Any) -> None:
         configure_app(state.app, staff_console)
 

@@ -27,6 +27,7 @@ from typing import Any, List, Optional, Tuple
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.settings import Settings
 from staff.config import StaffConfig, load_config
 from staff.data.database import ConsoleDatabase, login_failures, sessions, upsert, users
 from staff.data.privacy import clean_text
@@ -167,7 +168,7 @@ class Authenticator:
             return list(connection.execute(sa.select(users.c.username).order_by(users.c.username)).scalars())
 
 
-def ensure_local_user(settings: Any, config: Optional[StaffConfig] = None) -> Tuple[str, Optional[str]]:
+def ensure_local_user(settings: Settings, config: Optional[StaffConfig] = None) -> Tuple[str, Optional[str]]:
     """Make sure someone can log in; return ``(user name, new password or None)``.
 
     With credentials in the environment nothing is created and the password is ``None``. Otherwise

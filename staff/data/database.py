@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 # version 4 adds live hand-offs and follow-ups taken per conversation, the conversation's hand-off
 # state, and marks visitor messages written to a person: older summaries are rebuilt on start
 # (see _migrate).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -99,12 +99,12 @@ conversations = sa.Table(
     sa.Column("programs", sa.Text, nullable=False, server_default=","),
     sa.Column("tracks", sa.Text, nullable=False, server_default=","),
     sa.Column("first_message", sa.Text),
-    # Replies that suggested a hand-off to a person (containment: conversations with none).
-    sa.Column("handoffs", sa.Integer, nullable=False, server_default="0"),
+    # Replies that suggested the admissions team's contact or a person (they do not count against containment).
+    sa.Column("contact_suggestions", sa.Integer, nullable=False, server_default="0"),
     # Answers the visitor marked "not helpful" (their questions join the missed queue).
     sa.Column("not_helpful", sa.Integer, nullable=False, server_default="0"),
-    # Live hand-offs the visitor accepted and follow-up requests taken (containment: neither).
-    sa.Column("handed_off", sa.Integer, nullable=False, server_default="0"),
+    # Live chats the visitor accepted and follow-up requests taken (containment: neither).
+    sa.Column("live_chats", sa.Integer, nullable=False, server_default="0"),
     sa.Column("followups", sa.Integer, nullable=False, server_default="0"),
     # The ``handoff`` slot after the last event read ("queued" / "live" / null) and whether the
     # follow-up form is asking, so a catch-up that starts mid-conversation knows whether the visitor
@@ -114,7 +114,7 @@ conversations = sa.Table(
     # Keyset pagination: newest activity first, the opaque reference breaking ties.
     sa.Index("staff_conversations_activity", "last_activity", "ref"),
     # Covering index: trends and exports read only these columns over a date range.
-    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs", "handed_off", "followups"),
+    sa.Index("staff_conversations_start", "started_at", "visitor_messages", "programs", "live_chats", "followups"),
 )
 messages = sa.Table(
     "staff_messages",
@@ -223,6 +223,9 @@ handoffs = sa.Table(
     sa.Column("key_hash", sa.String(64), nullable=False),
     sa.Column("program", sa.String(64)),
     sa.Column("requested_at", sa.Float, nullable=False),
+    # The conversation's last event id when it was queued: its chat is the events after it (ids, not
+    # clocks, tell one hand-off's messages from an earlier one's).
+    sa.Column("since_event", sa.Integer),
     sa.Column("claimed_by", sa.String(255)),
     sa.Column("claimed_name", sa.String(STAFF_NAME_LIMIT)),
     sa.Column("claimed_at", sa.Float),
@@ -433,11 +436,17 @@ class ConsoleDatabase:
 
         1 -> 2: summaries gain a ``ref`` column and sanitised, card-masked text; 2 -> 3: answers,
         feedback and hand-off counts; 3 -> 4: live hand-offs, follow-ups, messages to a person (the
-        follow-up table is new, created by ``create_all``; it holds staff's work and is never dropped).
+        follow-up table is new, created by ``create_all``; it holds staff's work and is never dropped);
+        4 -> 5: hand-offs gain ``since_event`` (added in place: staff's work is kept), and the summary
+        counts are named for what they count (``contact_suggestions``, ``live_chats``).
         Summaries are derived from ``events`` alone, so they are
         dropped, recreated and read again from the first event.
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
+        columns = {column["name"] for column in sa.inspect(connection).get_columns(handoffs.name)}
+        if "since_event" not in columns:  # 4 -> 5: hand-offs remember where their chat starts
+            column = sa.schema.CreateColumn(handoffs.c.since_event).compile(dialect=connection.dialect)
+            connection.execute(sa.DDL(f"ALTER TABLE {handoffs.name} ADD COLUMN {column}"))
         for table in SUMMARY_TABLES:
             table.drop(connection, checkfirst=True)
         metadata.create_all(connection, tables=list(SUMMARY_TABLES))
@@ -473,6 +482,13 @@ class ConsoleDatabase:
             return False
 
     # -- Rasa's events table ------------------------------------------------------------------
+    def last_event_id(self, connection: Connection, sender_id: str) -> int:
+        """The id of the conversation's latest stored event (0 before Rasa stored any)."""
+        if not self.has_events_table():
+            return 0
+        query = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sender_id)
+        return int(connection.execute(query).scalar() or 0)
+
     def has_events_table(self) -> bool:
         """Whether Rasa has created its table yet (a fresh install may start the console first)."""
         if not self._has_events:

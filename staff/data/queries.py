@@ -64,7 +64,7 @@ def missed(threshold: float) -> Any:
 
 def contained() -> Any:
     """A conversation that ended without a person: no live hand-off accepted, no follow-up taken."""
-    return sa.and_(c.handed_off == 0, c.followups == 0)
+    return sa.and_(c.live_chats == 0, c.followups == 0)
 
 
 def _reason(reason: str, threshold: float) -> Any:

@@ -114,9 +114,9 @@ class ConversationDelta:
     programs: Set[str] = field(default_factory=set)
     tracks: Set[str] = field(default_factory=set)
     first_message: Optional[str] = None
-    handoffs: int = 0
+    contact_suggestions: int = 0
     not_helpful: int = 0
-    handed_off: int = 0
+    live_chats: int = 0
     followups: int = 0
     # The conversation's state after the batch (seeded with the stored state before it).
     handoff_state: Optional[str] = None
@@ -271,9 +271,9 @@ def _fold_bot(delta: ConversationDelta, row: Mapping[str, Any], question: Option
     if kind is None:
         return None
     if kind in HANDOFF_TYPES:
-        delta.handoffs += 1
+        delta.contact_suggestions += 1
     elif kind == HANDED_TO_PERSON:
-        delta.handed_off += 1
+        delta.live_chats += 1
     elif kind == FOLLOWUP_TAKEN:
         delta.followups += 1
     return {
@@ -344,9 +344,9 @@ def merge(existing: Optional[Mapping[str, Any]], delta: ConversationDelta) -> Di
         "programs": _join(_split(old.get("programs")) | delta.programs),
         "tracks": _join(_split(old.get("tracks")) | delta.tracks),
         "first_message": old.get("first_message") or delta.first_message,
-        "handoffs": (old.get("handoffs") or 0) + delta.handoffs,
+        "contact_suggestions": (old.get("contact_suggestions") or 0) + delta.contact_suggestions,
         "not_helpful": (old.get("not_helpful") or 0) + delta.not_helpful,
-        "handed_off": (old.get("handed_off") or 0) + delta.handed_off,
+        "live_chats": (old.get("live_chats") or 0) + delta.live_chats,
         "followups": (old.get("followups") or 0) + delta.followups,
         "handoff_state": delta.handoff_state,
         "in_form": delta.in_form,

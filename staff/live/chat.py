@@ -36,6 +36,7 @@ from core.handoff import (
     availability_reason,
     is_staff_event,
 )
+from core.settings import Settings
 from staff.data.database import MAX_EVENT_DATA, ConsoleDatabase, events
 from staff.data.events import Turn, TurnBuilder, load_data, parse_user
 from staff.data.privacy import clean_text, mask_text, mask_value
@@ -68,7 +69,7 @@ class QueueEntry:
 
 
 class LiveChat:
-    def __init__(self, store: ConsoleDatabase, settings: Any, tz: tzinfo, threshold: float) -> None:
+    def __init__(self, store: ConsoleDatabase, settings: Settings, tz: tzinfo, threshold: float) -> None:
         self.store = store
         self.handoffs = Handoffs(store)
         self.rasa = RasaClient(settings.rasa_internal_url, settings.rasa_token)
@@ -144,8 +145,9 @@ class LiveChat:
             .where(
                 e.sender_id == handoff.sender_id,
                 e.type_name == "bot",
-                e.id > after,
-                e.timestamp >= handoff.requested_at,
+                e.id > max(after, handoff.since_event or 0),
+                # A hand-off queued before the console knew event ids (schema 4) falls back to its clock.
+                e.timestamp >= handoff.requested_at if handoff.since_event is None else sa.true(),
                 sa.func.length(e.data) <= MAX_EVENT_DATA,
             )
             .order_by(e.id)

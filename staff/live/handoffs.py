@@ -47,6 +47,7 @@ class Handoff:
     key_hash: str
     program: Optional[str]
     requested_at: float
+    since_event: Optional[int]
     claimed_by: Optional[str]
     claimed_name: Optional[str]
     claimed_at: Optional[float]
@@ -136,6 +137,7 @@ class Handoffs:
                     key_hash=key_hash,
                     program=program,
                     requested_at=now if now is not None else time.time(),
+                    since_event=self.store.last_event_id(connection, sender_id),
                 )
             )
             inserted = self._open(connection, sender_id)

@@ -252,3 +252,32 @@ def test_schema_version_is_read_and_old_summaries_rebuilt(console, db_url):
             upgraded.create_schema()
     finally:
         upgraded.dispose()
+
+
+def test_a_version_4_console_keeps_its_handoffs_and_gains_event_ids(console, db_url):
+    """Version 4 told one hand-off's messages from an earlier one's by the clock; 5 adds ``since_event``
+    to the hand-offs in place (staff's work is kept) and renames the summary counts."""
+    from staff.data.database import conversations, handoffs
+
+    with console.store.session_scope() as connection:
+        connection.execute(
+            sa.insert(handoffs).values(
+                sender_id="old-visitor", status="closed", key_hash="k" * 64, requested_at=1.0, since_event=None
+            )
+        )
+        connection.execute(sa.update(sync_state).values(schema_version=4))
+    with console.store.engine.begin() as connection:  # the table as version 4 declared it
+        conversations.drop(connection)
+        connection.execute(sa.DDL("ALTER TABLE staff_handoffs DROP COLUMN since_event"))
+    upgraded = ConsoleDatabase(db_url)
+    try:
+        upgraded.create_schema()
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
+            kept = connection.execute(sa.select(handoffs.c.sender_id, handoffs.c.since_event)).all()
+            assert kept == [("old-visitor", None)]
+            columns = {column["name"] for column in sa.inspect(connection).get_columns("staff_conversations")}
+        assert {"contact_suggestions", "live_chats"} <= columns and not {"handoffs", "handed_off"} & columns
+        console.refresh(force=True)
+    finally:
+        upgraded.dispose()

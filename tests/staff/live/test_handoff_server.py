@@ -208,7 +208,6 @@ def test_an_earlier_handoffs_messages_are_not_shown_again(live, visitor):
     live.claim(first.id, "admissions", "Jane")
     live.send(first.id, "admissions", "From the first chat")
     live.end_by_staff(first.id, "admissions", "handed_back")
-    time.sleep(0.01)
     queue_request(visitor, "visitor-a", secret=OTHER_SECRET)  # later, from a new tab
     assert poll(visitor, "visitor-a", secret=SECRET).status_code == 403
     answer = poll(visitor, "visitor-a", secret=OTHER_SECRET).json
