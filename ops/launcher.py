@@ -22,12 +22,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import yaml
 from sqlalchemy.engine import make_url
@@ -147,6 +149,23 @@ def _secret_env(settings: Settings) -> Dict[str, str]:
     return env
 
 
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold stop signals that arrive inside the block and deliver them once it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers run in the main thread only; there is nothing to hold here
+        return
+    pending: List[int] = []
+    previous = {signum: signal.signal(signum, lambda got, _frame: pending.append(got)) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for got in pending:
+            signal.raise_signal(got)
+
+
 def live_children(pid: int) -> List[int]:
     """The processes whose parent is ``pid`` and that have not exited (zombies excluded), from /proc."""
     children = []
@@ -248,9 +267,9 @@ class Stack:
         self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.log_dir / f"{name}.log"
         # A stop signal that arrives between starting the child and recording it would leave the
-        # child out of stop(): signals wait until it is recorded.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
+        # child out of stop(): it waits until the child is recorded. Deferred, not blocked: a
+        # blocked signal mask is inherited, and children that ignore SIGTERM stop only when killed.
+        with signals_deferred():
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
                 os.chmod(path, 0o600)  # also a log file left world-readable by an older version
                 process = subprocess.Popen(
@@ -263,8 +282,6 @@ class Stack:
                     umask=UMASK,
                 )
             self.processes[name] = process
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.commands[name] = command
         if name == "rasa":
             self._all_workers_seen, self._workers_stopping_since = False, None

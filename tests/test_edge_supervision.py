@@ -51,6 +51,24 @@ def test_the_token_is_on_no_command_line_of_the_launched_stack(launched):
         assert answer.status == 200
 
 
+def test_every_server_of_the_stack_obeys_a_stop_signal(launched):
+    """The launcher once started its servers with SIGTERM blocked (the mask is inherited), so stopping
+    waited for the kill timeout of every server and Ctrl-C took a minute."""
+    stop_signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    for pid in processes_of([launched.process.pid]):
+        if pid == launched.process.pid:
+            continue
+        try:
+            status = dict(
+                line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line
+            )
+        except OSError:
+            continue
+        held = int(status["SigBlk"], 16) | int(status["SigIgn"], 16)
+        deaf = sorted(s.name for s in stop_signals if held & (1 << (s - 1)))
+        assert deaf == [], f"{status['Name'].strip()} (pid {pid}) blocks or ignores {deaf}"
+
+
 def test_hung_action_server_gets_a_bounded_apology_and_the_turn_is_kept(launched, knowledge):
     sender = f"edge-{uuid.uuid4()}"
     actions = launched.pid_of("actions")
