@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 BASE_PYTHON ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python 2>/dev/null | tail -n 1)
 TRAINING_INPUTS := domain.yml config.yml $(shell find data bot/nlu bot/policies -name '*.yml' -o -name '*.py' 2>/dev/null)
 
-.PHONY: install train run test lint validate browser nginx packages clean
+.PHONY: install train run test lint validate browser nginx node widget widget-check packages clean
 
 install: $(STAMP)
 
@@ -55,16 +55,38 @@ nginx:
 run: $(STAMP) $(MODEL)
 	$(PY) -m ops.launcher
 
-# Lint and type gate: ruff (lint + format), mypy, and a syntax check of the widget with Node.
-lint: $(STAMP)
+# Lint and type gate: ruff (lint + format), mypy, the widget's unit tests and its bundle's freshness.
+lint: $(STAMP) widget-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	@command -v node >/dev/null 2>&1 || { \
+
+# Node.js and npm build and test the widget only; the built file is committed, so `make run` needs neither.
+node:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; \
-	  else echo "node is missing: install Node.js to check the widget's JavaScript."; exit 1; fi; }
-	node --check web/static/chat-widget.js
+	    echo "Installing Debian's nodejs and npm for the widget's build and unit tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "node and npm are missing: install Node.js to build and test the widget."; exit 1; fi; }
+
+# The pinned bundler and test DOM (widget/package-lock.json), installed once per lock file change.
+WIDGET_DEPS := widget/node_modules/.package-lock.json
+$(WIDGET_DEPS): widget/package.json widget/package-lock.json
+	@$(MAKE) --no-print-directory node
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Rebuild web/static/chat-widget.js from widget/src/ (commit the result).
+widget: $(WIDGET_DEPS)
+	node widget/build.mjs
+
+# The widget's unit tests, then a fresh build compared with the committed bundle.
+widget-check: $(WIDGET_DEPS)
+	cd widget && node --test test/
+	@tmp=$$(mktemp --suffix=.js) && node widget/build.mjs $$tmp && node --check $$tmp \
+	  && { cmp -s $$tmp web/static/chat-widget.js || { rm -f $$tmp; \
+	  echo "web/static/chat-widget.js is older than widget/src/: run 'make widget' and commit it."; exit 1; }; } \
+	  && rm -f $$tmp
 
 # Lint, training and the system packages do not depend on each other: they run side by side (apt
 # mostly waits on the network while DIET trains). The suite then runs two test files at a time
@@ -77,7 +99,7 @@ test: $(STAMP)
 
 # One apt-get at a time (dpkg takes a lock).
 packages:
-	$(MAKE) --no-print-directory -j1 browser nginx
+	$(MAKE) --no-print-directory -j1 browser nginx node
 
 clean:
 	rm -rf models .rasa results var/logs var/endpoints-*.yml

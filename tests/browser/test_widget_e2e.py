@@ -11,7 +11,6 @@ docs/screenshots/ by hand when the README's pictures should change.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from widget_harness import (
@@ -19,6 +18,7 @@ from widget_harness import (
     SCREENSHOT_DIR,
     UNREACHABLE_EMAIL,
     WidgetPage,
+    after_failed_image_loads,
     format_violations,
     run_axe,
     serious,
@@ -133,7 +133,7 @@ def test_visitor_journey(page, stack):
     ask(page, payload)
     assert page.locator(".hc-msg--user .hc-bubble").last.inner_text() == payload
     assert page.locator(".hc-log img").count() == 0
-    time.sleep(0.5)
+    after_failed_image_loads(page)
     assert page.dialogs == []
 
     # Escape closes and gives focus back to the launcher

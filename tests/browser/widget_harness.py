@@ -258,17 +258,22 @@ def make_web_app(rasa_url: str):
     from core.settings import Settings
     from webapp import create_app
 
-    last_error: Optional[Exception] = None
-    for _ in range(30):  # another engineer may be mid-edit on the staff blueprint: retry briefly
-        try:
-            return create_app(Settings(public_rasa_url=rasa_url, secret_key="test-secret"))
-        except Exception as exc:  # pragma: no cover - only while the staff package is in flux
-            last_error = exc
-            time.sleep(2)
-    raise RuntimeError(f"could not build the web app: {last_error}")
+    return create_app(Settings(public_rasa_url=rasa_url, secret_key="test-secret"))
 
 
 # --------------------------------------------------------------------------------- browser
+
+
+def after_failed_image_loads(page) -> None:
+    """Return once an image requested now has failed to load: an image the message might have
+    injected (requested earlier, from the same origin) would have run its onerror by then."""
+    page.evaluate(
+        """() => new Promise(done => {
+            const probe = new Image();
+            probe.onerror = probe.onload = () => done();
+            probe.src = 'x?probe=' + Date.now();
+        })"""
+    )
 
 
 def launch_chromium(playwright, executable_path: str = CHROMIUM_PATH):
