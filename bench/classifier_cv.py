@@ -1,0 +1,184 @@
+"""Which topic-classifier variant generalises to real phrasing, measured without the held-out set.
+
+The held-out verbatim questions (tests/verbatim_questions.yml) may be measured, never tuned on. The
+development questions are few (68 verbatim) and mostly answered already, so they barely tell variants
+apart. This script adds a larger development proxy: 5-fold cross-validation over the real questions
+in the training data (data/nlu/real_questions.yml, copied from other universities' pages and forums),
+with every other training example always in training. Each variant is the TopicClassifier's full
+head (sentence vector + character and word n-grams, one logistic regression), refitted per fold.
+
+Printed per variant: on the held-back real questions, answered right / answered wrong / unsure (the
+FallbackClassifier's threshold and ambiguity from config.yml, or ``--threshold``) and right first choice; then the
+development set as the stack would classify it. Sentence vectors are cached in a temporary file for
+the run only.
+
+    .venv/bin/python bench/classifier_cv.py                 # every variant
+    .venv/bin/python bench/classifier_cv.py base real3      # some of them
+    .venv/bin/python bench/classifier_cv.py base w2 --threshold 0.6
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import yaml
+from rasa.shared.nlu.training_data.loading import load_data
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from answer_quality import DEVELOPMENT, Question, load_questions  # noqa: E402
+
+from bot.nlu.encoder import shared_encoder  # noqa: E402
+
+REAL = ROOT / "data" / "nlu" / "real_questions.yml"
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to fit the full head: regularisation, sentence-vector weight, weight of the real
+    questions among the examples, balanced classes, character n-gram range."""
+
+    C: float = 30.0
+    encoder_weight: float = 1.0
+    real_weight: float = 1.0
+    balanced: bool = False
+    chars: Tuple[int, int] = (1, 4)
+
+
+VARIANTS: Dict[str, Variant] = {
+    "base": Variant(),  # before 2026-12-04
+    "w2": Variant(encoder_weight=2.0),  # config.yml since
+    "C100": Variant(C=100.0),
+    "real3": Variant(real_weight=3.0),
+    "balanced": Variant(balanced=True),
+    "chars25": Variant(chars=(2, 5)),
+}
+
+
+def fallback_settings() -> Tuple[float, float]:
+    """The FallbackClassifier's threshold and ambiguity threshold from config.yml."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    for component in config["pipeline"]:
+        if component["name"] == "FallbackClassifier":
+            return float(component["threshold"]), float(component.get("ambiguity_threshold", 0.1))
+    raise SystemExit("config.yml has no FallbackClassifier")
+
+
+def training() -> Tuple[List[str], np.ndarray, np.ndarray]:
+    """Every training example's text and intent, and whether it is a real question."""
+    texts: List[str] = []
+    labels: List[str] = []
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for example in load_data(str(path)).intent_examples:
+            texts.append(example.get("text"))
+            labels.append(example.get("intent"))
+    real = {e.get("text") for e in load_data(str(REAL)).intent_examples}
+    return texts, np.array(labels), np.array([t in real for t in texts])
+
+
+def fit_predict(
+    variant: Variant,
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    new_texts: Sequence[str],
+    new_vectors: np.ndarray,
+) -> Tuple[List[str], np.ndarray]:
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=variant.chars, sublinear_tf=True).fit(texts)
+    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+
+    def features(some: Sequence[str], some_vectors: np.ndarray) -> csr_matrix:
+        return hstack(
+            [csr_matrix(some_vectors * variant.encoder_weight), chars.transform(some), words.transform(some)]
+        ).tocsr()
+
+    model = LogisticRegression(C=variant.C, max_iter=3000, class_weight="balanced" if variant.balanced else None)
+    model.fit(features(texts, vectors), labels, sample_weight=weights)
+    return [str(c) for c in model.classes_], model.predict_proba(features(new_texts, new_vectors))
+
+
+def unsure(row: np.ndarray, threshold: float, ambiguity: float) -> bool:
+    top, second = np.sort(row)[::-1][:2]
+    return bool(top < threshold or top - second < ambiguity)
+
+
+def development_figures(
+    classes: List[str], probabilities: np.ndarray, questions: List[Question], threshold: float, ambiguity: float
+) -> str:
+    right = wrong = in_scope = 0
+    for row, question in zip(probabilities, questions):
+        in_scope += bool(question.topics)
+        top = classes[int(np.argmax(row))]
+        if unsure(row, threshold, ambiguity) or not top.startswith("ask_"):
+            continue
+        if top[len("ask_") :] in question.topics:
+            right += 1
+        else:
+            wrong += 1
+    return f"dev on topic {right}/{in_scope}, wrong {wrong}/{len(questions)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--threshold", type=float, help="the fallback threshold (default: config.yml's)")
+    args = parser.parse_args()
+    threshold, ambiguity = fallback_settings()
+    threshold = args.threshold if args.threshold is not None else threshold
+    texts, labels, is_real = training()
+    questions = load_questions(DEVELOPMENT)
+    encoder = shared_encoder(2)
+    vectors = encoder.encode(texts)
+    question_vectors = encoder.encode([q.text for q in questions])
+    held = np.random.RandomState(0).permutation(np.where(is_real)[0])
+    print(f"{len(texts)} examples, {len(held)} real questions in {FOLDS} folds; fallback {threshold}/{ambiguity}")
+    for name in args.variants:
+        variant, started = VARIANTS[name], time.monotonic()
+        weights = np.where(is_real, variant.real_weight, 1.0)
+        right = wrong = doubtful = first = 0
+        for fold in range(FOLDS):
+            test = held[fold::FOLDS]
+            train = np.setdiff1d(np.arange(len(texts)), test)
+            classes, rows = fit_predict(
+                variant,
+                [texts[i] for i in train],
+                vectors[train],
+                labels[train],
+                weights[train],
+                [texts[i] for i in test],
+                vectors[test],
+            )
+            for row, index in zip(rows, test):
+                top = classes[int(np.argmax(row))]
+                first += top == labels[index]
+                if unsure(row, threshold, ambiguity):
+                    doubtful += 1
+                elif top == labels[index]:
+                    right += 1
+                else:
+                    wrong += 1
+        classes, rows = fit_predict(
+            variant, texts, vectors, labels, weights, [q.text for q in questions], question_vectors
+        )
+        print(
+            f"{name:9s} real questions: right {right}, wrong {wrong}, unsure {doubtful}, right first choice {first}"
+            f" | {development_figures(classes, rows, questions, threshold, ambiguity)}"
+            f" ({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
