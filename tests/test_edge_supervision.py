@@ -55,6 +55,7 @@ def test_every_server_of_the_stack_obeys_a_stop_signal(launched):
     """The launcher once started its servers with SIGTERM blocked (the mask is inherited), so stopping
     waited for the kill timeout of every server and Ctrl-C took a minute."""
     stop_signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    checked = []
     for pid in processes_of([launched.process.pid]):
         if pid == launched.process.pid:
             continue
@@ -67,6 +68,8 @@ def test_every_server_of_the_stack_obeys_a_stop_signal(launched):
         held = int(status["SigBlk"], 16) | int(status["SigIgn"], 16)
         deaf = sorted(s.name for s in stop_signals if held & (1 << (s - 1)))
         assert deaf == [], f"{status['Name'].strip()} (pid {pid}) blocks or ignores {deaf}"
+        checked.append(pid)
+    assert len(checked) >= 3, "the action, Rasa and web servers were not all found"
 
 
 def test_hung_action_server_gets_a_bounded_apology_and_the_turn_is_kept(launched, knowledge):
