@@ -76,17 +76,18 @@ $(WIDGET_DEPS): widget/package.json widget/package-lock.json
 	cd widget && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Rebuild web/static/chat-widget.js from widget/src/ (commit the result).
+# Rebuild web/static/chat-widget.js and staff/static/answer-preview.js from widget/src/ (commit them).
 widget: $(WIDGET_DEPS)
 	node widget/build.mjs
 
 # The widget's unit tests, then a fresh build compared with the committed bundle.
 widget-check: $(WIDGET_DEPS)
 	cd widget && node --test test/
-	@tmp=$$(mktemp --suffix=.js) && node widget/build.mjs $$tmp && node --check $$tmp \
-	  && { cmp -s $$tmp web/static/chat-widget.js || { rm -f $$tmp; \
-	  echo "web/static/chat-widget.js is older than widget/src/: run 'make widget' and commit it."; exit 1; }; } \
-	  && rm -f $$tmp
+	@tmp=$$(mktemp --suffix=.js) && tmp2=$$(mktemp --suffix=.js) && node widget/build.mjs $$tmp $$tmp2 \
+	  && node --check $$tmp && node --check $$tmp2 \
+	  && { cmp -s $$tmp web/static/chat-widget.js && cmp -s $$tmp2 staff/static/answer-preview.js || { rm -f $$tmp $$tmp2; \
+	  echo "web/static/chat-widget.js or staff/static/answer-preview.js is older than widget/src/: run 'make widget' and commit them."; exit 1; }; } \
+	  && rm -f $$tmp $$tmp2
 
 # Lint, training and the system packages do not depend on each other: they run side by side (apt
 # mostly waits on the network while DIET trains). The suite then runs two test files at a time

@@ -19,6 +19,10 @@ def main() -> None:
         sys.exit(2)
     from rasa_sdk.__main__ import main as rasa_sdk_main
 
+    from actions.context import current_knowledge
+
+    current_knowledge()  # seeds an empty knowledge store and starts looking for staff's changes
+
     sys.argv = [sys.argv[0], "--actions", "actions", *sys.argv[1:]]
     rasa_sdk_main()
 

@@ -1,4 +1,4 @@
-"""What every action reads besides the message: the knowledge file, and the page the visitor chats from.
+"""What every action reads besides the message: the knowledge, and the page the visitor chats from.
 
 One home for these, so the actions (actions.py, handoff.py, followup.py) import them from here
 and never from each other.
@@ -10,16 +10,20 @@ from typing import Optional
 
 from rasa_sdk import Tracker
 
-from core.knowledge import Knowledge, KnowledgeSource
+from core.knowledge import Knowledge
+from core.knowledge_store import StoredKnowledge
+from core.settings import load_settings
 
-_source: Optional[KnowledgeSource] = None
+_source: Optional[StoredKnowledge] = None
 
 
 def current_knowledge() -> Knowledge:
-    """The knowledge file, loaded once and re-read whenever it changes on disk."""
+    """The newest knowledge staff saved (the database beside the conversations), seeded from the
+    knowledge file; a newer version reaches this server within ``KNOWLEDGE_POLL_SECONDS``."""
     global _source
     if _source is None:
-        _source = KnowledgeSource()
+        settings = load_settings()
+        _source = StoredKnowledge(settings.database_url, poll_seconds=settings.knowledge_poll_seconds)
     return _source.get()
 
 

@@ -105,6 +105,17 @@ class Settings:
     assistant_today: str = field(default_factory=lambda: os.environ.get("ASSISTANT_TODAY", "").strip())
     # A fact checked longer ago than this many days is listed as stale for staff to re-check.
     stale_after_days: int = field(default_factory=lambda: env_int("STALE_AFTER_DAYS", 120))
+    # -- knowledge kept by staff (core/knowledge_store.py) --
+    # How often every action server looks for a newer version of the knowledge staff saved.
+    knowledge_poll_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("KNOWLEDGE_POLL_SECONDS", "") or 2)
+    )
+    # The hosts (and their subdomains) a fact's source may be on: only official pages.
+    official_hosts: List[str] = field(
+        default_factory=lambda: _list("OFFICIAL_SOURCE_HOSTS", ["heinz.cmu.edu", "cmu.edu"])
+    )
+    # A fact staff changed within this many days is flagged "recently changed" on the knowledge page.
+    recent_change_days: int = field(default_factory=lambda: env_int("RECENT_CHANGE_DAYS", 14))
 
     def __post_init__(self) -> None:
         """Fill the defaults that derive from other settings from *those* settings, so that

@@ -1,6 +1,6 @@
 """Staff console: admissions staff review the conversations the assistant stored, and act on them.
 
-One package per feature (auth, conversations, missed, trends, exports, live, followups), each with
+One package per feature (auth, conversations, missed, trends, exports, live, followups, knowledge), each with
 its own blueprint and views, over one data layer (``staff.data``). :func:`init_app` mounts them at
 ``/staff`` under the parent blueprint of ``staff.guard`` (login, CSRF, security headers), and the
 live chat's visitor endpoints at ``/handoff``. The ``admissions-logs`` command (:mod:`staff.cli`)
@@ -22,13 +22,14 @@ from staff.exports.views import bp as exports
 from staff.followups.views import bp as followups
 from staff.followups.views import template_helpers as followup_counts
 from staff.guard import console_blueprint
+from staff.knowledge.views import bp as knowledge
 from staff.live import visitor
 from staff.live.views import bp as live
 from staff.live.views import live_context
 from staff.missed.views import bp as missed
 from staff.trends.views import bp as trends
 
-FEATURES = (auth, conversations, missed, trends, exports, live, followups)
+FEATURES = (auth, conversations, missed, trends, exports, live, followups, knowledge)
 
 
 def init_app(app: Flask, settings: Settings, config: Optional[StaffConfig] = None) -> Console:

@@ -8,7 +8,9 @@
     admissions-logs followups [--status open|answered|closed|all] [--program ID] [--output FILE]
     admissions-logs purge --older-than DAYS [--dry-run]
     admissions-logs sync [--rebuild]
-    admissions-logs set-password USER
+    admissions-logs knowledge [--stale] | knowledge export [--output FILE] | knowledge import [FILE] --note TEXT
+    admissions-logs knowledge history [--path FACT]
+    admissions-logs set-password USER [--role editor|viewer]
 
 Every command takes ``--database-url`` (default: ``DATABASE_URL``, else the SQLite file under var/).
 """
@@ -22,14 +24,19 @@ import json
 import secrets
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.clock import ClockError, office_clock
 from core.handoff import FOLLOWUP_STATUSES
-from core.knowledge import KnowledgeError, load_knowledge
+from core.knowledge import KnowledgeError, parse_knowledge
+from core.knowledge_store import ChangeRefused, KnowledgeStore, export_yaml
 from core.settings import load_settings
 from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
+from staff.config import load_config
 from staff.console import Console
 from staff.data.dates import day_range, format_time, parse_date, today
 from staff.data.events import TurnBuilder
@@ -110,7 +117,20 @@ def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="bring the console's summary tables up to date")
     sync.add_argument("--rebuild", action="store_true", help="re-read every event from scratch")
 
-    knowledge = commands.add_parser("knowledge", help="the knowledge file's facts: which are stale")
+    knowledge = commands.add_parser(
+        "knowledge", help="the facts visitors get: which are stale; export, import, history of staff's changes"
+    )
+    knowledge.add_argument(
+        "action",
+        nargs="?",
+        choices=["export", "import", "history"],
+        help="export: the current knowledge as YAML in the file's format; import FILE: load a reviewed file"
+        " (recorded in the history); history: the changes, newest first",
+    )
+    knowledge.add_argument("file", nargs="?", help="import: the YAML file (default: KNOWLEDGE_FILE)")
+    knowledge.add_argument("--output", help="export: write to this file instead of standard output")
+    knowledge.add_argument("--note", default="", help="import: why (kept in the history)")
+    knowledge.add_argument("--path", help="history: one fact's changes (e.g. programs.msit.facts.deadlines)")
     knowledge.add_argument(
         "--stale", action="store_true", help="facts whose cycle has ended or whose as-of date is too old"
     )
@@ -123,6 +143,9 @@ def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
     password = commands.add_parser("set-password", help="create a local staff user or change its password")
     password.add_argument("user")
     password.add_argument("--generate", action="store_true", help="generate a random password and print it")
+    password.add_argument(
+        "--role", choices=["editor", "viewer"], help="editor changes knowledge and training; viewer only reads"
+    )
     return parser
 
 
@@ -345,9 +368,11 @@ def cmd_set_password(console: Console, args: argparse.Namespace, out: TextIO) ->
     if len(password) < 10:
         print("Use at least 10 characters.", file=sys.stderr)
         return 1
-    console.auth.set_password(args.user, password)
+    console.auth.set_password(args.user, password, args.role)
+    role = console.auth.role(args.user)
     out.write(
-        f"Password set for {args.user.strip().lower()}." + (f" Password: {password}\n" if args.generate else "\n")
+        f"Password set for {args.user.strip().lower()} ({role})."
+        + (f" Password: {password}\n" if args.generate else "\n")
     )
     return 0
 
@@ -373,15 +398,52 @@ COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
 }
 
 
-def cmd_knowledge(args: argparse.Namespace, out: TextIO) -> int:
-    """``knowledge --stale``: what staff should check again on the official pages, with the links."""
+def cmd_knowledge(args: argparse.Namespace, out: TextIO, database_url: Optional[str]) -> int:
+    """``knowledge``: the store's facts (what visitors get) and the moves between it and the file."""
     settings = load_settings()
+    store = KnowledgeStore(database_url or settings.database_url)
     try:
-        knowledge = load_knowledge()
+        if args.action == "import":
+            version = store.import_file(
+                Path(args.file) if args.file else None, f"{getpass.getuser()} (admissions-logs)", args.note
+            )
+            print(
+                f"Imported as knowledge version {version.id}; every action server answers from it within seconds.",
+                file=out,
+            )
+            return 0
+        latest, document = store.current()
+        if args.action == "export":
+            text = export_yaml(document, store.seed_file)
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8")
+                print(f"Knowledge version {latest.id} written to {args.output}.", file=out)
+            else:
+                out.write(text)
+            return 0
+        if args.action == "history":
+            for change in store.history(args.path, limit=args.limit if hasattr(args, "limit") else 50):
+                version = change.version
+                print(
+                    f"{version.id}\t{format_time(version.created_at, load_config().timezone, True)}\t{version.author}"
+                    f"\t{version.action}\t{version.path or '-'}\t{version.note}",
+                    file=out,
+                )
+                for line in change.diff:
+                    print(f"    {line}", file=out)
+            return 0
+        if store.sync_file():  # a newer reviewed file, as every action server would load it
+            latest, document = store.current()
+        knowledge = parse_knowledge(document, f"knowledge version {latest.id}")
         day = args.today or office_clock(settings).today()
-    except (KnowledgeError, ClockError) as error:
+    except (KnowledgeError, ClockError, ChangeRefused, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as error:
+        print(f"error: the knowledge store cannot be reached: {getattr(error, 'orig', None) or error}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
     max_age = args.max_age_days if args.max_age_days is not None else settings.stale_after_days
     facts = list(knowledge.facts())
     if not args.stale:
@@ -417,8 +479,8 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
     pre.add_argument("--database-url")
     known, rest = pre.parse_known_args(argv)
     out = out or sys.stdout
-    if rest[:1] == ["knowledge"]:  # reads the knowledge file only: no database needed
-        return cmd_knowledge(build_parser().parse_args(argv), out)
+    if rest[:1] == ["knowledge"]:  # the knowledge store only: no conversation summaries needed
+        return cmd_knowledge(build_parser().parse_args(argv), out, known.database_url)
     console = _console(known.database_url)
     try:
         args = build_parser(list(console.vocabulary.programs())).parse_args(argv)

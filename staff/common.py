@@ -93,6 +93,7 @@ def template_helpers() -> Dict[str, Any]:
         "conversation_statuses": CONVERSATION_STATUSES,
         "message_statuses": MESSAGE_STATUSES,
         "staff_user": g.get("staff_user"),
+        "can_edit": g.get("staff_role") == "editor",
         "sync": g.get("sync"),
         "timezone_name": staff_console.config.timezone_name if staff_console else "",
         "threshold": staff_console.threshold if staff_console else None,

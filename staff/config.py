@@ -10,6 +10,9 @@ Environment variables:
     A staff login given in plain text (hashed in memory at start-up, never written anywhere).
 ``STAFF_PASSWORD_HASH``
     Alternative to ``STAFF_PASSWORD``: a werkzeug hash (``python -m staff.auth.accounts hash``).
+``STAFF_ROLE``
+    The role of that login: ``editor`` (default: changes knowledge and training) or ``viewer``
+    (reads only). Local users get theirs from ``admissions-logs set-password USER --role``.
 ``STAFF_TIMEZONE``
     Time zone used to display times and to cut days in filters and charts (default America/New_York,
     where the admissions office works).
@@ -49,6 +52,7 @@ class StaffConfig:
     user: str = field(default_factory=lambda: os.environ.get("STAFF_USER", "").strip())
     password: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD", ""))
     password_hash: str = field(default_factory=lambda: os.environ.get("STAFF_PASSWORD_HASH", "").strip())
+    role: str = field(default_factory=lambda: os.environ.get("STAFF_ROLE", "").strip().lower() or "editor")
     timezone_name: str = field(default_factory=lambda: os.environ.get("STAFF_TIMEZONE", "").strip() or DEFAULT_TIMEZONE)
     cookie_secure: bool = field(default_factory=lambda: env_flag("STAFF_COOKIE_SECURE"))
     session_hours: int = field(default_factory=lambda: env_int("STAFF_SESSION_HOURS", 12))

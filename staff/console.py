@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Optional
 
+from core.knowledge_store import KnowledgeStore
 from core.settings import Settings
 from staff.auth.accounts import Authenticator
 from staff.config import StaffConfig, load_config
@@ -48,6 +49,8 @@ class Console:
         self.auth = Authenticator(self.store, self.config)
         self.summariser = Summariser(self.store, self.vocabulary)
         self.live = LiveChat(self.store, settings, self.tz, self.threshold)
+        # The facts staff keep (core/knowledge_store.py), in the same database.
+        self.knowledge = KnowledgeStore(settings.database_url)
         self.last_sync = SyncResult()
         self._prepared = False
         self._indexed = False
@@ -91,3 +94,4 @@ class Console:
 
     def close(self) -> None:
         self.store.dispose()
+        self.knowledge.dispose()

@@ -9,7 +9,8 @@ back only to this server).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import functools
+from typing import Any, Callable, Optional
 
 from flask import (
     Blueprint,
@@ -32,6 +33,8 @@ from staff.common import EXTENSION, console, template_helpers
 from staff.console import Console
 
 PUBLIC_ENDPOINTS = {"staff.auth.login", "staff.static"}
+# What a viewer may still post: ending their own session.
+VIEWER_POSTS = {"staff.auth.logout"}
 
 POLLING_ENDPOINTS = {"staff.live.api_summary", "staff.live.api_events"}
 
@@ -86,8 +89,34 @@ def guard() -> Any:
             abort(401)
         return redirect(url_for("staff.auth.login", next=request.full_path.rstrip("?")))
     g.staff_user = user
+    g.staff_role = console().auth.role(user)
+    if request.method not in ("GET", "HEAD") and g.staff_role != "editor" and request.endpoint not in VIEWER_POSTS:
+        return read_only()
     g.sync = console().refresh()
     return None
+
+
+def read_only() -> Any:
+    """A viewer tried to change something: refused, with what their account can do."""
+    message = (
+        "Your account can read the console but not change it (viewer). "
+        "Ask an editor, or an administrator for the editor role."
+    )
+    if wants_json():
+        return jsonify(error=message), 403
+    return render_template("staff/error.html", title="Read-only account", message=message), 403
+
+
+def editor_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """For pages whose only purpose is a change (an edit form): viewers get the read-only page."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("staff_role") != "editor":
+            return read_only()
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def logged_in_user() -> Optional[str]:

@@ -20,7 +20,8 @@ LAYERS: Dict[str, Set[str]] = {
     "core": set(),
     "bot": {"core"},
     "actions": {"core"},
-    "staff": {"core"},
+    # The console previews answers with the assistant's own answer module (actions/answers.py).
+    "staff": {"core", "actions"},
     "webapp": {"core", "staff"},
     "ops": {"core", "staff", "webapp"},
 }

@@ -258,3 +258,17 @@ def test_action_server_refuses_to_start_with_a_broken_file(tmp_path):
         f"Action server not started: {path}: invalid knowledge file — programs.mism.url: field required"
     )
     assert time.monotonic() - started < 120
+
+
+def test_no_fact_text_is_cut_off_by_a_yaml_comment():
+    """`- Heinz College is the #1 ranked ...` unquoted is the text "Heinz College is the": YAML reads
+    " #" as the start of a comment. Every "#word" on a line with content must reach the loaded facts."""
+    import json
+    import re
+
+    loaded = json.dumps(REAL, ensure_ascii=False, default=str)
+    for number, line in enumerate(DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip().startswith("#"):
+            continue
+        for words in re.findall(r"\s(#[^\"'\\]{1,30})", line):
+            assert words in loaded, f"line {number}: {words!r} is read as a comment, not as text; quote the value"

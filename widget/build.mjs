@@ -1,5 +1,6 @@
-// Bundles widget/src/ into the one file the pages load (web/static/chat-widget.js), or into the
-// file given as the first argument (the freshness check builds into a temporary file and compares).
+// Bundles widget/src/ into the one file the pages load (web/static/chat-widget.js) and the staff
+// console's answer previews (staff/static/answer-preview.js, the same renderer), or into the files
+// given as arguments (the freshness check builds into temporary files and compares).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -7,9 +8,14 @@ import { build } from "esbuild";
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const banner = readFileSync(here("./src/banner.js"), "utf8");
 
-await build({
-  entryPoints: [here("./src/boot.js")],
-  outfile: process.argv[2] || here("../web/static/chat-widget.js"),
+const bundles = [
+  [here("./src/boot.js"), process.argv[2] || here("../web/static/chat-widget.js")],
+  [here("./src/preview.js"), process.argv[3] || here("../staff/static/answer-preview.js")],
+];
+
+for (const [entry, outfile] of bundles) await build({
+  entryPoints: [entry],
+  outfile,
   absWorkingDir: here("."),  // the same module comments from any directory
   bundle: true,
   format: "iife",

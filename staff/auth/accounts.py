@@ -29,7 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.settings import Settings
 from staff.config import StaffConfig, load_config
-from staff.data.database import ConsoleDatabase, login_failures, sessions, upsert, users
+from staff.data.database import ROLES, ConsoleDatabase, login_failures, sessions, upsert, users
 from staff.data.privacy import clean_text
 
 LOCAL_USER = "staff"
@@ -71,6 +71,16 @@ class Authenticator:
         stored = self._stored_hash(normalise_username(username))
         valid = check_password_hash(stored or _dummy_hash(), password or "")
         return bool(stored) and valid
+
+    def role(self, username: str) -> str:
+        """``editor`` or ``viewer``; an unknown role (a typo in ``STAFF_ROLE``) reads only."""
+        name = normalise_username(username)
+        if self.config.user and name == normalise_username(self.config.user) and self._env_hash:
+            role: Optional[str] = self.config.role
+        else:
+            with self.store.connect() as connection:
+                role = connection.execute(sa.select(users.c.role).where(users.c.username == name)).scalar()
+        return role if role in ROLES else "viewer"
 
     # -- rate limit -----------------------------------------------------------------------------
     def _window_start(self) -> float:
@@ -153,15 +163,19 @@ class Authenticator:
                 connection.execute(sa.delete(sessions).where(sessions.c.id == session_id))
 
     # -- local users ----------------------------------------------------------------------------
-    def set_password(self, username: str, password: str) -> None:
-        """Create the local user or replace its password."""
+    def set_password(self, username: str, password: str, role: Optional[str] = None) -> None:
+        """Create the local user (an editor unless ``role`` says otherwise) or replace its password
+        (and its role, when given)."""
+        if role is not None and role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
         row = {
             "username": normalise_username(username),
             "password_hash": hash_password(password),
             "created_at": time.time(),
+            "role": role or ROLES[0],
         }
         with self.store.session_scope() as connection:
-            upsert(connection, users, [row], ["username"], ["password_hash"])
+            upsert(connection, users, [row], ["username"], ["password_hash", "role"] if role else ["password_hash"])
 
     def local_users(self) -> List[str]:
         with self.store.connect() as connection:

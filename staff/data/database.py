@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 # each conversation an opaque reference; version 3 adds answers, feedback and hand-off counts;
 # version 4 adds live hand-offs and follow-ups taken per conversation, the conversation's hand-off
 # state, and marks visitor messages written to a person: older summaries are rebuilt on start
-# (see _migrate).
-SCHEMA_VERSION = 5
+# (see _migrate); version 6 gives each login a role.
+SCHEMA_VERSION = 6
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -178,12 +178,14 @@ message_reviews = sa.Table(
     sa.Index("staff_message_reviews_sender", "sender_id"),
     sa.Index("staff_message_reviews_status", "status"),
 )
+ROLES = ("editor", "viewer")  # editors change knowledge and training; viewers only read
 users = sa.Table(
     "staff_users",
     metadata,
     sa.Column("username", sa.String(255), primary_key=True),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float),
+    sa.Column("role", sa.String(16), nullable=False, server_default=ROLES[0]),
 )
 login_failures = sa.Table(
     "staff_login_failures",
@@ -306,6 +308,14 @@ def upsert(
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
     connection.execute(statement, list(rows))
+
+
+def add_missing_column(connection: Connection, column: sa.Column) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` unless the column is there: an upgrade that keeps staff's rows."""
+    table = column.table
+    if column.name not in {c["name"] for c in sa.inspect(connection).get_columns(table.name)}:
+        ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+        connection.execute(sa.DDL(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
 
 
 def floor_int(expression: Any, dialect: str) -> Any:
@@ -438,19 +448,20 @@ class ConsoleDatabase:
         feedback and hand-off counts; 3 -> 4: live hand-offs, follow-ups, messages to a person (the
         follow-up table is new, created by ``create_all``; it holds staff's work and is never dropped);
         4 -> 5: hand-offs gain ``since_event`` (added in place: staff's work is kept), and the summary
-        counts are named for what they count (``contact_suggestions``, ``live_chats``).
-        Summaries are derived from ``events`` alone, so they are
+        counts are named for what they count (``contact_suggestions``, ``live_chats``); 5 -> 6: logins
+        gain a ``role`` (existing ones become editors, as they could do everything before).
+        Summaries are derived from ``events`` alone, so up to version 5 they are
         dropped, recreated and read again from the first event.
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
-        columns = {column["name"] for column in sa.inspect(connection).get_columns(handoffs.name)}
-        if "since_event" not in columns:  # 4 -> 5: hand-offs remember where their chat starts
-            column = sa.schema.CreateColumn(handoffs.c.since_event).compile(dialect=connection.dialect)
-            connection.execute(sa.DDL(f"ALTER TABLE {handoffs.name} ADD COLUMN {column}"))
-        for table in SUMMARY_TABLES:
-            table.drop(connection, checkfirst=True)
-        metadata.create_all(connection, tables=list(SUMMARY_TABLES))
-        connection.execute(sa.update(sync_state).values(watermark=0, pending="[]", schema_version=SCHEMA_VERSION))
+        add_missing_column(connection, handoffs.c.since_event)  # 4 -> 5: where a hand-off's chat starts
+        add_missing_column(connection, users.c.role)  # 5 -> 6
+        if stored < 5:
+            for table in SUMMARY_TABLES:
+                table.drop(connection, checkfirst=True)
+            metadata.create_all(connection, tables=list(SUMMARY_TABLES))
+            connection.execute(sa.update(sync_state).values(watermark=0, pending="[]"))
+        connection.execute(sa.update(sync_state).values(schema_version=SCHEMA_VERSION))
 
     def _add_trigram_index(self) -> None:
         """Speed-up for text search that the console can live without (needs the pg_trgm extension)."""

@@ -61,6 +61,10 @@ class LiveError(Exception):
         self.status = status
 
 
+# How many of a conversation's latest visitor messages are searched for one that is not a button payload.
+LAST_MESSAGE_LOOKBACK = 20
+
+
 @dataclass(frozen=True)
 class QueueEntry:
     handoff: Handoff
@@ -230,6 +234,7 @@ class LiveChat:
         ]
 
     def last_visitor_message(self, sender_id: str) -> str:
+        """The visitor's last real question: button payloads (``/handoff_accept``) are not what they asked."""
         if not self.store.has_events_table():
             return ""
         e = events.c
@@ -237,10 +242,13 @@ class LiveChat:
             sa.select(e.data)
             .where(e.sender_id == sender_id, e.type_name == "user", sa.func.length(e.data) <= MAX_EVENT_DATA)
             .order_by(e.id.desc())
-            .limit(1)
+            .limit(LAST_MESSAGE_LOOKBACK)
         )
-        rows = self.store.rows(query)
-        return str(mask_text(parse_user(load_data(rows[0]["data"])).text)) if rows else ""
+        for row in self.store.rows(query):
+            text = parse_user(load_data(row["data"])).text.strip()
+            if text and not text.startswith("/"):
+                return str(mask_text(text))
+        return ""
 
     def turns(self, sender_id: str, after: int = 0, limit: int = 5000) -> List[Turn]:
         """The conversation's turns after event id ``after`` (visitor text masked as everywhere)."""

@@ -8,7 +8,7 @@ import io
 import re
 import time
 
-from live_helpers import poll, queue_request
+from live_helpers import poll, queue_request, visitor_says
 from staff_helpers import csrf_token
 
 from staff.data.dates import today
@@ -59,7 +59,7 @@ def test_state_changes_need_the_csrf_token(jane, live, visitor):
     assert [e["kind"] for e in poll(visitor, "visitor-a").json["events"]] == ["joined"]
 
 
-def test_availability_and_the_queue_count_on_every_page(jane, sam, live, visitor):
+def test_availability_and_the_queue_count_on_every_page(jane, sam, live, visitor, rasa):
     page = jane.get("/staff/live").get_data(as_text=True)
     assert "You are not available" in page and "Office hours: any time" in page
     assert visitor.get("/handoff/availability").json["available"] is False
@@ -69,12 +69,14 @@ def test_availability_and_the_queue_count_on_every_page(jane, sam, live, visitor
 
     queued(live, visitor, "visitor-a")
     queued(live, visitor, "visitor-b")
+    visitor_says(rasa, "visitor-a", "/handoff_accept", time.time() - 5)  # the button, after the question
     for path in ("/staff/", "/staff/missed", "/staff/trends", "/staff/export", "/staff/live"):
         html = sam.get(path).get_data(as_text=True)
         assert re.search(r"Live chat <span[^>]*>\(2\)</span>", html), path
     assert sam.get("/staff/api/live/summary").json == {"queued": 2, "live": 0}
     queue_page = sam.get("/staff/live").get_data(as_text=True)
     assert "Can I talk to a person about MSIT?" in queue_page and "I need a human please" in queue_page
+    assert "/handoff_accept" not in queue_page, "the latest visitor message is a real question, not a payload"
     assert queue_page.count(">Claim</button>") == 2
 
     form(jane, "/staff/live/availability", display_name="Jane", available="0")
