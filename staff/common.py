@@ -22,6 +22,7 @@ from staff.data.queries import (
     CONVERSATION_STATUSES,
     MESSAGE_STATUSES,
 )
+from staff.data.review import ReviewError
 
 # The key under which the app keeps its console (``app.extensions``).
 EXTENSION = "staff_console"
@@ -49,6 +50,16 @@ def safe_next(target: Optional[str], default: str) -> str:
     if parts.scheme or parts.netloc or not parts.path.startswith(prefix) or target.startswith("//"):
         return default
     return target
+
+
+def chosen_topic(status: str, intent: Optional[str]) -> Optional[str]:
+    """The label of the topic staff picked; only the list's topics (or out of scope) may be assigned."""
+    if status != "assigned":
+        return None
+    label = console().vocabulary.topic_choices().get(intent or "")
+    if label is None:
+        raise ReviewError("Pick the topic from the list (or “None of these / out of scope”).")
+    return label
 
 
 def client_address() -> str:
@@ -84,6 +95,10 @@ def template_helpers() -> Dict[str, Any]:
     return {
         "fmt_time": fmt_time,
         "topic_label": vocabulary.topic_label if vocabulary else str,
+        # What staff picked for a missed question, by its label (never the intent name).
+        "assigned_label": (lambda intent: vocabulary.topic_choices().get(intent) or vocabulary.topic_label(intent))
+        if vocabulary
+        else str,
         "program_label": vocabulary.program_label if vocabulary else str,
         "display_id": display_id,
         "url_id": url_id,

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from staff.common import console, query_int, safe_next
+from staff.common import chosen_topic, console, query_int, safe_next
 from staff.common import sender_id as conversation_id
 from staff.data.database import TRANSCRIPT_LIMIT
 from staff.data.events import Turn, TurnBuilder
@@ -61,7 +61,7 @@ def transcript(sender_id: str) -> Any:
         turns=turns,
         summary=summary,
         reviews=staff_console.queries.message_reviews(sender_id),
-        intents=console().vocabulary.assignable_intents(),
+        topics=console().vocabulary.topic_choices(),
         truncated=len(rows) >= TRANSCRIPT_LIMIT,
         transcript_limit=TRANSCRIPT_LIMIT,
     )
@@ -103,10 +103,11 @@ def review_message() -> Any:
     status = request.form.get("action", "")
     default = url_for("staff.conversations.transcript", sender_id=url_id(message["sender_id"])) + f"#e{event_id}"
     try:
+        label = chosen_topic(status, request.form.get("intent"))
         staff_console.reviews.set_message_status(
             [(event_id, message["sender_id"])], status, g.staff_user, request.form.get("intent")
         )
-        flash(review_note(status, 1, request.form.get("intent")))
+        flash(review_note(status, 1, label))
     except ReviewError as error:
         flash(str(error), "error")
     return redirect(safe_next(request.form.get("next"), default))

@@ -36,7 +36,7 @@ from staff.data.privacy import clean_text, display_id
 from staff.data.vocabulary import is_topic
 
 CONVERSATION_STATUSES = {"new": "New", "reviewed": "Reviewed", "follow_up": "Needs follow-up"}
-MESSAGE_STATUSES = {"open": "Open", "reviewed": "Reviewed", "dismissed": "Dismissed", "assigned": "Intent assigned"}
+MESSAGE_STATUSES = {"open": "Open", "reviewed": "Reviewed", "dismissed": "Dismissed", "assigned": "Topic assigned"}
 MISS_REASONS = {
     "fallback": "Fallback",
     "out_of_scope": "Out of scope",

@@ -145,11 +145,11 @@ def nlu_yaml(examples: Dict[str, List[str]], now: Optional[datetime] = None) -> 
     return "\n".join(lines) + "\n"
 
 
-def review_note(status: str, count: int, intent: Optional[str]) -> str:
-    """What staff are told after reviewing ``count`` messages."""
+def review_note(status: str, count: int, label: Optional[str]) -> str:
+    """What staff are told after reviewing ``count`` messages (``label``: the topic's, as staff picked it)."""
     noun = "message" if count == 1 else "messages"
     if status == "assigned":
-        return f"Assigned {count} {noun} to intent {intent}."
+        return f"Assigned {count} {noun} to “{label}”."
     if status == "open":
         return f"Reopened {count} {noun}."
     return f"Marked {count} {noun} as {MESSAGE_STATUSES.get(status, status).lower()}."

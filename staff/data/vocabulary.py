@@ -15,9 +15,18 @@ import logging
 from typing import Any, Callable, Dict, List, Optional
 
 from core.knowledge import Knowledge, KnowledgeError, KnowledgeSource
-from core.topics import CONVERSATION_INTENTS, MISS_INTENTS, intent_for, topic_for, topic_labels
+from core.topics import (
+    CONVERSATION_INTENTS,
+    MISS_INTENTS,
+    OUT_OF_SCOPE_INTENT,
+    intent_for,
+    topic_for,
+    topic_labels,
+)
 
 logger = logging.getLogger(__name__)
+
+NONE_OF_THESE = "None of these / out of scope"
 
 KnowledgeLoader = Callable[[], Optional[Knowledge]]
 
@@ -98,6 +107,13 @@ class Vocabulary:
         knowledge = self.knowledge()
         topics = [intent_for(topic) for topic in knowledge.topics] if knowledge is not None else []
         return topics + list(CONVERSATION_INTENTS) + list(MISS_INTENTS)
+
+    def topic_choices(self) -> Dict[str, str]:
+        """What a missed question may be assigned to, by label: every topic of the knowledge file, or
+        none of them (out of scope). Keys are the intents the training data uses; staff never see them."""
+        knowledge = self.knowledge()
+        topics = {intent_for(tid): topic.title for tid, topic in knowledge.topics.items()} if knowledge else {}
+        return {**topics, OUT_OF_SCOPE_INTENT: NONE_OF_THESE}
 
     def assignable_intents(self) -> List[str]:
         """Intents a missed question may be labelled with (``nlu_fallback`` is not a training label)."""

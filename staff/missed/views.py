@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from staff.common import console, query_int, safe_next
+from staff.common import chosen_topic, console, query_int, safe_next
 from staff.data.privacy import clean_text
 from staff.data.queries import (
     MISS_REASONS,
@@ -41,7 +41,7 @@ def missed() -> Any:
         group_count=group_count,
         message_count=message_count,
         reasons=MISS_REASONS,
-        intents=console().vocabulary.assignable_intents(),
+        topics=console().vocabulary.topic_choices(),
         assigned=sum(len(v) for v in staff_console.reviews.assigned_examples().values()),
     )
 
@@ -52,8 +52,9 @@ def review_group() -> Any:
     status = request.form.get("action", "")
     messages = staff_console.queries.missed_event_ids(keys)
     try:
+        label = chosen_topic(status, request.form.get("intent"))
         count = staff_console.reviews.set_message_status(messages, status, g.staff_user, request.form.get("intent"))
-        flash(review_note(status, count, request.form.get("intent")))
+        flash(review_note(status, count, label))
     except ReviewError as error:
         flash(str(error), "error")
     return redirect(safe_next(request.form.get("next"), url_for("staff.missed.missed")))

@@ -79,9 +79,9 @@ def test_staff_reviews_a_missed_question_and_downloads_files(live_console, chrom
             expect(page.get_by_role("heading", name="Conversation")).to_be_visible()
             expect(page.locator(".bubble", has_text="<script>alert('x')</script>")).to_be_visible()
             turn = page.locator("li.turn.visitor", has_text="Do you offer a PhD in basket weaving?")
-            turn.get_by_placeholder("intent, e.g. ask_cost").fill("out_of_scope")
-            turn.get_by_role("button", name="Assign intent").click()
-            expect(page.get_by_text("Assigned 1 message to intent out_of_scope.")).to_be_visible()
+            turn.get_by_label("Topic this message is about").select_option(label="None of these / out of scope")
+            turn.get_by_role("button", name="Assign topic").click()
+            expect(page.get_by_text("Assigned 1 message to “None of these / out of scope”.")).to_be_visible()
             expect(
                 page.locator("li.turn.visitor", has_text="basket weaving?").first.locator(".badge-assigned")
             ).to_be_visible()

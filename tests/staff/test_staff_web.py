@@ -154,12 +154,20 @@ def test_review_and_assign_from_the_transcript(client, app):
     )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"#e{event_id}")
     page = client.get("/staff/conversations/visitor-missed").get_data(as_text=True)
-    assert "Intent assigned: out_of_scope" in page
+    assert "Topic assigned: None of these / out of scope" in page
+    choices = re.findall(r'<option value="(?:ask_\w+|out_of_scope)"[^>]*>([^<]+)</option>', page)
+    assert "Tuition and cost" in choices and "None of these / out of scope" in choices, choices
+    assert not [c for c in choices if "_" in c], "staff pick topics by label, never by intent name"
     bad = client.post(
         "/staff/review/message",
         data={"csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "1; DROP TABLE"},
     )
     assert bad.status_code == 302
+    made_up = client.post(
+        "/staff/review/message",
+        data={"csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "ask_made_up"},
+    )
+    assert "Pick the topic from the list" in client.get(made_up.headers["Location"]).get_data(as_text=True)
     nlu = client.get("/staff/export/nlu.yml")
     assert nlu.headers["Content-Disposition"].startswith("attachment")
     parsed = yaml.safe_load(nlu.get_data(as_text=True))
