@@ -1,6 +1,6 @@
 """Staff console: admissions staff review the conversations the assistant stored, and act on them.
 
-One package per feature (auth, conversations, missed, trends, exports, live, followups, knowledge), each with
+One package per feature (auth, conversations, missed, trends, exports, live, followups, knowledge, privacy), each with
 its own blueprint and views, over one data layer (``staff.data``). :func:`init_app` mounts them at
 ``/staff`` under the parent blueprint of ``staff.guard`` (login, CSRF, security headers), and the
 live chat's visitor endpoints at ``/handoff``. The ``admissions-logs`` command (:mod:`staff.cli`)
@@ -27,9 +27,10 @@ from staff.live import visitor
 from staff.live.views import bp as live
 from staff.live.views import live_context
 from staff.missed.views import bp as missed
+from staff.privacy.views import bp as privacy
 from staff.trends.views import bp as trends
 
-FEATURES = (auth, conversations, missed, trends, exports, live, followups, knowledge)
+FEATURES = (auth, conversations, missed, trends, exports, live, followups, knowledge, privacy)
 
 
 def init_app(app: Flask, settings: Settings, config: Optional[StaffConfig] = None) -> Console:

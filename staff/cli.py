@@ -10,6 +10,8 @@
     admissions-logs sync [--rebuild]
     admissions-logs knowledge [--stale] | knowledge export [--output FILE] | knowledge import [FILE] --note TEXT
     admissions-logs knowledge history [--path FACT]
+    admissions-logs erase --conversation ID | --email ADDRESS [--yes]
+    admissions-logs training export|list
     admissions-logs set-password USER [--role editor|viewer]
 
 Every command takes ``--database-url`` (default: ``DATABASE_URL``, else the SQLite file under var/).
@@ -38,6 +40,7 @@ from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.config import load_config
 from staff.console import Console
+from staff.data import erasure
 from staff.data.dates import day_range, format_time, parse_date, today
 from staff.data.events import TurnBuilder
 from staff.data.privacy import display_id, mask_value
@@ -50,6 +53,7 @@ from staff.data.queries import (
     summary_record,
 )
 from staff.data.retention import purge
+from staff.data.review import nlu_yaml
 from staff.exports.formats import FORMATS, KINDS, export_chunks
 from staff.followups.inbox import FollowupFilter, crm_csv
 
@@ -139,6 +143,15 @@ def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     knowledge.add_argument("--today", type=_date, help="check as of this day (default: today, office time)")
     knowledge.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    erase_cmd = commands.add_parser("erase", help="erase on request: one conversation, or everything with an e-mail")
+    target = erase_cmd.add_mutually_exclusive_group(required=True)
+    target.add_argument("--conversation", help="conversation id or reference")
+    target.add_argument("--email", help="every conversation and follow-up request with this address")
+    erase_cmd.add_argument("--yes", action="store_true", help="erase; without it, only show what would go")
+
+    training = commands.add_parser("training", help="the training examples staff added on the console")
+    training.add_argument("action", choices=["export", "list"], help="export: Rasa NLU YAML for data/nlu/")
 
     password = commands.add_parser("set-password", help="create a local staff user or change its password")
     password.add_argument("user")
@@ -351,6 +364,46 @@ def cmd_purge(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_erase(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    """Show what a request covers; with ``--yes``, erase it and keep the audit record."""
+    store = console.store
+    if args.email:
+        scope, email = "email", args.email.strip()
+        senders = erasure.conversations_of_email(store, email)
+    else:
+        scope, email = "conversation", ""
+        sender = console.queries.resolve(args.conversation) or args.conversation
+        senders = erasure.known_conversations(store, [sender])
+    planned = erasure.preview(store, scope, senders, email)
+    if not planned.conversations and not planned.followups:
+        print("Nothing is stored for that request: nothing to erase.", file=out)
+        return 1
+    summary = (
+        f"{planned.conversations} conversation(s), {planned.events} events, {planned.followups} follow-up request(s)"
+    )
+    if not args.yes:
+        print(f"Would erase {summary}. Add --yes to erase them for good.", file=out)
+        return 1
+    done = erasure.erase(store, scope, senders, f"{getpass.getuser()} (admissions-logs)", email)
+    print(
+        f"Erased {done.conversations} conversation(s), {done.events} events, {done.followups} follow-up request(s).",
+        file=out,
+    )
+    return 0
+
+
+def cmd_training(console: Console, args: argparse.Namespace, out: TextIO) -> int:
+    """``training export``: the NLU file for review into data/nlu/; ``training list``: with who and when."""
+    if args.action == "export":
+        out.write(nlu_yaml(console.reviews.assigned_examples()))
+        return 0
+    tz = console.tz
+    for example in console.reviews.examples():
+        when = format_time(example["added_at"], tz, True)
+        out.write(f"{when}\t{example['added_by']}\t{example['intent']}\t{example['text']}\n")
+    return 0
+
+
 def cmd_sync(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     result = console.summariser.rebuild() if args.rebuild else console.refresh(force=True)
     out.write(f"Read {result.processed} new events; summaries are up to date (last event id {result.watermark}).\n")
@@ -394,6 +447,8 @@ COMMANDS: Dict[str, Callable[[Console, argparse.Namespace, TextIO], int]] = {
     "followups": cmd_followups,
     "purge": cmd_purge,
     "sync": cmd_sync,
+    "erase": cmd_erase,
+    "training": cmd_training,
     "set-password": cmd_set_password,
 }
 

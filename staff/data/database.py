@@ -21,8 +21,10 @@ The console's tables (all prefixed ``staff_``):
 ``staff_conversation_reviews`` / ``staff_message_reviews``  what staff decided.
 ``staff_followups``     one row per follow-up request (declared in :mod:`staff.followups.inbox`): the
                         request as the visitor submitted it, and its status, assignee and notes.
-``staff_users`` / ``staff_login_failures`` / ``staff_sessions``  logins, the rate limit and the
-                        server-side sessions that logout and idle time end.
+``staff_users`` / ``staff_login_failures`` / ``staff_sessions``  logins (with their role), the
+                        rate limit and the server-side sessions that logout and idle time end.
+``staff_training_examples`` missed questions staff assigned to a topic: the training data they add.
+``staff_erasures``      the audit record of each erasure on request (no personal data).
 """
 
 from __future__ import annotations
@@ -268,10 +270,37 @@ followups = sa.Table(
     sa.Index("staff_followups_time", "submitted_at"),
 )
 
+# -- what staff teach the assistant (staff/data/review.py) and erasures on request (staff/data/erasure.py) --
+training_examples = sa.Table(
+    "staff_training_examples",
+    metadata,
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    # The visitor message it came from: one example per message, whatever staff decide later.
+    sa.Column("event_id", sa.Integer, nullable=False, unique=True),
+    sa.Column("sender_id", sa.String(255), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),  # sanitised and masked, as the console shows it
+    sa.Column("intent", sa.String(255), nullable=False),
+    sa.Column("added_by", sa.String(255), nullable=False),
+    sa.Column("added_at", sa.Float, nullable=False),
+    sa.Index("staff_training_examples_sender", "sender_id"),
+)
+erasures = sa.Table(
+    "staff_erasures",
+    metadata,
+    # The audit record of an erasure on request: who, when and how much; never whose.
+    sa.Column("id", _Id, primary_key=True, autoincrement=True),
+    sa.Column("erased_at", sa.Float, nullable=False),
+    sa.Column("erased_by", sa.String(255), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),  # "conversation" | "email"
+    sa.Column("conversations", sa.Integer, nullable=False),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("followups", sa.Integer, nullable=False),
+)
+
 # Derived from ``events`` alone: a schema upgrade may drop and rebuild them without losing anything.
 SUMMARY_TABLES = (conversations, messages, answers)
-# Rows keyed by conversation, removed with it by the retention purge.
-PER_CONVERSATION_TABLES = (messages, answers, message_reviews, conversation_reviews, conversations)
+# Rows keyed by conversation, removed with it by the retention purge and by an erasure.
+PER_CONVERSATION_TABLES = (messages, answers, message_reviews, conversation_reviews, training_examples, conversations)
 
 
 class SchemaError(RuntimeError):
@@ -449,13 +478,30 @@ class ConsoleDatabase:
         follow-up table is new, created by ``create_all``; it holds staff's work and is never dropped);
         4 -> 5: hand-offs gain ``since_event`` (added in place: staff's work is kept), and the summary
         counts are named for what they count (``contact_suggestions``, ``live_chats``); 5 -> 6: logins
-        gain a ``role`` (existing ones become editors, as they could do everything before).
+        gain a ``role`` (existing ones become editors, as they could do everything before), and assigned
+        questions are copied into ``staff_training_examples``.
         Summaries are derived from ``events`` alone, so up to version 5 they are
         dropped, recreated and read again from the first event.
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
         add_missing_column(connection, handoffs.c.since_event)  # 4 -> 5: where a hand-off's chat starts
         add_missing_column(connection, users.c.role)  # 5 -> 6
+        if stored < 6:  # 5 -> 6: the questions staff assigned become training examples of their own
+            r = message_reviews.c
+            assigned = (
+                sa.select(
+                    r.event_id,
+                    r.sender_id,
+                    messages.c.text,
+                    r.intent,
+                    sa.func.coalesce(r.updated_by, "staff"),
+                    sa.func.coalesce(r.updated_at, 0.0),
+                )
+                .select_from(message_reviews.join(messages, messages.c.event_id == r.event_id))
+                .where(r.status == "assigned", r.intent.is_not(None))
+            )
+            columns = ["event_id", "sender_id", "text", "intent", "added_by", "added_at"]
+            connection.execute(sa.insert(training_examples).from_select(columns, assigned))
         if stored < 5:
             for table in SUMMARY_TABLES:
                 table.drop(connection, checkfirst=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from staff.data.database import (
     PER_CONVERSATION_TABLES,
@@ -94,14 +95,22 @@ def _purge_chunk(store: ConsoleDatabase, chunk: List[str], cutoff: float) -> Tup
         doomed = [sender_id for sender_id in chunk if sender_id not in still_active]
         if not doomed:
             return 0, 0, 0
-        removed_events = 0
-        if store.has_events_table():
-            removed_events = connection.execute(sa.delete(events).where(events.c.sender_id.in_(doomed))).rowcount
-        for table in (*PER_CONVERSATION_TABLES, handoffs):
-            connection.execute(sa.delete(table).where(table.c.sender_id.in_(doomed)))
-        removed_followups = connection.execute(sa.delete(followups).where(followups.c.sender_id.in_(doomed))).rowcount
-        reset_watermark(store, connection)
+        removed_events, removed_followups = delete_conversations(store, connection, doomed)
     return len(doomed), removed_events, removed_followups
+
+
+def delete_conversations(store: ConsoleDatabase, connection: Connection, sender_ids: List[str]) -> Tuple[int, int]:
+    """Everything of these conversations, in the caller's transaction (which holds the summaries'
+    lock): Rasa's events, every console row, hand-offs and follow-up requests. Returns how many
+    events and follow-ups went."""
+    removed_events = 0
+    if store.has_events_table():
+        removed_events = connection.execute(sa.delete(events).where(events.c.sender_id.in_(sender_ids))).rowcount
+    for table in (*PER_CONVERSATION_TABLES, handoffs):
+        connection.execute(sa.delete(table).where(table.c.sender_id.in_(sender_ids)))
+    removed_followups = connection.execute(sa.delete(followups).where(followups.c.sender_id.in_(sender_ids))).rowcount
+    reset_watermark(store, connection)
+    return removed_events, removed_followups
 
 
 def _count_events(store: ConsoleDatabase, sender_ids: List[str]) -> int:

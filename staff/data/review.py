@@ -10,11 +10,20 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timezone
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from staff.data.database import ConsoleDatabase, conversation_reviews, in_chunks, message_reviews, messages, upsert
+from staff.data.database import (
+    ConsoleDatabase,
+    conversation_reviews,
+    in_chunks,
+    message_reviews,
+    messages,
+    training_examples,
+    upsert,
+)
 from staff.data.events import normalise_text
 from staff.data.privacy import clean_text
 from staff.data.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES
@@ -74,6 +83,7 @@ class Reviews:
         if not reviewed:
             return 0
         with self.store.session_scope() as connection:
+            self._set_examples(connection, reviewed, intent, user)
             if status == "open":
                 for chunk in in_chunks([event_id for event_id, _ in reviewed]):
                     connection.execute(sa.delete(message_reviews).where(message_reviews.c.event_id.in_(chunk)))
@@ -93,15 +103,46 @@ class Reviews:
             upsert(connection, message_reviews, rows, ["event_id"], ["status", "intent", "updated_by", "updated_at"])
         return len(reviewed)
 
+    def _set_examples(
+        self, connection: Connection, reviewed: Sequence[Tuple[int, str]], intent: Optional[str], user: str
+    ) -> None:
+        """Keep the training examples in step with the decision: assigned messages become (or change)
+        examples with who and when; any other decision withdraws them."""
+        ids = [event_id for event_id, _ in reviewed]
+        for chunk in in_chunks(ids):
+            connection.execute(sa.delete(training_examples).where(training_examples.c.event_id.in_(chunk)))
+        if intent is None:
+            return
+        now = time.time()
+        for chunk in in_chunks(ids):
+            query = sa.select(messages.c.event_id, messages.c.sender_id, messages.c.text).where(
+                messages.c.event_id.in_(chunk)
+            )
+            rows = [
+                {
+                    "event_id": e,
+                    "sender_id": s,
+                    "text": example_line(t),
+                    "intent": intent,
+                    "added_by": user,
+                    "added_at": now,
+                }
+                for e, s, t in connection.execute(query)
+                if example_line(t) and not example_line(t).startswith("/")
+            ]
+            if rows:
+                connection.execute(sa.insert(training_examples), rows)
+
+    def examples(self) -> List[Dict[str, Any]]:
+        """Every training example staff added, oldest first, with who and when."""
+        t = training_examples.c
+        query = sa.select(t.text, t.intent, t.added_by, t.added_at, t.event_id).order_by(t.added_at, t.id)
+        return self.store.rows(query)
+
     def assigned_examples(self) -> Dict[str, List[str]]:
         """Assigned intent -> distinct example texts (masked, as stored), for the NLU export."""
-        r = message_reviews.c
-        query = (
-            sa.select(r.intent, messages.c.text)
-            .select_from(message_reviews.join(messages, messages.c.event_id == r.event_id))
-            .where(r.status == "assigned", r.intent.is_not(None))
-            .order_by(r.intent, messages.c.timestamp)
-        )
+        t = training_examples.c
+        query = sa.select(t.intent, t.text).order_by(t.intent, t.added_at, t.id)
         examples: Dict[str, List[str]] = {}
         seen: Dict[str, Set[str]] = {}
         with self.store.connect() as connection:

@@ -314,3 +314,70 @@ def test_logging_of_a_skipped_request_names_the_reason(caplog, console):
     with caplog.at_level(logging.WARNING):
         console.summariser.rebuild()
     assert any("no consent to be contacted" in r.getMessage() for r in caplog.records)
+
+
+def everything_of(console, sender_ids) -> dict:
+    """How many rows each table holds for these conversations (Rasa's events included)."""
+    from staff.data.database import PER_CONVERSATION_TABLES, handoffs
+
+    counts = {}
+    with console.store.connect() as connection:
+        for table in (events, *PER_CONVERSATION_TABLES, handoffs, followups):
+            query = sa.select(sa.func.count()).select_from(table).where(table.c.sender_id.in_(sender_ids))
+            counts[table.name] = connection.execute(query).scalar()
+    return counts
+
+
+def test_an_editor_erases_everything_with_an_email_and_the_audit_keeps_no_personal_data(client, console):
+    from staff.data.database import erasures
+
+    mine = ["visitor-followup", "visitor-old-followup", "visitor-back-again", "visitor-bad-followups"]
+    from staff.data.database import messages
+
+    question = console.store.rows(
+        sa.select(messages.c.event_id, messages.c.sender_id)
+        .where(messages.c.sender_id == "visitor-followup", ~messages.c.text.startswith("/"))
+        .limit(1)
+    )
+    console.reviews.set_message_status(
+        [(question[0]["event_id"], "visitor-followup")], "assigned", "admissions", "ask_deferral"
+    )
+    assert sum(everything_of(console, mine).values()) > 0 and console.reviews.examples()
+    others_before = everything_of(console, ["visitor-live"])
+    token = csrf_token(client, "/staff/erase")
+    confirm = client.post("/staff/erase/confirm", data={"csrf_token": token, "email": EMAIL.upper()})
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "4 conversations" in html and "Erase permanently" in html
+    assert sum(everything_of(console, mine).values()) > 0, "nothing goes before the confirmation"
+    done = client.post("/staff/erase/now", data={"csrf_token": token, "email": EMAIL, "confirm": "yes"})
+    assert done.status_code == 302
+    assert "Erased 4 conversations" in client.get("/staff/erase").get_data(as_text=True)
+    assert set(everything_of(console, mine).values()) == {0}
+    assert rows_of(console, sa.func.lower(followups.c.email) == EMAIL) == []
+    assert console.reviews.examples() == [], "the visitor's question left the training examples too"
+    assert everything_of(console, ["visitor-live"]) == others_before, "nobody else's data is touched"
+    [audit] = console.store.rows(sa.select(erasures))
+    assert (audit["erased_by"], audit["scope"], audit["conversations"]) == ("admissions", "email", 4)
+    assert not any(
+        isinstance(value, str) and ("mary" in value.lower() or "visitor" in value) for value in audit.values()
+    )
+    console.refresh(force=True)
+    assert console.queries.conversation("visitor-followup") is None, "the catch-up does not bring it back"
+
+
+def test_the_command_line_erases_one_conversation_only_with_yes(console, settings):
+    from staff import cli
+
+    out = io.StringIO()
+    args = ["--database-url", settings.database_url, "erase", "--conversation", "visitor-live"]
+    assert cli.main(args, out=out) == 1 and "Add --yes" in out.getvalue()
+    assert everything_of(console, ["visitor-live"])["events"] > 0
+    out = io.StringIO()
+    assert cli.main([*args, "--yes"], out=out) == 0 and "Erased 1 conversation(s)" in out.getvalue()
+    assert set(everything_of(console, ["visitor-live"]).values()) == {0}
+    assert everything_of(console, ["visitor-followup"])["events"] > 0
+    nothing = io.StringIO()
+    assert (
+        cli.main(["--database-url", settings.database_url, "erase", "--email", "nobody@example.com"], out=nothing) == 1
+    )
+    assert "nothing to erase" in nothing.getvalue()

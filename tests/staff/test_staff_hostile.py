@@ -281,3 +281,41 @@ def test_a_version_4_console_keeps_its_handoffs_and_gains_event_ids(console, db_
         console.refresh(force=True)
     finally:
         upgraded.dispose()
+
+
+def test_a_version_5_console_keeps_its_logins_as_editors_and_its_assigned_questions(console, db_url):
+    """6 adds a role to every login (existing ones could do everything, so they become editors) and
+    copies the questions staff assigned into the training examples; no summary is rebuilt."""
+    from staff.data.database import message_reviews, messages, training_examples, users
+
+    event_id = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
+    with console.store.session_scope() as connection:
+        connection.execute(sa.insert(users).values(username="old-hand", password_hash="x", created_at=1.0))
+        connection.execute(
+            sa.insert(message_reviews).values(
+                event_id=event_id["event_id"],
+                sender_id=event_id["sender_id"],
+                status="assigned",
+                intent="ask_cost",
+                updated_by="old-hand",
+                updated_at=2.0,
+            )
+        )
+        connection.execute(sa.delete(training_examples))
+        connection.execute(sa.update(sync_state).values(schema_version=5))
+        watermark = connection.execute(sa.select(sync_state.c.watermark)).scalar()
+    with console.store.engine.begin() as connection:
+        connection.execute(sa.DDL("ALTER TABLE staff_users DROP COLUMN role"))
+    upgraded = ConsoleDatabase(db_url)
+    try:
+        upgraded.create_schema()
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
+            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == watermark, "not rebuilt"
+            assert (
+                connection.execute(sa.select(users.c.role).where(users.c.username == "old-hand")).scalar() == "editor"
+            )
+            copied = connection.execute(sa.select(training_examples.c.intent, training_examples.c.added_by)).all()
+        assert copied == [("ask_cost", "old-hand")]
+    finally:
+        upgraded.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -286,3 +287,32 @@ def test_ensure_local_user(settings, monkeypatch, configured):
         assert password not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
     finally:
         staff_console.close()
+
+
+def test_assigned_questions_are_training_examples_with_who_and_when(client, app, settings):
+    from staff import cli
+
+    staff_console = app.extensions["staff_console"]
+    client.get("/staff/")
+    [(event_id, _)] = staff_console.queries.missed_event_ids(["do you offer a phd in basket weaving"])
+    token = csrf_token(client, "/staff/")
+    form = {"csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "out_of_scope"}
+    assert client.post("/staff/review/message", data=form).status_code == 302
+    [example] = staff_console.reviews.examples()
+    assert (example["text"], example["intent"], example["added_by"]) == (
+        "Do you offer a PhD in basket weaving?",
+        "out_of_scope",
+        "admissions",
+    )
+    out = io.StringIO()
+    assert cli.main(["--database-url", settings.database_url, "training", "export"], out=out) == 0
+    assert yaml.safe_load(out.getvalue())["nlu"] == [
+        {"intent": "out_of_scope", "examples": "- Do you offer a PhD in basket weaving?\n"}
+    ]
+    out = io.StringIO()
+    cli.main(["--database-url", settings.database_url, "training", "list"], out=out)
+    assert out.getvalue().split("\t")[1:] == ["admissions", "out_of_scope", "Do you offer a PhD in basket weaving?\n"]
+    # Reopening the question withdraws the example.
+    form["action"] = "open"
+    client.post("/staff/review/message", data=form)
+    assert staff_console.reviews.examples() == []
