@@ -1,10 +1,11 @@
 """Staff console: admissions staff review the conversations the assistant stored, and act on them.
 
-One package per feature (auth, conversations, missed, trends, exports, live, followups, knowledge, privacy), each with
-its own blueprint and views, over one data layer (``staff.data``). :func:`init_app` mounts them at
-``/staff`` under the parent blueprint of ``staff.guard`` (login, CSRF, security headers), and the
-live chat's visitor endpoints at ``/handoff``. The ``admissions-logs`` command (:mod:`staff.cli`)
-offers the same data on the command line. See docs/staff-console.md.
+One package per feature (auth, conversations, missed, trends, exports, live, followups, knowledge,
+training, privacy), each with its own blueprint and views, over one data layer (``staff.data``).
+:func:`init_app` mounts them at ``/staff`` under the parent blueprint of ``staff.guard`` (login,
+CSRF, security headers), and the live chat's visitor endpoints at ``/handoff``. The
+``admissions-logs`` command (:mod:`staff.cli`) offers the same data on the command line. See
+docs/staff-console.md.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from staff.live.views import bp as live
 from staff.live.views import live_context
 from staff.missed.views import bp as missed
 from staff.privacy.views import bp as privacy
+from staff.training.views import bp as training
 from staff.trends.views import bp as trends
 
-FEATURES = (auth, conversations, missed, trends, exports, live, followups, knowledge, privacy)
+FEATURES = (auth, conversations, missed, trends, exports, live, followups, knowledge, training, privacy)
 
 
 def init_app(app: Flask, settings: Settings, config: Optional[StaffConfig] = None) -> Console:

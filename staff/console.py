@@ -14,6 +14,7 @@ import time
 from typing import Optional
 
 from core.knowledge_store import KnowledgeStore
+from core.model_store import ModelStore
 from core.settings import Settings
 from staff.auth.accounts import Authenticator
 from staff.config import StaffConfig, load_config
@@ -51,6 +52,8 @@ class Console:
         self.live = LiveChat(self.store, settings, self.tz, self.threshold)
         # The facts staff keep (core/knowledge_store.py), in the same database.
         self.knowledge = KnowledgeStore(settings.database_url)
+        # Models trained on the console and the one every Rasa server runs (core/model_store.py).
+        self.models = ModelStore.at(settings.database_url)
         self.last_sync = SyncResult()
         self._prepared = False
         self._indexed = False
@@ -95,3 +98,4 @@ class Console:
     def close(self) -> None:
         self.store.dispose()
         self.knowledge.dispose()
+        self.models.engine.dispose()

@@ -36,7 +36,7 @@ PUBLIC_ENDPOINTS = {"staff.auth.login", "staff.static"}
 # What a viewer may still post: ending their own session.
 VIEWER_POSTS = {"staff.auth.logout"}
 
-POLLING_ENDPOINTS = {"staff.live.api_summary", "staff.live.api_events"}
+POLLING_ENDPOINTS = {"staff.live.api_summary", "staff.live.api_events", "staff.training.api_status"}
 
 SESSION_ID = "staff_session"
 

@@ -34,6 +34,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import model_watch
 from bot.channels.limits import message_problem, metadata_problem, sender_problem
 from bot.stores.health import NOT_SAVED_REASON, TurnNotSaved
 from core.settings import load_settings
@@ -134,6 +135,7 @@ class BoundedRestInput(RestInput):
         @webhook.listener("after_server_start")
         async def warm_up(app: Sanic, _loop: Any) -> None:
             await warm_up_nlu(app)
+            await model_watch.start(app)  # the model staff activate on the console, on every worker
 
         return webhook
 

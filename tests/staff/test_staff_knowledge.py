@@ -173,6 +173,8 @@ def test_a_viewer_reads_the_knowledge_but_cannot_change_anything(viewer, client,
     refused = viewer.post(f"/staff/knowledge/edit?path={TOEFL}", data=data)
     assert refused.status_code == 403 and "read the console but not change it" in refused.get_data(as_text=True)
     assert viewer.post("/staff/knowledge/revert", data={"csrf_token": token, "version": "1"}).status_code == 403
+    for path in ("/staff/training/start", "/staff/training/rollback", "/staff/training/1/activate", "/staff/erase/now"):
+        assert viewer.post(path, data={"csrf_token": token, "confirm": "yes", "email": "a@b.c"}).status_code == 403
     assert (
         viewer.post("/staff/review/group", data={"csrf_token": token, "key": "x", "action": "reviewed"}).status_code
         == 403

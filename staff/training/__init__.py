@@ -1,0 +1,10 @@
+"""Training from the console: staff's examples into a candidate model, checked, activated, rolled back."""
+
+# What a training run does, in order: its progress is "step n of len(STEPS)" (staff/training/job.py).
+STEPS = [
+    "Preparing the training data",
+    "Training the model",
+    "Checking the held-out questions",
+    "Running the conversation tests",
+    "Storing the model",
+]
