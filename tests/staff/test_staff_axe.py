@@ -1,0 +1,93 @@
+"""Every console page that changes something passes axe-core (WCAG 2.0-2.2 A/AA, serious and
+critical) and its main action works from the keyboard alone, in headless Debian Chromium.
+
+The knowledge pages and the Training page are checked in tests/browser/ with the real stack; here
+the console runs on its own over Rasa-written conversations (``seed``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from staff_helpers import STAFF_PASSWORD
+from staff_rasa_events import seed
+from werkzeug.serving import make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
+from widget_harness import format_violations, run_axe  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+PAGES = [
+    "/staff/",
+    "/staff/conversations/visitor-missed",
+    "/staff/missed",
+    "/staff/followups",
+    "/staff/live",
+    "/staff/export",
+    "/staff/erase",
+]
+
+
+@pytest.fixture
+def console_url(tmp_path, monkeypatch):
+    from core.settings import Settings
+    from webapp import create_app
+
+    monkeypatch.setenv("STAFF_USER", "admissions")
+    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
+    url = f"sqlite:///{tmp_path / 'conversations.db'}"
+    seed(url)
+    app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="axe-test"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["staff_console"].close()
+
+
+def test_the_pages_that_change_something_pass_axe_and_work_from_the_keyboard(console_url, chromium_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+            page.goto(f"{console_url}/staff/login")
+            page.get_by_label("User name").fill("admissions")
+            page.get_by_label("Password").fill(STAFF_PASSWORD)
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
+            for path in PAGES:
+                page.goto(f"{console_url}{path}")
+                violations = run_axe(page)
+                assert violations == [], f"{path}: {format_violations(violations)}"
+
+            # Keyboard only: assign a missed question to a topic, then find a conversation to erase.
+            page.goto(f"{console_url}/staff/missed")
+            select = page.get_by_label("Topic this question is about").first
+            select.focus()
+            page.keyboard.press("End")  # the last choice: none of these / out of scope
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent").startswith("Assign topic")
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("to “None of these / out of scope”")).to_be_visible()
+
+            page.goto(f"{console_url}/staff/erase")
+            page.get_by_label("Conversation id or reference").focus()
+            page.keyboard.type("visitor-missed")
+            page.keyboard.press("Enter")
+            expect(page.get_by_role("heading", name="Erase this for good?")).to_be_visible()
+            violations = run_axe(page)
+            assert violations == [], f"erase confirmation: {format_violations(violations)}"
+            page.get_by_role("button", name="Erase permanently").focus()
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("Erased 1 conversation")).to_be_visible()
+        finally:
+            browser.close()
