@@ -32,12 +32,15 @@ Usage:
     .venv/bin/python bench/answer_quality.py                        # this checkout, both sets
     .venv/bin/python bench/answer_quality.py --baseline-tree ../old # and a baseline checkout
     .venv/bin/python bench/answer_quality.py --show-misses          # list the wrong answers
+    .venv/bin/python bench/answer_quality.py --held-out-only --baseline-model models/heinz.tar.gz \
+        --model candidate.tar.gz --json figures.json                 # a console candidate vs the current model
 Each tree is started with its own ``python -m ops.launcher`` and ``models/heinz.tar.gz``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -118,7 +121,7 @@ def free_port() -> int:
 class RunningStack:
     """A checkout's own launcher on free ports, conversations in a throw-away SQLite file."""
 
-    def __init__(self, tree: Path, workdir: Path) -> None:
+    def __init__(self, tree: Path, workdir: Path, model: Optional[Path] = None) -> None:
         self.tree = tree
         self.token = secrets.token_hex(16)
         self.rasa_port, self.action_port, self.web_port = free_port(), free_port(), free_port()
@@ -131,6 +134,8 @@ class RunningStack:
             "DATABASE_URL": f"sqlite:///{workdir / 'conversations.db'}",
             "PYTHONPATH": str(tree),
         }
+        if model is not None:
+            env["RASA_MODEL"] = str(model)
         self.log = open(workdir / "launcher.log", "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ops.launcher"],
@@ -276,9 +281,11 @@ def score(outcomes: List[Outcome], unknowns: set) -> Dict[str, Tuple[int, int]]:
     }
 
 
-def run_tree(tree: Path, sets: Dict[str, List[Question]], names: TopicNames) -> Dict[str, List[Outcome]]:
+def run_tree(
+    tree: Path, sets: Dict[str, List[Question]], names: TopicNames, model: Optional[Path] = None
+) -> Dict[str, List[Outcome]]:
     with tempfile.TemporaryDirectory(prefix="answer-quality-") as tmp:
-        stack = RunningStack(tree, Path(tmp))
+        stack = RunningStack(tree, Path(tmp), model)
         try:
             stack.wait()
             return {name: [ask(stack, q, names) for q in questions] for name, questions in sets.items()}
@@ -340,28 +347,40 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--other-languages", type=Path, default=OTHER_LANGUAGES, help="held-out, not in English")
     parser.add_argument("--development", type=Path, nargs="*", default=DEVELOPMENT, help="the development set(s)")
     parser.add_argument("--show-misses", action="store_true", help="list development misses")
+    parser.add_argument("--model", type=Path, help="a trained model to measure instead of the tree's own")
+    parser.add_argument("--baseline-model", type=Path, help="a second model of this checkout, measured first")
+    parser.add_argument("--held-out-only", action="store_true", help="only the verbatim held-out set")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file (the console's training)")
     args = parser.parse_args(argv)
     sets = {
         "held-out, verbatim": load_questions([args.held_out]),
         "held-out, other languages": load_questions([args.other_languages]),
         "development": load_questions(args.development),
     }
+    if args.held_out_only:
+        sets = {"held-out, verbatim": sets["held-out, verbatim"]}
     knowledge_file = args.tree / "knowledge" / "programs.yml"
     unknowns = set(load_knowledge(knowledge_file).known_unknowns()) - {"contact"}
     names = TopicNames.of(knowledge_file)
     print(", ".join(f"{name}: {len(qs)} questions" for name, qs in sets.items()))
     print(f"known unknowns: {', '.join(sorted(unknowns))}")
-    trees: Iterator[Tuple[str, Path]] = iter(
-        [("baseline", args.baseline_tree)] * bool(args.baseline_tree) + [("this checkout", args.tree)]
+    runs: Iterator[Tuple[str, Path, Optional[Path]]] = iter(
+        [("baseline", args.baseline_tree, None)] * bool(args.baseline_tree)
+        + [("baseline model", args.tree, args.baseline_model)] * bool(args.baseline_model)
+        + [("this checkout", args.tree, args.model)]
     )
-    for name, tree in trees:
+    figures: Dict[str, Dict[str, Dict[str, Tuple[int, int]]]] = {}
+    for name, tree, model in runs:
         started = time.monotonic()
-        results = run_tree(tree.resolve(), sets, names)
+        results = run_tree(tree.resolve(), sets, names, model)
         for set_name, outcomes in results.items():
             # Held-out misses are never listed: reading them invites tuning to them.
             show = args.show_misses and not set_name.startswith("held-out")
-            report(f"{name} ({tree}), {set_name}", outcomes, unknowns, show)
+            label = f"{name} ({model or tree})"
+            figures.setdefault(name, {})[set_name] = report(f"{label}, {set_name}", outcomes, unknowns, show)
         print(f"  ({time.monotonic() - started:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return 0
 
 

@@ -453,7 +453,8 @@ def main() -> None:
     settings = load_settings()
     refuse_without_database(settings.database_url)
     refuse_workers_without_redis(settings)
-    stack = Stack(settings)
+    # RASA_MODEL: another trained model (the benchmark compares a console candidate with the current one).
+    stack = Stack(settings, model=Path(os.environ.get("RASA_MODEL") or DEFAULT_MODEL))
     print("Starting the action server, the Rasa server (loading the model takes ~30 s) and the web server...")
     try:
         stack.start()

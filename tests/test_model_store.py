@@ -107,16 +107,18 @@ def test_a_run_whose_job_died_stops_blocking_training(store):
 
 
 @pytest.mark.parametrize(
-    "after, conversations, reason",
+    "after, misleading, conversations, reason",
     [
-        ({"weighted_f1": 0.95, "misleading": 3}, {"passed": True}, None),
-        ({"weighted_f1": 0.89, "misleading": 3}, {"passed": True}, "below 0.90"),
-        ({"weighted_f1": 0.93, "misleading": 3}, {"passed": True}, "fell from 0.950 to 0.930"),
-        ({"weighted_f1": 0.95, "misleading": 4}, {"passed": True}, "more misleading answers"),
-        ({"weighted_f1": 0.95, "misleading": 2}, {"passed": False, "failed_stories": 2}, "2 conversation test(s)"),
+        ({"weighted_f1": 0.95}, 3, {"passed": True}, None),
+        ({"weighted_f1": 0.95}, 2, {"passed": True}, None),
+        ({"weighted_f1": 0.89}, 3, {"passed": True}, "below 0.90"),
+        ({"weighted_f1": 0.93}, 3, {"passed": True}, "fell from 0.950 to 0.930"),
+        ({"weighted_f1": 0.95}, 4, {"passed": True}, "more misleading answers on held-out questions: 3 -> 4"),
+        ({"weighted_f1": 0.95}, 2, {"passed": False, "failed_stories": 2}, "2 conversation test(s)"),
     ],
 )
-def test_the_gate_holds_only_when_the_candidate_is_no_worse(after, conversations, reason):
-    verdict = gate.verdict({"weighted_f1": 0.95, "misleading": 3}, after, conversations)
+def test_the_gate_holds_only_when_the_candidate_is_no_worse(after, misleading, conversations, reason):
+    bench = {"before": {gate.MISLEADING: [3, 152]}, "after": {gate.MISLEADING: [misleading, 152]}}
+    verdict = gate.verdict({"weighted_f1": 0.95}, after, conversations, bench)
     assert verdict["held"] is (reason is None)
     assert reason is None or any(reason in r for r in verdict["reasons"])

@@ -6,5 +6,6 @@ STEPS = [
     "Training the model",
     "Checking the held-out questions",
     "Running the conversation tests",
+    "Measuring answers end to end on the held-out questions",
     "Storing the model",
 ]

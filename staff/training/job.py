@@ -9,7 +9,10 @@ written to the model's row, so the page shows the progress after a reload. The s
    candidate, and the held-out verbatim questions (``tests/verbatim_questions.yml``): how often the
    first prediction at the fallback threshold is on topic, or a confident wrong topic (misleading);
 4. the conversation tests (``rasa test core --fail-on-prediction-errors``) on the candidate;
-5. which of staff's examples the candidate now classifies as staff said (and the current model did not).
+5. the answer-quality bench (``bench/answer_quality.py --held-out-only``) on both models: each
+   held-out verbatim question asked of a running stack, as visitors ask (on topic, recovered by a
+   suggestion, misleading);
+6. which of staff's examples the candidate now classifies as staff said (and the current model did not).
 
 The gate (``staff.training.gate``) decides whether the candidate may be activated.
 """
@@ -17,6 +20,7 @@ The gate (``staff.training.gate``) decides whether the candidate may be activate
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 import subprocess
@@ -41,6 +45,7 @@ SHIPPED_MODEL = PROJECT_ROOT / "models" / "heinz.tar.gz"
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 VERBATIM = PROJECT_ROOT / "tests" / "verbatim_questions.yml"
 CONVERSATIONS = PROJECT_ROOT / "tests" / "test_conversations.yml"
+BENCH = PROJECT_ROOT / "bench" / "answer_quality.py"
 
 
 def holdout_examples() -> List[Tuple[str, str]]:
@@ -153,6 +158,30 @@ def conversation_tests(model: Path, workdir: Path) -> Dict[str, Any]:
     return {"passed": result.returncode == 0 and failed == 0, "failed_stories": failed}
 
 
+def answer_quality(current: Path, candidate: Path, workdir: Path) -> Dict[str, Dict[str, List[int]]]:
+    """The bench's held-out figures for both models, each measured on its own running stack."""
+    out = workdir / "answer-quality.json"
+    command = [
+        sys.executable,
+        str(BENCH),
+        "--held-out-only",
+        "--baseline-model",
+        str(current),
+        "--model",
+        str(candidate),
+        "--json",
+        str(out),
+    ]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0 or not out.exists():
+        raise RuntimeError("the answer-quality bench failed: " + (result.stderr or result.stdout)[-1500:])
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    return {
+        "before": figures["baseline model"]["held-out, verbatim"],
+        "after": figures["this checkout"]["held-out, verbatim"],
+    }
+
+
 def run(model_id: int, database_url: str) -> None:
     store = ModelStore.at(database_url)
     console_db = ConsoleDatabase(database_url)
@@ -172,8 +201,16 @@ def run(model_id: int, database_url: str) -> None:
             store.progress(model_id, 4, STEPS[3])
             conversations = conversation_tests(candidate, workdir)
             store.progress(model_id, 5, STEPS[4])
-            report = {"before": before, "after": after, "conversations": conversations, "threshold": threshold}
-            report["gate"] = gate.verdict(before, after, conversations)
+            bench = answer_quality(current, candidate, workdir)
+            store.progress(model_id, 6, STEPS[5])
+            report = {
+                "before": before,
+                "after": after,
+                "conversations": conversations,
+                "bench": bench,
+                "threshold": threshold,
+            }
+            report["gate"] = gate.verdict(before, after, conversations, bench)
             store.finish(model_id, candidate, report)
     except Exception as error:  # noqa: BLE001 - whatever happened, the page must say the run failed
         logger.error("Training %s failed: %s", model_id, traceback.format_exc())

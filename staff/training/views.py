@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, List, Tuple
 
@@ -16,6 +17,13 @@ from core.settings import PROJECT_ROOT
 from staff.common import console
 from staff.training import STEPS
 
+# The answer-quality bench's figures shown before/after (its names, then what the page calls them).
+BENCH_ROWS = [
+    ("on-topic rate (answerable)", "Held-out questions answered on topic (asked end to end)"),
+    ("on-topic or recovered (answerable)", "… or the right topic offered as a button"),
+    ("misleading rate (another topic's answer)", "Misleading: another topic's answer"),
+    ("first-turn answer rate", "Answered on the first turn"),
+]
 # A run that has not finished after this long died with its machine: it no longer blocks training.
 STALE_RUN_SECONDS = 3 * 3600
 LOG_DIR = PROJECT_ROOT / "var" / "training"
@@ -40,6 +48,7 @@ def training_page() -> Any:
         active=store.active(),
         activations=store.activations(),
         steps=STEPS,
+        bench_rows=BENCH_ROWS,
     )
 
 
@@ -61,8 +70,11 @@ def start() -> Any:
 
 def launch(model_id: int, database_url: str) -> None:
     """The job runs on its own (a new session): it outlives this request and a reload of the page."""
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = (LOG_DIR / f"model-{model_id}.log").open("ab")
+    try:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log = (LOG_DIR / f"model-{model_id}.log").open("ab")
+    except OSError:  # a read-only install directory: the log goes to the system's temporary folder
+        log = (Path(tempfile.gettempdir()) / f"heinz-training-model-{model_id}.log").open("ab")
     env = {**os.environ, "DATABASE_URL": database_url}
     subprocess.Popen(
         [sys.executable, "-m", "staff.training.job", str(model_id)],

@@ -35,6 +35,20 @@ REPORT = {
         ],
     },
     "conversations": {"passed": True, "failed_stories": 0},
+    "bench": {
+        "before": {
+            "on-topic rate (answerable)": [98, 149],
+            "on-topic or recovered (answerable)": [137, 149],
+            "misleading rate (another topic's answer)": [2, 152],
+            "first-turn answer rate": [100, 150],
+        },
+        "after": {
+            "on-topic rate (answerable)": [101, 149],
+            "on-topic or recovered (answerable)": [138, 149],
+            "misleading rate (another topic's answer)": [2, 152],
+            "first-turn answer rate": [104, 150],
+        },
+    },
     "gate": {"held": True, "reasons": []},
 }
 
@@ -54,6 +68,9 @@ def test_a_finished_run_shows_before_and_after_and_is_activated_then_rolled_back
     html = client.get("/staff/training").get_data(as_text=True)
     assert "The checks hold" in html and f"Model {model_id}: before and after" in html
     assert re.search(r"weighted F1</th><td>0.936</td><td>0.941</td>", html)
+    assert re.search(
+        r"answered on topic \(asked end to end\)</th><td>98 of 149 \(66%\)</td><td>101 of 149 \(68%\)</td>", html
+    )
     assert "“can my start be pushed back” → " in html and "answered now" in html
     token = csrf_token(client, "/staff/training")
     response = client.post(f"/staff/training/{model_id}/activate", data={"csrf_token": token})
