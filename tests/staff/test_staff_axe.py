@@ -27,7 +27,9 @@ PAGES = [
     "/staff/conversations/visitor-missed",
     "/staff/missed",
     "/staff/followups",
+    "/staff/followups/1",
     "/staff/live",
+    "/staff/live/1",
     "/staff/export",
     "/staff/erase",
 ]
@@ -42,6 +44,7 @@ def console_url(tmp_path, monkeypatch):
     monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
     url = f"sqlite:///{tmp_path / 'conversations.db'}"
     seed(url)
+    add_followup_and_handoff(url)
     app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="axe-test"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -50,6 +53,38 @@ def console_url(tmp_path, monkeypatch):
     server.shutdown()
     thread.join(timeout=10)
     app.extensions["staff_console"].close()
+
+
+def add_followup_and_handoff(url: str) -> None:
+    """A follow-up request and a queued live chat, so their own pages (which change things) exist."""
+    import time
+
+    import sqlalchemy as sa
+
+    from staff.data.database import ConsoleDatabase, followups, handoffs
+
+    store = ConsoleDatabase(url)
+    store.create_schema()
+    with store.session_scope() as connection:
+        connection.execute(
+            sa.insert(followups).values(
+                id=1,
+                event_id=999999,
+                sender_id="visitor-missed",
+                submitted_at=time.time(),
+                name="Mary Smith",
+                email="mary@example.com",
+                program="msit",
+                question="Can I defer?",
+                consent=True,
+            )
+        )
+        connection.execute(
+            sa.insert(handoffs).values(
+                id=1, sender_id="visitor-missed", status="queued", key_hash="k" * 64, requested_at=time.time()
+            )
+        )
+    store.dispose()
 
 
 def test_the_pages_that_change_something_pass_axe_and_work_from_the_keyboard(console_url, chromium_path):
@@ -65,7 +100,8 @@ def test_the_pages_that_change_something_pass_axe_and_work_from_the_keyboard(con
             page.keyboard.press("Enter")
             expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
             for path in PAGES:
-                page.goto(f"{console_url}{path}")
+                response = page.goto(f"{console_url}{path}")
+                assert response is not None and response.ok, path
                 violations = run_axe(page)
                 assert violations == [], f"{path}: {format_violations(violations)}"
 
