@@ -18,6 +18,7 @@ from core.knowledge import (
     load_knowledge,
 )
 from core.settings import PROJECT_ROOT
+from tests.support.facts import ADMISSIONS_EMAIL, ADMISSIONS_PHONE
 
 REAL = yaml.safe_load(DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"))
 
@@ -224,7 +225,7 @@ def _touch_later(path: Path) -> None:
 def test_edited_file_is_picked_up_without_restart(tmp_path):
     path = write(tmp_path, REAL)
     source = KnowledgeSource(path)
-    assert source.get().contact.phone == "412-268-2164"
+    assert source.get().contact.phone == ADMISSIONS_PHONE
     write(tmp_path, broken(lambda d: d["contact"].update(phone="412-000-0000")))
     _touch_later(path)
     assert source.get().contact.phone == "412-000-0000"
@@ -236,7 +237,7 @@ def test_broken_edit_keeps_the_last_good_version_and_is_logged_once(tmp_path, ca
     path.write_text("version: [", encoding="utf-8")
     _touch_later(path)
     for _ in range(3):  # three visitor messages while the file is broken
-        assert source.get().contact.email == "hnzadmit@andrew.cmu.edu"
+        assert source.get().contact.email == ADMISSIONS_EMAIL
     assert "invalid YAML" in source.last_error
     rejected = [r for r in caplog.records if "edit rejected" in r.getMessage()]
     assert len(rejected) == 1 and str(path) in rejected[0].getMessage()

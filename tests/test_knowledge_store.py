@@ -27,6 +27,7 @@ from core.knowledge_store import (
     versions,
 )
 from tests.conftest import fresh_postgres_database
+from tests.support.facts import ADMISSIONS_PHONE
 from tests.support.tcp_proxy import TcpProxy
 
 TOEFL = "topics.english_tests.fact"
@@ -239,7 +240,7 @@ def test_a_reader_starts_from_the_file_when_the_store_is_down(seed_file):
 def test_a_newer_file_is_imported_until_staff_edit_then_it_waits(store, seed_file):
     store.current()
     text = seed_file.read_text(encoding="utf-8")
-    seed_file.write_text(text.replace("phone: 412-268-2164", "phone: 412-268-0000"), encoding="utf-8")
+    seed_file.write_text(text.replace(f"phone: {ADMISSIONS_PHONE}", "phone: 412-268-0000"), encoding="utf-8")
     imported = store.sync_file()
     assert imported is not None and imported.action == "import"
     assert store.current()[1]["contact"]["phone"] == "412-268-0000"
@@ -252,7 +253,7 @@ def test_a_newer_file_is_imported_until_staff_edit_then_it_waits(store, seed_fil
 def test_an_older_checkout_of_the_file_is_not_brought_back(store, seed_file):
     store.current()
     text = seed_file.read_text(encoding="utf-8")
-    seed_file.write_text(text.replace("phone: 412-268-2164", "phone: 412-268-0000"), encoding="utf-8")
+    seed_file.write_text(text.replace(f"phone: {ADMISSIONS_PHONE}", "phone: 412-268-0000"), encoding="utf-8")
     store.sync_file()
     old = seed_file.parent / "old.yml"
     old.write_text(text, encoding="utf-8")

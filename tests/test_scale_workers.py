@@ -23,6 +23,7 @@ import pytest
 
 from ops.launcher import live_children
 from tests.conftest import REDIS_HOST, REDIS_PORT
+from tests.support.facts import MISM_LENGTH_ANSWER
 from tests.support.launched import TOKEN, Launched, wait_until
 
 pytestmark = pytest.mark.slow
@@ -88,7 +89,7 @@ def test_a_killed_worker_loses_no_answered_turn_and_the_server_gets_both_back(tr
         reply = wait_until(
             lambda: launched.say(sender, "How long is the MISM program?"), 180, "no answer after restart"
         )
-        assert "16-month Traditional Track" in reply
+        assert MISM_LENGTH_ANSWER in reply
 
         # Every answered turn is stored once, in the order it was answered; a failed attempt may be
         # missing (its visitor saw the error and retried), never an answered one.
