@@ -366,7 +366,7 @@ class Result:
 
 def run_console(backend: str, url: str, conversations: int, events: int, load_s: float) -> Result:
     from core.settings import Settings
-    from staff.data.queries import ConversationFilter
+    from staff.conversations.queries import ConversationFilter
     from webapp import create_app
 
     os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")
@@ -391,7 +391,9 @@ def run_console(backend: str, url: str, conversations: int, events: int, load_s:
 
         return call
 
-    some_id = staff_console.queries.conversations(ConversationFilter(missed=True), limit=1).rows[0]["sender_id"]
+    some_id = staff_console.conversation_queries.conversations(ConversationFilter(missed=True), limit=1).rows[0][
+        "sender_id"
+    ]
     pages = {
         "List, first page (newest 50 + total count)": "/staff/",
         "List, filtered (MSIT + missed + text search)": "/staff/?program=msit&missed=1&q=deadline",

@@ -40,22 +40,18 @@ from core.timeline import stale_facts
 from core.topics import ANSWER_TYPE_LABELS, intent_for
 from staff.config import load_config
 from staff.console import Console
+from staff.conversations.queries import ConversationFilter, summary_record
 from staff.data import erasure
 from staff.data.dates import day_range, format_time, parse_date, today
 from staff.data.events import TurnBuilder
 from staff.data.privacy import display_id, mask_value
-from staff.data.queries import (
-    CONVERSATION_STATUSES,
-    MESSAGE_STATUSES,
-    AnswerMix,
-    ConversationFilter,
-    MissedFilter,
-    summary_record,
-)
+from staff.data.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES
 from staff.data.retention import purge
 from staff.data.review import nlu_yaml
 from staff.exports.formats import FORMATS, KINDS, export_chunks
 from staff.followups.inbox import FollowupFilter, crm_csv
+from staff.missed.queries import MissedFilter
+from staff.trends.queries import AnswerMix
 
 
 def _date(value: str) -> date:
@@ -179,12 +175,12 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
         status=args.status or "",
         search=args.search or "",
     )
-    page = console.queries.conversations(flt, limit=max(1, args.limit))
+    page = console.conversation_queries.conversations(flt, limit=max(1, args.limit))
     if args.json:
         for row in page.rows:
             out.write(json.dumps(summary_record(row), ensure_ascii=False) + "\n")
         return 0
-    total = console.queries.count_conversations(flt)
+    total = console.conversation_queries.count_conversations(flt)
     rows = [
         [
             display_id(row["sender_id"]),
@@ -204,7 +200,7 @@ def cmd_list(console: Console, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
-    sender_id = console.queries.resolve(args.conversation_id) or args.conversation_id
+    sender_id = console.conversation_queries.resolve(args.conversation_id) or args.conversation_id
     rows = console.store.conversation_events(sender_id)
     if not rows:
         print(f"No conversation {args.conversation_id!r}.", file=sys.stderr)
@@ -250,7 +246,7 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
     flt = MissedFilter(status=args.status, since=args.since, until=args.until)
-    groups, group_count, message_count = console.queries.missed_groups(flt, 1, max(1, args.limit))
+    groups, group_count, message_count = console.missed_queries.missed_groups(flt, 1, max(1, args.limit))
     rows = [
         [
             str(g.count),
@@ -269,10 +265,10 @@ def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_stats(console: Console, args: argparse.Namespace, out: TextIO) -> int:
-    totals = console.queries.totals()
+    totals = console.trend_queries.totals()
     until = today(console.tz)
     programs = console.vocabulary.programs()
-    data = console.queries.trends(until - timedelta(days=max(1, args.days) - 1), until, list(programs))
+    data = console.trend_queries.trends(until - timedelta(days=max(1, args.days) - 1), until, list(programs))
     messages, missed = sum(data.messages), sum(data.missed)
     out.write(
         f"All time: {totals['conversations']} conversations, {totals['visitor_messages']} visitor messages, "
@@ -372,7 +368,7 @@ def cmd_erase(console: Console, args: argparse.Namespace, out: TextIO) -> int:
         senders = erasure.conversations_of_email(store, email)
     else:
         scope, email = "conversation", ""
-        sender = console.queries.resolve(args.conversation) or args.conversation
+        sender = console.conversation_queries.resolve(args.conversation) or args.conversation
         senders = erasure.known_conversations(store, [sender])
     planned = erasure.preview(store, scope, senders, email)
     if not planned.conversations and not planned.followups:

@@ -18,10 +18,7 @@ from core.stack_status import degraded_parts, read_stack_status
 from staff.console import Console
 from staff.data.dates import format_time
 from staff.data.privacy import clean_text, display_id, url_id
-from staff.data.queries import (
-    CONVERSATION_STATUSES,
-    MESSAGE_STATUSES,
-)
+from staff.data.queries import CONVERSATION_STATUSES, MESSAGE_STATUSES
 from staff.data.review import ReviewError
 
 # The key under which the app keeps its console (``app.extensions``).
@@ -74,7 +71,7 @@ def sender_id(key: str) -> str:
     """
     if not key or clean_text(key, 255) != key:
         abort(404)
-    return console().queries.resolve(key) or key
+    return console().conversation_queries.resolve(key) or key
 
 
 def template_helpers() -> Dict[str, Any]:

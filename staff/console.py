@@ -18,13 +18,15 @@ from core.model_store import ModelStore
 from core.settings import Settings
 from staff.auth.accounts import Authenticator
 from staff.config import StaffConfig, load_config
+from staff.conversations.queries import ConversationQueries
 from staff.data.database import ConsoleDatabase
-from staff.data.queries import ConsoleQueries
 from staff.data.review import Reviews
 from staff.data.sync import Summariser, SyncResult
 from staff.data.vocabulary import KnowledgeLoader, Vocabulary
 from staff.followups.inbox import Followups
 from staff.live.chat import LiveChat
+from staff.missed.queries import MissedQueries
+from staff.trends.queries import TrendQueries
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,10 @@ class Console:
         self.vocabulary = Vocabulary(knowledge)
         self.tz = self.config.timezone
         self.threshold = float(settings.low_confidence_threshold)
-        self.queries = ConsoleQueries(self.store, self.threshold, self.tz)
+        # Each feature's queries, over the one database (staff/<feature>/queries.py).
+        self.conversation_queries = ConversationQueries(self.store, self.threshold, self.tz)
+        self.missed_queries = MissedQueries(self.store, self.threshold, self.tz)
+        self.trend_queries = TrendQueries(self.store, self.threshold, self.tz)
         self.reviews = Reviews(self.store)
         self.followups = Followups(self.store)
         self.auth = Authenticator(self.store, self.config)

@@ -141,9 +141,10 @@ def test_feedback_on_an_answer_is_acknowledged_and_reaches_the_console(stack):
 
     from staff.data.database import ConsoleDatabase
     from staff.data.dates import today
-    from staff.data.queries import ConsoleQueries, MissedFilter
     from staff.data.sync import Summariser
     from staff.data.vocabulary import Vocabulary
+    from staff.missed.queries import MissedFilter, MissedQueries
+    from staff.trends.queries import TrendQueries
 
     sender = f"e2e-{uuid.uuid4()}"
     question = "How much is tuition for MISM?"
@@ -160,11 +161,10 @@ def test_feedback_on_an_answer_is_acknowledged_and_reaches_the_console(stack):
     try:
         store.create_schema()
         Summariser(store, Vocabulary()).run()
-        queries = ConsoleQueries(store, 0.6, timezone.utc)
-        missed = queries.missed_groups(MissedFilter(reason="not_helpful"))[0]
+        missed = MissedQueries(store, 0.6, timezone.utc).missed_groups(MissedFilter(reason="not_helpful"))[0]
         assert question in [group.text for group in missed]
         until = today(timezone.utc)
-        mix = queries.trends(until - timedelta(days=1), until).answers
+        mix = TrendQueries(store, 0.6, timezone.utc).trends(until - timedelta(days=1), until).answers
         assert mix.topics["cost"].not_helpful == 1 and mix.total.replies >= 3
     finally:
         store.dispose()

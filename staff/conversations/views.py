@@ -18,14 +18,10 @@ from flask import (
 
 from staff.common import chosen_topic, console, query_int, safe_next
 from staff.common import sender_id as conversation_id
+from staff.conversations.queries import ConversationFilter, Cursor, summary_record
 from staff.data.database import TRANSCRIPT_LIMIT
 from staff.data.events import Turn, TurnBuilder
 from staff.data.privacy import display_id, mask_value, url_id
-from staff.data.queries import (
-    ConversationFilter,
-    Cursor,
-    summary_record,
-)
 from staff.data.review import ReviewError, review_note
 
 
@@ -34,13 +30,13 @@ def conversations() -> Any:
     flt = ConversationFilter.from_args(request.args)
     before = Cursor.decode(request.args.get("before"))
     after = None if before else Cursor.decode(request.args.get("after"))
-    page = staff_console.queries.conversations(flt, before, after, staff_console.config.page_size)
+    page = staff_console.conversation_queries.conversations(flt, before, after, staff_console.config.page_size)
     return render_template(
         "staff/conversations.html",
         page=page,
         flt=flt,
         args=flt.to_args(),
-        total=staff_console.queries.count_conversations(flt),
+        total=staff_console.conversation_queries.count_conversations(flt),
         intents=staff_console.vocabulary.intents(),
         programs=list(staff_console.vocabulary.programs()),
     )
@@ -50,7 +46,7 @@ def transcript(sender_id: str) -> Any:
     staff_console = console()
     sender_id = conversation_id(sender_id)
     rows = staff_console.store.conversation_events(sender_id)
-    summary = staff_console.queries.conversation(sender_id)
+    summary = staff_console.conversation_queries.conversation(sender_id)
     if not rows and summary is None:
         abort(404)
     turns = visible_turns(list(TurnBuilder(staff_console.threshold, mask_value).build(rows)))
@@ -60,7 +56,7 @@ def transcript(sender_id: str) -> Any:
         conversation_key=url_id(sender_id),
         turns=turns,
         summary=summary,
-        reviews=staff_console.queries.message_reviews(sender_id),
+        reviews=staff_console.conversation_queries.message_reviews(sender_id),
         topics=console().vocabulary.topic_choices(),
         truncated=len(rows) >= TRANSCRIPT_LIMIT,
         transcript_limit=TRANSCRIPT_LIMIT,
@@ -97,7 +93,7 @@ def review_message() -> Any:
         event_id = int(request.form.get("event_id", ""))
     except ValueError:
         abort(400)
-    message = staff_console.queries.message(event_id)
+    message = staff_console.conversation_queries.message(event_id)
     if message is None:
         abort(404)
     status = request.form.get("action", "")
@@ -117,7 +113,7 @@ def api_conversations() -> Any:
     staff_console = console()
     flt = ConversationFilter.from_args(request.args)
     limit = max(1, min(query_int(request.args.get("limit"), staff_console.config.page_size), 500))
-    page = staff_console.queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
+    page = staff_console.conversation_queries.conversations(flt, Cursor.decode(request.args.get("before")), None, limit)
     return jsonify(
         conversations=[summary_record(row) for row in page.rows],
         next=page.older.encode() if page.older else None,

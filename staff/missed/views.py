@@ -18,11 +18,9 @@ from flask import (
 
 from staff.common import chosen_topic, console, query_int, safe_next
 from staff.data.privacy import clean_text
-from staff.data.queries import (
-    MISS_REASONS,
-    MissedFilter,
-)
+from staff.data.queries import MISS_REASONS
 from staff.data.review import ReviewError, nlu_yaml, review_note
+from staff.missed.queries import MissedFilter
 
 
 def missed() -> Any:
@@ -30,7 +28,7 @@ def missed() -> Any:
     flt = MissedFilter.from_args(request.args)
     page = max(1, query_int(request.args.get("page"), 1))
     per_page = staff_console.config.page_size
-    groups, group_count, message_count = staff_console.queries.missed_groups(flt, page, per_page)
+    groups, group_count, message_count = staff_console.missed_queries.missed_groups(flt, page, per_page)
     return render_template(
         "staff/missed.html",
         groups=groups,
@@ -50,7 +48,7 @@ def review_group() -> Any:
     staff_console = console()
     keys = [key for key in request.form.getlist("key")[:200] if key and clean_text(key, 500) == key]
     status = request.form.get("action", "")
-    messages = staff_console.queries.missed_event_ids(keys)
+    messages = staff_console.missed_queries.missed_event_ids(keys)
     try:
         label = chosen_topic(status, request.form.get("intent"))
         count = staff_console.reviews.set_message_status(messages, status, g.staff_user, request.form.get("intent"))

@@ -11,7 +11,6 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from staff.common import console
 from staff.data import erasure
 from staff.data.privacy import clean_text
-from staff.data.queries import ConsoleQueries
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
@@ -29,8 +28,7 @@ def target() -> Tuple[str, List[str], str, str]:
             return "email", [], "", email
         return "email", erasure.conversations_of_email(staff_console.store, email), email, email
     key = clean_text(request.form.get("conversation", ""), 255).strip()
-    queries: ConsoleQueries = staff_console.queries
-    sender = (queries.resolve(key) or key) if key else ""
+    sender = (staff_console.conversation_queries.resolve(key) or key) if key else ""
     found = erasure.known_conversations(staff_console.store, [sender]) if sender else []
     return "conversation", found, "", key
 

@@ -37,7 +37,7 @@ def _trend_range() -> Tuple[date, date]:
 def trends() -> Any:
     since, until = _trend_range()
     vocabulary = console().vocabulary
-    data = console().queries.trends(since, until, list(vocabulary.programs()))
+    data = console().trend_queries.trends(since, until, list(vocabulary.programs()))
     program_ids = list(data.programs)
     labels = [day.strftime("%b %d") for day in data.days]
     span = f"{since:%b %d, %Y} to {until:%b %d, %Y}"
@@ -157,9 +157,11 @@ def _pct(value: Optional[float]) -> str:
 def api_stats() -> Any:
     staff_console = console()
     until = today(staff_console.tz)
-    data = staff_console.queries.trends(until - timedelta(days=29), until, list(staff_console.vocabulary.programs()))
+    data = staff_console.trend_queries.trends(
+        until - timedelta(days=29), until, list(staff_console.vocabulary.programs())
+    )
     return jsonify(
-        totals=staff_console.queries.totals(),
+        totals=staff_console.trend_queries.totals(),
         last_30_days={
             "days": [day.isoformat() for day in data.days],
             "conversations": data.conversations,

@@ -11,13 +11,14 @@ import yaml
 from staff_rasa_events import CONTACT_TEXT, DAY, FORMULA_TEXT, NOW
 
 from staff import cli
+from staff.conversations.queries import ConversationFilter
 from staff.data.dates import day_range, local_day
 from staff.data.events import TurnBuilder
 from staff.data.privacy import mask_text, mask_value
-from staff.data.queries import ConversationFilter, MissedFilter
 from staff.data.retention import purge
 from staff.data.review import nlu_yaml
 from staff.exports.formats import export_chunks
+from staff.missed.queries import MissedFilter
 
 
 def export_text(console, kind="messages", fmt="csv", days=30, unmask=False):
@@ -91,11 +92,15 @@ def test_masking_rules():
 
 
 def test_nlu_export_contains_assigned_examples(console, seeded):
-    groups, _, _ = console.queries.missed_groups(MissedFilter())
+    groups, _, _ = console.missed_queries.missed_groups(MissedFilter())
     tuition = groups[0]
-    console.reviews.set_message_status(console.queries.missed_event_ids(tuition.keys), "assigned", "staff", "ask_cost")
+    console.reviews.set_message_status(
+        console.missed_queries.missed_event_ids(tuition.keys), "assigned", "staff", "ask_cost"
+    )
     oos = next(g for g in groups if g.text.startswith("Do you offer"))
-    console.reviews.set_message_status(console.queries.missed_event_ids(oos.keys), "assigned", "staff", "out_of_scope")
+    console.reviews.set_message_status(
+        console.missed_queries.missed_event_ids(oos.keys), "assigned", "staff", "out_of_scope"
+    )
     text = nlu_yaml(console.reviews.assigned_examples())
     parsed = yaml.safe_load(text)
     assert parsed["version"] == "3.1"
@@ -127,7 +132,9 @@ def test_purge_removes_exactly_the_stale_conversations(console, seeded):
     assert reviews == {"visitor-returning"}
     assert "visitor-old" not in summaries and "visitor-returning" in summaries
     console.refresh(force=True)
-    assert "visitor-old" not in [r["sender_id"] for r in console.queries.conversations(ConversationFilter()).rows]
+    assert "visitor-old" not in [
+        r["sender_id"] for r in console.conversation_queries.conversations(ConversationFilter()).rows
+    ]
 
 
 def run_cli(settings, *argv):

@@ -14,9 +14,10 @@ from datetime import timedelta
 import pytest
 from staff_rasa_events import DAY, NOW, feedback_click, save, seed, start, tracker_store, typed_answer, user
 
+from staff.conversations.queries import ConversationFilter
 from staff.data.dates import day_range, local_day, today
-from staff.data.queries import ConversationFilter, MissedFilter
 from staff.exports.formats import export_chunks
+from staff.missed.queries import MissedFilter
 
 RATED_QUESTION = "How much does the MISM program cost in total?"
 PRAISED_QUESTION = "are there scholarships for MISM students"
@@ -57,7 +58,7 @@ def seeded(db_url) -> str:
 
 def last_30_days(console):
     until = today(console.tz)
-    return console.queries.trends(until - timedelta(days=29), until)
+    return console.trend_queries.trends(until - timedelta(days=29), until)
 
 
 def test_transcript_shows_the_feedback_on_the_answer_it_rates(client, console):
@@ -73,21 +74,21 @@ def test_transcript_shows_the_feedback_on_the_answer_it_rates(client, console):
 
 
 def test_a_not_helpful_answer_puts_its_question_in_the_missed_queue(console, client):
-    groups, _, _ = console.queries.missed_groups(MissedFilter(reason="not_helpful"))
+    groups, _, _ = console.missed_queries.missed_groups(MissedFilter(reason="not_helpful"))
     assert [group.text for group in groups] == [RATED_QUESTION]
-    everything, _, _ = console.queries.missed_groups(MissedFilter())
+    everything, _, _ = console.missed_queries.missed_groups(MissedFilter())
     texts = [group.text for group in everything]
     assert RATED_QUESTION in texts and PRAISED_QUESTION not in texts
     assert not any("feedback" in text for text in texts), "a feedback click is not a question"
     page = client.get("/staff/missed?reason=not_helpful").get_data(as_text=True)
     assert RATED_QUESTION in page
     # The conversation is listed among those with a missed message.
-    listed = console.queries.conversations(ConversationFilter(missed=True)).rows
+    listed = console.conversation_queries.conversations(ConversationFilter(missed=True)).rows
     assert "visitor-feedback" in [row["sender_id"] for row in listed]
 
 
 def test_feedback_clicks_are_not_counted_as_visitor_messages(console):
-    row = console.queries.conversation("visitor-feedback")
+    row = console.conversation_queries.conversation("visitor-feedback")
     assert row["visitor_messages"] == 2 and row["missed_messages"] == 1
 
 
@@ -146,11 +147,11 @@ def test_exports_label_feedback_clicks(console):
 def test_summaries_are_the_same_when_read_one_event_at_a_time(console):
     """A batch may end between a question, its answer, the answer's topic and the feedback click."""
     expected = last_30_days(console).answers
-    queue = console.queries.missed_groups(MissedFilter(reason="not_helpful"))[0]
+    queue = console.missed_queries.missed_groups(MissedFilter(reason="not_helpful"))[0]
     console.summariser.batch_size = 1
     console.summariser.rebuild()
     again = last_30_days(console).answers
     assert again.total == expected.total and again.topics == expected.topics
-    assert [g.text for g in console.queries.missed_groups(MissedFilter(reason="not_helpful"))[0]] == [
+    assert [g.text for g in console.missed_queries.missed_groups(MissedFilter(reason="not_helpful"))[0]] == [
         g.text for g in queue
     ]

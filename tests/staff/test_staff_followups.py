@@ -35,10 +35,10 @@ from staff_rasa_events import (
 from staff.data.database import events, followups
 from staff.data.dates import day_range, local_day, today
 from staff.data.privacy import conversation_ref
-from staff.data.queries import MissedFilter
 from staff.data.retention import purge
 from staff.exports.formats import export_chunks
 from staff.followups.inbox import CRM_FIELDS
+from staff.missed.queries import MissedFilter
 
 EMAIL = "mary.smith@example.com"
 QUESTION = '=HYPERLINK("https://evil.example/") <script>alert(1)</script> Can I defer my start to spring?'
@@ -246,14 +246,14 @@ def test_the_email_stays_masked_everywhere_else(client, console):
 
 
 def test_messages_to_a_person_or_the_form_are_not_missed(client, console):
-    texts = [group.text for group in console.queries.missed_groups(MissedFilter(status="all"))[0]]
+    texts = [group.text for group in console.missed_queries.missed_groups(MissedFilter(status="all"))[0]]
     assert AFTER_HAND_BACK in texts, "after the hand-back the assistant answers again, and can miss"
     for not_for_the_bot in (TO_STAFF, "thanks, what about the essay length", FORM_NAME_ANSWER, QUESTION):
         assert not any(not_for_the_bot[:20] in text for text in texts), not_for_the_bot
-    live = console.queries.conversation("visitor-live")
+    live = console.conversation_queries.conversation("visitor-live")
     assert live["missed_messages"] == 1 and live["visitor_messages"] == 5
     assert live["bot_messages"] == 3, "staff messages are not assistant replies"
-    form = console.queries.conversation("visitor-followup")
+    form = console.conversation_queries.conversation("visitor-followup")
     assert form["missed_messages"] == 0 and "msit" in form["programs_list"]
     # The transcript and the export agree: no "missed" badge on messages to a person.
     page = client.get("/staff/conversations/visitor-live").get_data(as_text=True)
@@ -267,13 +267,13 @@ def test_messages_to_a_person_or_the_form_are_not_missed(client, console):
     # The same when the catch-up reads one event per batch (the hand-off state carries over).
     console.summariser.batch_size = 1
     console.summariser.rebuild()
-    assert [group.text for group in console.queries.missed_groups(MissedFilter(status="all"))[0]] == texts
-    assert console.queries.conversation("visitor-live")["missed_messages"] == 1
+    assert [group.text for group in console.missed_queries.missed_groups(MissedFilter(status="all"))[0]] == texts
+    assert console.conversation_queries.conversation("visitor-live")["missed_messages"] == 1
 
 
 def test_containment_and_the_new_answer_types(console, client):
     until = today(console.tz)
-    data = console.queries.trends(until - timedelta(days=29), until)
+    data = console.trend_queries.trends(until - timedelta(days=29), until)
     mix = data.answers
     assert mix.total.types["handed_to_person"] == 1 and mix.total.types["followup"] == 1
     written = sum(data.conversations)
@@ -306,8 +306,8 @@ def test_purge_removes_old_requests_and_those_of_purged_conversations(console, s
     assert result.followups == 2
     left = {row["sender_id"] for row in rows_of(console)}
     assert left == {"visitor-followup", "visitor-bad-followups"}
-    assert console.queries.conversation("visitor-back-again") is not None, "the visitor came back"
-    assert console.queries.conversation("visitor-old-followup") is None
+    assert console.conversation_queries.conversation("visitor-back-again") is not None, "the visitor came back"
+    assert console.conversation_queries.conversation("visitor-old-followup") is None
 
 
 def test_logging_of_a_skipped_request_names_the_reason(caplog, console):
@@ -362,7 +362,7 @@ def test_an_editor_erases_everything_with_an_email_and_the_audit_keeps_no_person
         isinstance(value, str) and ("mary" in value.lower() or "visitor" in value) for value in audit.values()
     )
     console.refresh(force=True)
-    assert console.queries.conversation("visitor-followup") is None, "the catch-up does not bring it back"
+    assert console.conversation_queries.conversation("visitor-followup") is None, "the catch-up does not bring it back"
 
 
 def test_the_command_line_erases_one_conversation_only_with_yes(console, settings):

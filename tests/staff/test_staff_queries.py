@@ -19,8 +19,9 @@ from staff_rasa_events import (
 )
 
 from staff.config import load_timezone
+from staff.conversations.queries import ConversationFilter, Cursor
 from staff.data.dates import day_range, local_day, offset_periods
-from staff.data.queries import ConversationFilter, Cursor, MissedFilter
+from staff.missed.queries import MissedFilter
 
 
 def ids(page):
@@ -28,7 +29,7 @@ def ids(page):
 
 
 def test_list_is_newest_first_with_summary_columns(console, seeded):
-    page = console.queries.conversations(ConversationFilter())
+    page = console.conversation_queries.conversations(ConversationFilter())
     assert ids(page) == [
         "visitor-msit-buttons",
         "visitor-missed",
@@ -49,12 +50,12 @@ def test_list_is_newest_first_with_summary_columns(console, seeded):
     assert missed["programs_list"] == ["mism"]
     assert set(missed["topics_list"]) == {"ask_cost", "ask_contact"}
     # The session without any visitor message is hidden unless asked for.
-    with_empty = console.queries.conversations(ConversationFilter(include_empty=True))
+    with_empty = console.conversation_queries.conversations(ConversationFilter(include_empty=True))
     assert "visitor-silent" in ids(with_empty)
 
 
 def test_filters(console, seeded):
-    q = console.queries
+    q = console.conversation_queries
     assert ids(q.conversations(ConversationFilter(program="msit"))) == ["visitor-msit-buttons", "visitor-returning"]
     assert ids(q.conversations(ConversationFilter(program="mism"))) == ["visitor-missed"]
     assert ids(q.conversations(ConversationFilter(topic="ask_deadlines"))) == ["visitor-msit-buttons"]
@@ -71,9 +72,12 @@ def test_filters(console, seeded):
 
 
 def test_search_with_sql_injection_text_is_only_a_search(console, seeded):
-    page = console.queries.conversations(ConversationFilter(search=INJECTION_TEXT))
+    page = console.conversation_queries.conversations(ConversationFilter(search=INJECTION_TEXT))
     assert ids(page) == ["visitor-injection"]
-    assert console.queries.conversations(ConversationFilter(search="' OR 1=1; DROP TABLE events; --")).rows == []
+    assert (
+        console.conversation_queries.conversations(ConversationFilter(search="' OR 1=1; DROP TABLE events; --")).rows
+        == []
+    )
     with console.store.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM events")).scalar() > 0
 
@@ -81,7 +85,7 @@ def test_search_with_sql_injection_text_is_only_a_search(console, seeded):
 def test_review_status_filter(console, seeded):
     console.reviews.set_conversation_status("visitor-missed", "follow_up", "admissions", "call back")
     console.reviews.set_conversation_status("visitor-old", "reviewed", "admissions")
-    q = console.queries
+    q = console.conversation_queries
     assert ids(q.conversations(ConversationFilter(status="follow_up"))) == ["visitor-missed"]
     assert ids(q.conversations(ConversationFilter(status="reviewed"))) == ["visitor-old"]
     assert "visitor-missed" not in ids(q.conversations(ConversationFilter(status="new")))
@@ -89,7 +93,7 @@ def test_review_status_filter(console, seeded):
 
 
 def test_keyset_pagination_covers_every_row_once(console, seeded):
-    q = console.queries
+    q = console.conversation_queries
     everything = ConversationFilter(include_empty=True)
     pages, before = [], None
     while True:
@@ -109,37 +113,37 @@ def test_keyset_pagination_covers_every_row_once(console, seeded):
 
 
 def test_missed_questions_are_grouped(console, seeded):
-    groups, group_count, message_count = console.queries.missed_groups(MissedFilter())
+    groups, group_count, message_count = console.missed_queries.missed_groups(MissedFilter())
     assert message_count == 5
     tuition = groups[0]
     assert tuition.count == 3 and tuition.conversations == 2
     assert {s["sender_id"] for s in tuition.samples} == {"visitor-missed", "visitor-tuition-2"}
     texts = {group.text for group in groups}
     assert "Do you offer a PhD in basket weaving?" in texts
-    low, _, _ = console.queries.missed_groups(MissedFilter(reason="low_confidence"))
+    low, _, _ = console.missed_queries.missed_groups(MissedFilter(reason="low_confidence"))
     assert [g.count for g in low] == [3]
-    oos, _, _ = console.queries.missed_groups(MissedFilter(reason="out_of_scope"))
+    oos, _, _ = console.missed_queries.missed_groups(MissedFilter(reason="out_of_scope"))
     assert [g.text for g in oos] == ["Do you offer a PhD in basket weaving?"]
 
 
 def test_review_states_move_groups_between_tabs(console, seeded):
-    groups, _, _ = console.queries.missed_groups(MissedFilter())
+    groups, _, _ = console.missed_queries.missed_groups(MissedFilter())
     tuition = groups[0]
-    messages = console.queries.missed_event_ids(tuition.keys)
+    messages = console.missed_queries.missed_event_ids(tuition.keys)
     assert len(messages) == 3
     console.reviews.set_message_status(messages, "assigned", "admissions", "ask_cost")
-    open_groups, _, open_messages = console.queries.missed_groups(MissedFilter())
+    open_groups, _, open_messages = console.missed_queries.missed_groups(MissedFilter())
     assert open_messages == 2 and all(g.keys != tuition.keys for g in open_groups)
-    assigned, _, _ = console.queries.missed_groups(MissedFilter(status="assigned"))
+    assigned, _, _ = console.missed_queries.missed_groups(MissedFilter(status="assigned"))
     assert assigned[0].assigned_intent == "ask_cost" and assigned[0].status == "assigned"
     console.reviews.set_message_status(messages[:1], "open", "admissions")
-    mixed, _, _ = console.queries.missed_groups(MissedFilter(status="all"))
+    mixed, _, _ = console.missed_queries.missed_groups(MissedFilter(status="all"))
     assert next(g for g in mixed if g.keys == tuition.keys).status == "mixed"
 
 
 def test_trends_count_per_local_day(console, seeded):
     today = local_day(NOW, console.tz)
-    data = console.queries.trends(today - timedelta(days=6), today)
+    data = console.trend_queries.trends(today - timedelta(days=6), today)
     assert sum(data.conversations) == 4
     assert sum(data.messages) == 10 and sum(data.missed) == 5
     assert dict(data.topics)["ask_cost"] == 3
@@ -160,10 +164,13 @@ def test_summaries_follow_new_events_without_double_counting(console, seeded, db
     store.engine.dispose()
     console.refresh(force=True)
     console.refresh(force=True)
-    row = console.queries.conversation("visitor-msit-buttons")
+    row = console.conversation_queries.conversation("visitor-msit-buttons")
     assert row["visitor_messages"] == 3 and row["missed_messages"] == 1
-    assert ids(console.queries.conversations(ConversationFilter(), limit=2)) == ["visitor-msit-buttons", "visitor-new"]
-    assert console.queries.totals()["visitor_messages"] == 15
+    assert ids(console.conversation_queries.conversations(ConversationFilter(), limit=2)) == [
+        "visitor-msit-buttons",
+        "visitor-new",
+    ]
+    assert console.trend_queries.totals()["visitor_messages"] == 15
 
 
 def test_late_commits_below_the_watermark_are_picked_up(console, seeded):
@@ -179,13 +186,13 @@ def test_late_commits_below_the_watermark_are_picked_up(console, seeded):
     with console.store.session_scope() as connection:
         insert(connection, top + 1, "first")
     console.refresh(force=True)
-    assert console.queries.conversation("visitor-late")["visitor_messages"] == 2
+    assert console.conversation_queries.conversation("visitor-late")["visitor_messages"] == 2
 
 
 def test_rebuild_gives_the_same_summaries(console, seeded):
-    before = console.queries.conversations(ConversationFilter(include_empty=True)).rows
+    before = console.conversation_queries.conversations(ConversationFilter(include_empty=True)).rows
     console.summariser.rebuild()
-    after = console.queries.conversations(ConversationFilter(include_empty=True)).rows
+    after = console.conversation_queries.conversations(ConversationFilter(include_empty=True)).rows
     assert before == after
 
 
@@ -210,7 +217,7 @@ def test_trend_days_follow_the_office_clock(console, seeded, db_url):
     save(store, "visitor-winter", start(winter - 60) + [user("hello", "greet", 0.9, winter)])
     store.engine.dispose()
     console.refresh(force=True)
-    data = console.queries.trends(date(2020, 7, 3), date(2020, 12, 26))
+    data = console.trend_queries.trends(date(2020, 7, 3), date(2020, 12, 26))
     counted = {day: n for day, n in zip(data.days, data.messages) if n}
     assert counted == {date(2020, 7, 4): 1, date(2020, 12, 24): 1}
 
@@ -219,13 +226,13 @@ def test_summaries_do_not_depend_on_batch_boundaries(console, seeded):
     """Conversations split over many small batches sum up to the same rows as one pass."""
     from staff.data.sync import Summariser
 
-    before = console.queries.conversations(ConversationFilter(include_empty=True)).rows
+    before = console.conversation_queries.conversations(ConversationFilter(include_empty=True)).rows
     Summariser(console.store, console.vocabulary, batch_size=3).rebuild()
-    assert console.queries.conversations(ConversationFilter(include_empty=True)).rows == before
+    assert console.conversation_queries.conversations(ConversationFilter(include_empty=True)).rows == before
 
 
 def test_nearly_identical_questions_merge():
-    from staff.data.queries import MissedGroup, merge_similar
+    from staff.missed.queries import MissedGroup, merge_similar
 
     def group(key, count):
         return MissedGroup([key], key, count, count, 1.0, {"open": count}, None, [])

@@ -91,7 +91,7 @@ def test_post_without_csrf_token_is_refused(client, app):
     assert client.get("/staff/conversations/visitor-missed").data.count(b"badge-reviewed") == 0
     # Nothing was written by the refused posts.
     staff_console = app.extensions["staff_console"]
-    assert staff_console.queries.conversation("visitor-missed")["review_status"] is None
+    assert staff_console.conversation_queries.conversation("visitor-missed")["review_status"] is None
     with staff_console.store.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM staff_message_reviews")).scalar() == 0
 
@@ -144,8 +144,8 @@ def test_review_and_assign_from_the_transcript(client, app):
     event_id = next(
         m["event_id"]
         for m in (
-            staff_console.queries.message(e)
-            for e, _ in staff_console.queries.missed_event_ids(["do you offer a phd in basket weaving"])
+            staff_console.conversation_queries.message(e)
+            for e, _ in staff_console.missed_queries.missed_event_ids(["do you offer a phd in basket weaving"])
         )
     )
     token = csrf_token(client, "/staff/")
@@ -294,7 +294,7 @@ def test_assigned_questions_are_training_examples_with_who_and_when(client, app,
 
     staff_console = app.extensions["staff_console"]
     client.get("/staff/")
-    [(event_id, _)] = staff_console.queries.missed_event_ids(["do you offer a phd in basket weaving"])
+    [(event_id, _)] = staff_console.missed_queries.missed_event_ids(["do you offer a phd in basket weaving"])
     token = csrf_token(client, "/staff/")
     form = {"csrf_token": token, "event_id": event_id, "action": "assigned", "intent": "out_of_scope"}
     assert client.post("/staff/review/message", data=form).status_code == 302
