@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
 from typing import Any, Dict, List, Optional
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -26,7 +28,24 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 DAY = 86400.0
-NOW = time.time()
+# The console's tests count per local day in the office's zone (the staff_env fixture's).
+OFFICE_ZONE = ZoneInfo("America/New_York")
+
+
+def seed_now(now: float) -> float:
+    """``now``, or 22:00 today (office time) when it is later than 22:30.
+
+    The conversations sit at whole days before "now" plus a few minutes; run in the last minutes
+    before midnight, "2 days ago + 10 minutes" fell on the day after "3 days ago" and the per-day
+    counts changed (a flake seen in CI at 23:58 Eastern). Two hours keep a day-saving shift clear too.
+    """
+    local = datetime.fromtimestamp(now, OFFICE_ZONE)
+    if (local.hour, local.minute) < (22, 30):
+        return now
+    return local.replace(hour=22, minute=0, second=0, microsecond=0).timestamp()
+
+
+NOW = seed_now(time.time())
 
 DOMAIN = Domain.from_dict(
     {

@@ -244,3 +244,16 @@ def test_nearly_identical_questions_merge():
         (["tuition fees for msit", "tution fees for msit"], 5),
         (["what is a capstone"], 2),
     ]
+
+
+def test_the_seeded_conversations_keep_their_days_whenever_the_suite_runs():
+    """A run a minute before midnight counts the same days as one at noon (the seed's anchor)."""
+    from datetime import datetime
+
+    from staff_rasa_events import OFFICE_ZONE, seed_now
+
+    for hour, minute in [(12, 0), (22, 29), (22, 31), (23, 58), (0, 5)]:
+        at = datetime(2026, 12, 3, hour, minute, tzinfo=OFFICE_ZONE).timestamp()
+        anchored = datetime.fromtimestamp(seed_now(at), OFFICE_ZONE)
+        assert anchored.date() == datetime.fromtimestamp(at, OFFICE_ZONE).date() and seed_now(at) <= at
+        assert (anchored.hour, anchored.minute) <= (22, 29), "at least 90 minutes before midnight"
