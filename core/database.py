@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 CONNECT_TIMEOUT_SECONDS = 5
+
+
+def small_engine(database_url: str) -> Engine:
+    """An engine for a component's few small queries (the knowledge and model stores): SQLite waits
+    for Rasa's short writes and opens the file per use; PostgreSQL keeps two pinged connections and
+    gives up connecting after a few seconds, so a database that is down never holds a caller long."""
+    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=sa.pool.NullPool
+        )
+    return sa.create_engine(
+        url, pool_size=2, max_overflow=2, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
 
 
 def describe(database_url: str) -> str:

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from core.database import small_engine
 
 metadata = sa.MetaData()
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -107,15 +109,6 @@ def _row(row: Any) -> ModelRow:
     return ModelRow(**values)
 
 
-def engine_for(database_url: str) -> Engine:
-    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
-    if url.get_backend_name() == "sqlite":
-        return sa.create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=sa.pool.NullPool
-        )
-    return sa.create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True, connect_args={"connect_timeout": 5})
-
-
 class ModelStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -123,7 +116,7 @@ class ModelStore:
 
     @classmethod
     def at(cls, database_url: str) -> "ModelStore":
-        return cls(engine_for(database_url))
+        return cls(small_engine(database_url))
 
     def create_schema(self) -> None:
         if not self._ready:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, Mapping, Optional
 
-from core.knowledge_store import ChangeRefused
+from core.knowledge_store import FACT_FIELDS, ChangeRefused
 
 TEXT_FIELDS = ("text", "summary", "source", "link", "cycle", "late")
 LIST_FIELDS = ("items", "gaps", "also")
@@ -53,21 +53,7 @@ def _day(value: str, name: str) -> datetime.date:
 def posted_fact(form: Mapping[str, str], general_allowed: bool) -> Dict[str, Any]:
     """The fact a posted form describes, in the file's field order; empty fields left out."""
     fact: Dict[str, Any] = {}
-    for name in (
-        "text",
-        "summary",
-        "items",
-        "gaps",
-        "source",
-        "also",
-        "link",
-        "cycle",
-        "as_of",
-        "dates",
-        "cycle_ends",
-        "late",
-        "general",
-    ):
+    for name in FACT_FIELDS:
         if name in LIST_FIELDS:
             lines = [line.strip() for line in _text(form, name).split("\n") if line.strip()]
             if lines:

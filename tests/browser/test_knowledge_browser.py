@@ -10,7 +10,6 @@ Rasa, web server, as ``make run`` starts it):
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Iterator
 import pytest
 from widget_harness import WidgetPage, format_violations, run_axe
 
-from ops.launcher import Stack, settings_on_free_ports
+from ops.launcher import Stack
+from tests.support.staff_stack import staff_stack
 
 pytestmark = pytest.mark.browser
 
@@ -30,29 +30,10 @@ SOURCE = "https://www.heinz.cmu.edu/admissions/checklist/test-example"
 @pytest.fixture(scope="module")
 def knowledge_stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
     """A stack of its own: these tests change what the assistant answers."""
-    workdir = tmp_path_factory.mktemp("knowledge-stack")
-    database_url = f"sqlite:///{workdir / 'conversations.db'}"
-    saved = {name: os.environ.get(name) for name in ("STAFF_USER", "STAFF_PASSWORD", "STAFF_ROLE")}
-    os.environ.update(STAFF_USER=EDITOR, STAFF_PASSWORD=PASSWORD, STAFF_ROLE="editor")
-    from staff.auth.accounts import Authenticator
-    from staff.config import load_config
-    from staff.data.database import ConsoleDatabase
-
-    console_db = ConsoleDatabase(database_url)
-    console_db.create_schema()
-    Authenticator(console_db, load_config()).set_password(VIEWER, PASSWORD, "viewer")
-    console_db.dispose()
-    running = Stack(settings_on_free_ports(database_url), model=trained_model, log_dir=workdir / "logs")
-    try:
-        running.start()
+    with staff_stack(
+        trained_model, tmp_path_factory.mktemp("knowledge-stack"), EDITOR, PASSWORD, {VIEWER: "viewer"}
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture

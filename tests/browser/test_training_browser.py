@@ -6,7 +6,6 @@ The Training page passes axe-core."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -17,7 +16,8 @@ import requests
 from widget_harness import format_violations, run_axe
 
 from core.model_store import ModelStore
-from ops.launcher import Stack, settings_on_free_ports
+from ops.launcher import Stack
+from tests.support.staff_stack import staff_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,24 +34,8 @@ TRAINING_LIMIT_MS = 15 * 60 * 1000
 
 @pytest.fixture(scope="module")
 def training_stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("training-stack")
-    saved = {name: os.environ.get(name) for name in ("STAFF_USER", "STAFF_PASSWORD", "STAFF_ROLE")}
-    os.environ.update(STAFF_USER=EDITOR, STAFF_PASSWORD=PASSWORD, STAFF_ROLE="editor")
-    running = Stack(
-        settings_on_free_ports(f"sqlite:///{workdir / 'conversations.db'}"),
-        model=trained_model,
-        log_dir=workdir / "logs",
-    )
-    try:
-        running.start()
+    with staff_stack(trained_model, tmp_path_factory.mktemp("training-stack"), EDITOR, PASSWORD, {}) as running:
         yield running
-    finally:
-        running.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def ask(stack: Stack, sender: str, text: str) -> str:

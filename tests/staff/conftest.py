@@ -87,3 +87,27 @@ def client(app):
     response = log_in(test_client)
     assert response.status_code == 302, response.get_data(as_text=True)
     return test_client
+
+
+@pytest.fixture
+def live_console(tmp_path, monkeypatch):
+    """The console served on a free port by werkzeug in a thread, over Rasa-written conversations, for
+    the browser tests (the editor ``admissions`` from the environment)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from core.settings import Settings
+    from webapp import create_app
+
+    monkeypatch.setenv("STAFF_USER", "admissions")
+    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
+    url = seed(f"sqlite:///{tmp_path / 'conversations.db'}")
+    app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="browser-test"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", url
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["staff_console"].close()

@@ -6,15 +6,11 @@ the console runs on its own over Rasa-written conversations (``seed``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from staff_helpers import STAFF_PASSWORD
-from staff_rasa_events import seed
-from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 from widget_harness import format_violations, run_axe  # noqa: E402
@@ -33,26 +29,6 @@ PAGES = [
     "/staff/export",
     "/staff/erase",
 ]
-
-
-@pytest.fixture
-def console_url(tmp_path, monkeypatch):
-    from core.settings import Settings
-    from webapp import create_app
-
-    monkeypatch.setenv("STAFF_USER", "admissions")
-    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
-    url = f"sqlite:///{tmp_path / 'conversations.db'}"
-    seed(url)
-    add_followup_and_handoff(url)
-    app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="axe-test"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["staff_console"].close()
 
 
 def add_followup_and_handoff(url: str) -> None:
@@ -87,7 +63,9 @@ def add_followup_and_handoff(url: str) -> None:
     store.dispose()
 
 
-def test_the_pages_that_change_something_pass_axe_and_work_from_the_keyboard(console_url, chromium_path):
+def test_the_pages_that_change_something_pass_axe_and_work_from_the_keyboard(live_console, chromium_path):
+    console_url, database_url = live_console
+    add_followup_and_handoff(database_url)
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:

@@ -7,16 +7,12 @@ a thread on a free port with werkzeug's server, over a SQLite file filled by Ras
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 from staff_helpers import STAFF_PASSWORD
-from staff_rasa_events import seed
-from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 LAUNCH_ARGS = [
@@ -33,26 +29,8 @@ LAUNCH_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def live_console(tmp_path, monkeypatch):
-    from core.settings import Settings
-    from webapp import create_app
-
-    monkeypatch.setenv("STAFF_USER", "admissions")
-    monkeypatch.setenv("STAFF_PASSWORD", STAFF_PASSWORD)
-    url = f"sqlite:///{tmp_path / 'conversations.db'}"
-    seed(url)
-    app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="browser-test"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["staff_console"].close()
-
-
 def test_staff_reviews_a_missed_question_and_downloads_files(live_console, chromium_path):
+    base, _ = live_console
     """``chromium_path`` (tests/conftest.py) skips without Chromium, or fails in CI."""
     from playwright.sync_api import expect, sync_playwright
 
@@ -61,7 +39,7 @@ def test_staff_reviews_a_missed_question_and_downloads_files(live_console, chrom
         browser = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
         try:
             page = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900}).new_page()
-            page.goto(f"{live_console}/staff/")
+            page.goto(f"{base}/staff/")
             expect(page.get_by_role("heading", name="Staff log in")).to_be_visible()
             page.get_by_label("User name").fill("admissions")
             page.get_by_label("Password").fill(STAFF_PASSWORD)
