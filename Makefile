@@ -43,7 +43,7 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing and cannot be installed here: browser tests will be skipped."; fi; }
 
-# Debian's nginx for the multi-instance test (tests/test_scale_nginx.py runs it as its own process on
+# Debian's nginx for the multi-instance test (tests/resilience/test_production_deploy.py runs it as its own process on
 # free ports; the system nginx service is never started or touched).
 nginx:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
@@ -76,7 +76,7 @@ $(WIDGET_DEPS): widget/package.json widget/package-lock.json
 	cd widget && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Rebuild web/static/chat-widget.js and staff/static/answer-preview.js from widget/src/ (commit them).
+# Rebuild website/static/chat-widget.js and console/static/answer-preview.js from widget/src/ (commit them).
 widget: $(WIDGET_DEPS)
 	node widget/build.mjs
 
@@ -85,8 +85,8 @@ widget-check: $(WIDGET_DEPS)
 	cd widget && node --test test/
 	@tmp=$$(mktemp --suffix=.js) && tmp2=$$(mktemp --suffix=.js) && node widget/build.mjs $$tmp $$tmp2 \
 	  && node --check $$tmp && node --check $$tmp2 \
-	  && { cmp -s $$tmp web/static/chat-widget.js && cmp -s $$tmp2 staff/static/answer-preview.js || { rm -f $$tmp $$tmp2; \
-	  echo "web/static/chat-widget.js or staff/static/answer-preview.js is older than widget/src/: run 'make widget' and commit them."; exit 1; }; } \
+	  && { cmp -s $$tmp website/static/chat-widget.js && cmp -s $$tmp2 console/static/answer-preview.js || { rm -f $$tmp $$tmp2; \
+	  echo "website/static/chat-widget.js or console/static/answer-preview.js is older than widget/src/: run 'make widget' and commit them."; exit 1; }; } \
 	  && rm -f $$tmp $$tmp2
 
 # Lint, training and the system packages do not depend on each other: they run side by side (apt

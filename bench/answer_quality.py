@@ -44,7 +44,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.knowledge import load_knowledge  # noqa: E402
 from core.topics import topic_for  # noqa: E402
+from ops.launcher import free_port  # noqa: E402
 
 HELD_OUT = ROOT / "tests" / "verbatim_questions.yml"
 OTHER_LANGUAGES = ROOT / "tests" / "verbatim_other_languages.yml"
@@ -110,12 +110,6 @@ class Outcome:
     def answered(self) -> List[str]:
         """Topics the replies answered (a fact, "I don't have it", or asking which program)."""
         return [r.topic for r in self.replies if r.kind in ("answer", "unknown", "askback") and r.topic]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RunningStack:

@@ -365,9 +365,9 @@ class Result:
 
 
 def run_console(backend: str, url: str, conversations: int, events: int, load_s: float) -> Result:
+    from console.conversations.queries import ConversationFilter
     from core.settings import Settings
-    from staff.conversations.queries import ConversationFilter
-    from webapp import create_app
+    from website import create_app
 
     os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")
     app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="bench"))
@@ -531,9 +531,9 @@ def _hostile_text(size: int) -> str:
 
 def bench_hostile(backend: str, url: str) -> List[Tuple[str, float, float, float]]:
     """(case, catch-up ms, transcript ms, CSV export ms) for each size in HOSTILE_SIZES."""
+    from console.data.database import events
     from core.settings import Settings
-    from staff.data.database import events
-    from webapp import create_app
+    from website import create_app
 
     os.environ.update(STAFF_USER="bench", STAFF_PASSWORD="bench-password-123")
     app = create_app(dataclasses.replace(Settings(), database_url=url, secret_key="bench"))

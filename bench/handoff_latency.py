@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import List
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(ROOT))
 
-from widget_harness import WidgetPage, launch_chromium  # noqa: E402
-
+from console.console import Console  # noqa: E402
 from ops.launcher import DEFAULT_MODEL, Stack, settings_on_free_ports  # noqa: E402
-from staff.console import Console  # noqa: E402
+from tests.support.widget_harness import WidgetPage, launch_chromium  # noqa: E402
 
 OFFICER = "bench-officer"
 

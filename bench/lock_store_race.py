@@ -5,7 +5,7 @@
 Prints, per run and store, how many holders were inside the lock at once, how many updates were
 lost and how many turns were refused. The stock store's race does not show up on every run (it
 depends on timing), which is why this is a benchmark and not a test; ours must show 1 holder and
-no lost update every time (tests/test_scale_lock_store.py asserts that).
+no lost update every time (tests/resilience/test_scale_lock_store.py asserts that).
 """
 
 from __future__ import annotations

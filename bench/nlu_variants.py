@@ -10,7 +10,7 @@ measured under the same machine load:
 
 - the gate: weighted F1 and accuracy of the intent the pipeline returns, FallbackClassifier
   included, computed as ``rasa test nlu`` does (sklearn's classification report; ``nlu_fallback``
-  counts as wrong), i.e. the figure tests/test_rasa.py holds at 0.90;
+  counts as wrong), i.e. the figure tests/integration/test_rasa.py holds at 0.90;
 - the classifier's own top confidence for correct and for wrong predictions (before the fallback);
 - for each fallback threshold: how many held-out messages would get a correct answer, a wrong
   intent (``wrong``), and a wrong *answer topic* (``wrong topic``: an ``ask_*`` or ``inform``

@@ -25,10 +25,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "browser"))
 sys.path.insert(0, str(ROOT))
 
-from widget_harness import launch_chromium  # noqa: E402
+from tests.support.widget_harness import launch_chromium  # noqa: E402
 
 QUESTIONS = [
     "How long is the MISM program?",

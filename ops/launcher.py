@@ -51,6 +51,12 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def free_port() -> int:
+    """A port the system has just found free, for a child server that must be told its port.
+
+    An in-process server binds port 0 itself instead (tests/support/widget_harness.py); a child
+    (Rasa, the action server, waitress) cannot, so the launcher picks, and a clash makes the child
+    fail to start, which the launcher reports.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -381,7 +387,7 @@ class Stack:
         wait_for(f"{self.rasa_url}/", 300, process)
 
     def start_web(self) -> None:
-        process = self._spawn("web", [PYTHON, "-m", "webapp"])
+        process = self._spawn("web", [PYTHON, "-m", "website"])
         wait_for(f"{self.web_url}/healthz", 60, process)
 
     def start(self) -> "Stack":
@@ -508,7 +514,7 @@ def _describe_database(database_url: str) -> str:
 
 def _staff_login_hint(settings: Settings) -> str:
     try:
-        from staff.auth.accounts import ensure_local_user
+        from console.auth.accounts import ensure_local_user
     except ImportError:
         return ""
     username, password = ensure_local_user(settings)

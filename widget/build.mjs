@@ -1,5 +1,5 @@
-// Bundles widget/src/ into the one file the pages load (web/static/chat-widget.js) and the staff
-// console's answer previews (staff/static/answer-preview.js, the same renderer), or into the files
+// Bundles widget/src/ into the one file the pages load (website/static/chat-widget.js) and the staff
+// console's answer previews (console/static/answer-preview.js, the same renderer), or into the files
 // given as arguments (the freshness check builds into temporary files and compares).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -9,7 +9,7 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const banner = readFileSync(here("./src/banner.js"), "utf8");
 
 const bundles = [
-  [here("./src/boot.js"), process.argv[2] || here("../web/static/chat-widget.js")],
+  [here("./src/boot.js"), process.argv[2] || here("../website/static/chat-widget.js")],
   [here("./src/preview.js"), process.argv[3] || here("../staff/static/answer-preview.js")],
 ];
 

@@ -23,7 +23,7 @@ encoder's pass is the largest part of a turn and runs in C without Python's GIL,
 would wait for it and the server's second core stay idle. Here the pipeline runs on one NLU thread
 (one parse at a time, as before, so the components see no concurrency they did not see before)
 while the event loop serves the other conversations' database reads and writes, rules and action
-calls. What ``parse_message`` returns is unchanged (``tests/test_scale_speedups.py``).
+calls. What ``parse_message`` returns is unchanged (``tests/unit/test_scale_speedups.py``).
 
 ``bot/rasa_patches/install.py`` installs them in every Rasa server this project configures.
 """
@@ -47,7 +47,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_patches.patch import Patch
 
-# Rasa's own method, kept for comparison in tests/test_scale_speedups.py.
+# Rasa's own method, kept for comparison in tests/unit/test_scale_speedups.py.
 RASA_VALIDATE_ACTION_RESULT = RemoteAction._validate_action_result
 
 
@@ -120,7 +120,7 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
     return True
 
 
-# Rasa's own lookup, kept for comparison in tests/test_scale_speedups.py.
+# Rasa's own lookup, kept for comparison in tests/unit/test_scale_speedups.py.
 RASA_RESOLVE_BY_TYPE = Event.resolve_by_type
 _event_classes: Dict[Text, Type[Event]] = {}
 
@@ -134,7 +134,7 @@ def _resolve_by_type(type_name: Text, default: Optional[Type[Event]] = None) -> 
     return cls
 
 
-# Rasa's own method, kept for comparison in tests/test_scale_speedups.py.
+# Rasa's own method, kept for comparison in tests/unit/test_scale_speedups.py.
 RASA_PARSE_MESSAGE = MessageProcessor.parse_message
 _nlu_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
 _structlogger = structlog.get_logger()

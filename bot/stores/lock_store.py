@@ -5,7 +5,7 @@ updates it with separate GET and SET calls (``LockStore.issue_ticket``, ``finish
 ``cleanup``). Two servers handling the same conversation at the same moment can both read the same
 list, both issue themselves the same ticket, and then process the conversation at the same time, or
 one can delete the other's lock (rasa #9213; the fix is not in open source). Both then load the
-same tracker and save it, and turns are duplicated or lost. ``tests/test_scale_lock_store.py``
+same tracker and save it, and turns are duplicated or lost. ``tests/resilience/test_scale_lock_store.py``
 reproduces this with the stock class.
 
 This store keeps Rasa's interface (``lock()`` as an async context manager yielding a ``TicketLock``)

@@ -14,7 +14,7 @@ table, instead of Rasa's ORM queries, which SQLAlchemy re-analysed and re-keyed 
 read, count and insert were about a sixth of the Rasa server's CPU per turn). They run the same
 SQL: the events of the latest session (after the last ``session_started``), in id order; a save
 counts those and inserts the tracker's events past that count, in one transaction.
-``tests/test_scale_speedups.py`` checks the two stores read and write the same rows.
+``tests/unit/test_scale_speedups.py`` checks the two stores read and write the same rows.
 
 Endpoints (``make run`` renders this from ``DATABASE_URL``)::
 

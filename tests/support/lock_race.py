@@ -3,7 +3,7 @@
 Each "server" is a thread with its own event loop and its own lock store object, all locking the
 same conversation, as several Rasa processes behind a load balancer do. Inside the lock each one
 does what Rasa does with a tracker: read, work, write back (here a counter in Redis). With a
-working lock no update is lost and no two holders overlap. Used by tests/test_scale_lock_store.py
+working lock no update is lost and no two holders overlap. Used by tests/resilience/test_scale_lock_store.py
 and bench/lock_store_race.py.
 """
 

@@ -22,9 +22,9 @@ def staff_stack(
     saved = {name: os.environ.get(name) for name in STAFF_ENV}
     os.environ.update(STAFF_USER=editor, STAFF_PASSWORD=password, STAFF_ROLE="editor")
     if roles:
-        from staff.auth.accounts import Authenticator
-        from staff.config import load_config
-        from staff.data.database import ConsoleDatabase
+        from console.auth.accounts import Authenticator
+        from console.config import load_config
+        from console.data.database import ConsoleDatabase
 
         console_db = ConsoleDatabase(database_url)
         console_db.create_schema()

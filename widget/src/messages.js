@@ -345,7 +345,7 @@ export function addMessages(Widget) {
         if (generation !== self.generation) return;
         self.setStatus(m, null);
         if (self.offline) self.backOnline();
-        self.receive(replies);
+        self.receive(replies, m);
       },
       function (err) {
         if (generation !== self.generation || (err && err.message === "stale")) return;
@@ -368,9 +368,16 @@ export function addMessages(Widget) {
     if (status === "failed") node.appendChild(this.renderFailed(m));
   };
 
-  Widget.prototype.receive = function (replies) {
+  /**
+   * Show the replies to `question` (the visitor's message they answer; none for the greeting). An
+   * answer is rated only while its question is the visitor's latest: a click on an answer that
+   * arrives after the visitor has asked again would follow the newer question in the conversation
+   * and be credited to the wrong answer.
+   */
+  Widget.prototype.receive = function (replies, question) {
     var shown = [];
     var queued = false;
+    var rateable = !question || this.latestQuestion() === question;
     (Array.isArray(replies) ? replies : []).forEach(function (r) {
       if (!r || typeof r !== "object") return;
       var text = typeof r.text === "string" ? r.text : "";
@@ -379,8 +386,8 @@ export function addMessages(Widget) {
         queued = true; // the assistant put us in the officers' queue
         return;
       }
-      if (r.custom && r.custom.feedback === true && shown.length) {
-        shown[shown.length - 1].feedback = "ask"; // the marker follows the answer it belongs to
+      if (r.custom && r.custom.feedback === true) {
+        if (rateable && shown.length) shown[shown.length - 1].feedback = "ask"; // it follows its answer
         return;
       }
       if (!text && !buttons.length) return; // images, other custom payloads: not supported here
@@ -392,6 +399,13 @@ export function addMessages(Widget) {
     if (queued) this.startHandoff();
     // While an officer has the conversation the assistant stays quiet on purpose.
     else if (!shown.length && !this.state.handoff) this.noAnswer();
+  };
+
+  /** The visitor's most recent message, sent or still waiting. */
+  Widget.prototype.latestQuestion = function () {
+    var msgs = this.state.messages;
+    for (var i = msgs.length - 1; i >= 0; i -= 1) if (msgs[i].from === "user") return msgs[i];
+    return null;
   };
 
   /* ---- live chat with an admissions officer ---- */

@@ -242,6 +242,10 @@ Widget.prototype.onOpenTrigger = function (event) {
 };
 
 Widget.prototype.destroy = function () {
+  // Replies still on their way belong to a widget that is gone: dropped, never saved over the state
+  // of a widget created after this one, and never the start of a health check nobody stops.
+  this.generation += 1;
+  this.destroyed = true;
   this.stopHealthCheck();
   if (this.pollTimer) window.clearTimeout(this.pollTimer);
   this.pollTimer = null;

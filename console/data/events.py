@@ -1,0 +1,394 @@
+"""Reading Rasa tracker events (rows of the ``events`` table) into what staff look at.
+
+Rasa stores each event as JSON in ``events.data`` (see ``SQLTrackerStore.save``). This module is the
+only place that knows that JSON's shape: visitor messages (``user``), bot messages (``bot``), the
+actions that produced them (``action``), slots (``slot``) and session starts. Everything else in the
+console works with :class:`Turn` objects and the small helpers below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+
+from console.data.database import MAX_EVENT_DATA
+from console.data.privacy import clean_text, clean_value
+from core.handoff import ACTIVE_STATES, FOLLOWUP_FORM, HANDOFF_EVENT_KEY, HANDOFF_SLOT, STAFF_NAME_KEY, is_staff_event
+from core.topics import (
+    ANSWER_TYPE_LABELS,
+    FEEDBACK_ENTITY,
+    FEEDBACK_INTENT,
+    MISS_ACTION,
+    MISS_INTENTS,
+    NOT_HELPFUL,
+    answer_type,
+    asks_feedback,
+    feedback_value,
+)
+
+# Actions that only mark turn boundaries; the transcript does not show them.
+SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
+# Actions that answer a miss: the assistant's own and Rasa's default.
+FALLBACK_ACTIONS = frozenset({MISS_ACTION, "action_default_fallback"})
+NAME_LIMIT = 255
+# What staff read for a feedback click, instead of its payload.
+FEEDBACK_LABELS = {"yes": "Helpful", "no": "Not helpful"}
+# Why a question whose answer the visitor marked "not helpful" is in the missed queue.
+NOT_HELPFUL_REASON = "not helpful"
+
+
+def too_large_note(length: Any) -> str:
+    """What staff see instead of an event too large to read (stored before the chat edge limited size)."""
+    return f"[message too large to show: {int(length or 0):,} characters stored]"
+
+
+def normalise_text(text: str) -> str:
+    """Case, punctuation and spacing removed, so "What's the GPA?" groups with "whats the gpa"."""
+    lowered = re.sub(r"[’'`]", "", (text or "").lower())
+    return " ".join(re.sub(r"[^\w\s]|_", " ", lowered).split())[:500]
+
+
+def miss_reason(intent: Optional[str], confidence: Optional[float], threshold: float) -> Optional[str]:
+    """Why a visitor message counts as missed, or ``None`` when the assistant understood it."""
+    if not intent:
+        return "not classified"
+    if intent in MISS_INTENTS:
+        return MISS_INTENTS[intent]
+    if confidence is not None and confidence < threshold:
+        return "low confidence"
+    return None
+
+
+def load_data(raw: Any) -> Dict[str, Any]:
+    """``events.data`` as a dict; damaged rows become empty dicts instead of breaking a page.
+
+    ``raw`` is ``None`` for rows the query left out because their JSON is over
+    ``MAX_EVENT_DATA`` characters, so no single row can make a page parse megabytes.
+    """
+    if isinstance(raw, dict):
+        return raw
+    try:
+        data = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass
+class UserMessage:
+    """The facts of one visitor message that the console stores and filters on."""
+
+    text: str
+    intent: Optional[str]
+    confidence: Optional[float]
+    entities: List[Tuple[str, Any]]
+    ranking: List[Tuple[str, float]]
+
+    def values_of(self, entity: str) -> List[Any]:
+        return [value for name, value in self.entities if name == entity]
+
+
+def _name(value: Any) -> Optional[str]:
+    """An intent, entity or action name as stored: sanitised, bounded, ``None`` when empty."""
+    return clean_text(value, NAME_LIMIT) or None if value else None
+
+
+def parse_user(data: Mapping[str, Any]) -> UserMessage:
+    """A visitor message from its event JSON, every string in it sanitised (:func:`clean_text`)."""
+    parse_data = data.get("parse_data") or {}
+    parse_data = parse_data if isinstance(parse_data, dict) else {}
+    intent = parse_data.get("intent") or {}
+    entities = [
+        (clean_text(item.get("entity"), NAME_LIMIT), clean_value(item.get("value")))
+        for item in (parse_data.get("entities") or [])[:50]
+        if isinstance(item, dict) and item.get("entity")
+    ]
+    ranking = [
+        (clean_text(item.get("name"), NAME_LIMIT), _float(item.get("confidence")) or 0.0)
+        for item in (parse_data.get("intent_ranking") or [])[:10]
+        if isinstance(item, dict) and item.get("name")
+    ]
+    return UserMessage(
+        text=clean_text(data.get("text")),
+        intent=_name(intent.get("name")) if isinstance(intent, dict) else None,
+        confidence=_float(intent.get("confidence")) if isinstance(intent, dict) else None,
+        entities=entities,
+        ranking=ranking,
+    )
+
+
+def _float(value: Any) -> Optional[float]:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_payload(text: str) -> Optional[Tuple[str, Any]]:
+    """``/inform{"program":"msit"}`` -> ``("inform", {"program": "msit"})``; ``None`` for plain text."""
+    match = re.fullmatch(r"\s*/([\w.\-]+)\s*(\{.*\})?\s*", text or "", flags=re.S)
+    if not match:
+        return None
+    entities: Any = None
+    if match.group(2):
+        try:
+            entities = json.loads(match.group(2))
+        except ValueError:
+            entities = match.group(2)
+    return match.group(1), entities
+
+
+def same_payload(typed: str, offered: str) -> bool:
+    if (typed or "").strip() == (offered or "").strip():
+        return True
+    parsed = parse_payload(typed)
+    return parsed is not None and parsed == parse_payload(offered)
+
+
+@dataclass
+class Button:
+    title: str
+    payload: str
+    clicked: bool = False
+
+
+@dataclass
+class Turn:
+    """One line of a transcript: a visitor message, a bot message or a marker between them."""
+
+    event_id: int
+    sender_id: str
+    kind: str  # visitor | bot | session | slot | action
+    timestamp: Optional[float]
+    text: str = ""
+    intent: Optional[str] = None
+    confidence: Optional[float] = None
+    entities: List[Tuple[str, Any]] = field(default_factory=list)
+    ranking: List[Tuple[str, float]] = field(default_factory=list)
+    miss_reason: Optional[str] = None
+    payload: Optional[str] = None
+    button_title: Optional[str] = None
+    buttons: List[Button] = field(default_factory=list)
+    action: Optional[str] = None
+    policy: Optional[str] = None
+    action_confidence: Optional[float] = None
+    utter_action: Optional[str] = None
+    slot_value: Any = None
+    # A visitor turn: the feedback click it is ("yes" / "no"). A bot turn: the feedback it received.
+    feedback: Optional[str] = None
+    # A bot turn written by a person in a live hand-off: their display name and the kind of event
+    # ("message", "joined", "handed_back", ...; core.handoff).
+    staff_name: Optional[str] = None
+    handoff_kind: Optional[str] = None
+
+    @property
+    def missed(self) -> bool:
+        return self.miss_reason is not None
+
+    @property
+    def is_staff(self) -> bool:
+        """Written by a staff member (a message or an announcement), not by the assistant."""
+        return self.handoff_kind is not None
+
+    @property
+    def speaker(self) -> str:
+        """Who wrote the turn, as transcripts and exports name it: "Jane (staff)" for a person."""
+        if self.kind == "visitor":
+            return "Visitor"
+        if self.is_staff:
+            return f"{self.staff_name or 'Admissions'} (staff)"
+        return "Assistant"
+
+    @property
+    def is_feedback(self) -> bool:
+        return self.kind == "visitor" and self.intent == FEEDBACK_INTENT
+
+    @property
+    def feedback_label(self) -> str:
+        """ "Helpful" / "Not helpful" ("Feedback" for a click whose value cannot be read)."""
+        return FEEDBACK_LABELS.get(self.feedback or "", "Feedback")
+
+    @property
+    def answer_type(self) -> Optional[str]:
+        """The bot message's answer type label ("Known unknown"), ``None`` for small talk."""
+        kind = answer_type(self.utter_action)
+        return ANSWER_TYPE_LABELS[kind] if kind else None
+
+    @property
+    def is_fallback_action(self) -> bool:
+        return self.action in FALLBACK_ACTIONS
+
+
+@dataclass
+class _Context:
+    """What the builder remembers about one conversation between two rows of it."""
+
+    action: Optional[str] = None
+    policy: Optional[str] = None
+    action_confidence: Optional[float] = None
+    offered: List[Button] = field(default_factory=list)
+    rated: Optional["Turn"] = None  # the latest answer the visitor could rate
+    rated_question: Optional["Turn"] = None  # the visitor message that answer replied to
+    question: Optional["Turn"] = None  # the latest visitor message that was not a feedback click
+    # The visitor is writing to a person (live hand-off) or answering the follow-up form: no misses.
+    handoff_state: Optional[str] = None
+    in_form: bool = False
+
+    @property
+    def to_person(self) -> bool:
+        return self.handoff_state in ACTIVE_STATES or self.in_form
+
+
+class TurnBuilder:
+    """Builds :class:`Turn` objects from event rows in id order.
+
+    Two facts need the rows before: which action produced a bot message (the ``action`` event just
+    before it) and which button a payload message clicked (the buttons of the bot messages since the
+    visitor last wrote). The builder keeps that context per conversation, bounded to the most recent
+    ``max_conversations`` so a streamed export over millions of rows uses constant memory.
+    """
+
+    def __init__(
+        self,
+        threshold: float,
+        mask: Callable[[Any], Any],
+        max_conversations: int = 20_000,
+        rate_earlier_turns: bool = True,
+    ) -> None:
+        self.threshold = threshold
+        self.mask = mask
+        self.max_conversations = max_conversations
+        # A feedback click marks the answer (and question) before it; a streamed export has written
+        # those rows already, so it keeps no reference to them and its memory stays flat.
+        self.rate_earlier_turns = rate_earlier_turns
+        self._contexts: "OrderedDict[str, _Context]" = OrderedDict()
+
+    def _context(self, sender_id: str) -> _Context:
+        context = self._contexts.pop(sender_id, None) or _Context()
+        self._contexts[sender_id] = context
+        if len(self._contexts) > self.max_conversations:
+            self._contexts.popitem(last=False)
+        return context
+
+    def feed(self, row: Mapping[str, Any]) -> Optional[Turn]:
+        """Turn one row (id, sender_id, type_name, timestamp, action_name, data) into a turn."""
+        kind = row["type_name"]
+        sender_id = row["sender_id"]
+        context = self._context(sender_id)
+        base: Dict[str, Any] = dict(event_id=row["id"], sender_id=sender_id, timestamp=row["timestamp"])
+        if kind == "action":
+            return self._action(row, context, base)
+        if kind in ("user", "bot") and row.get("data") is None and (row.get("data_length") or 0) > MAX_EVENT_DATA:
+            return Turn(kind="visitor" if kind == "user" else "bot", text=too_large_note(row["data_length"]), **base)
+        if kind == "user":
+            return self._visitor(load_data(row["data"]), context, base)
+        if kind == "bot":
+            return self._bot(load_data(row["data"]), context, base)
+        if kind == "slot":
+            data = load_data(row["data"])
+            if row.get("action_name") == HANDOFF_SLOT:
+                value = data.get("value")
+                context.handoff_state = value if isinstance(value, str) else None
+            return Turn(
+                kind="slot",
+                action=_name(row.get("action_name") or data.get("name")),
+                slot_value=self.mask(clean_value(data.get("value"))),
+                **base,
+            )
+        if kind == "session_started":
+            context.offered = []
+            context.handoff_state, context.in_form = None, False
+            return Turn(kind="session", **base)
+        if kind == "active_loop":
+            context.in_form = row.get("action_name") == FOLLOWUP_FORM
+        elif kind in ("restart", "reset_slots"):
+            context.handoff_state, context.in_form = None, False
+        return None
+
+    def _action(self, row: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Optional[Turn]:
+        name = _name(row.get("action_name"))
+        if name in SILENT_ACTIONS:
+            return None
+        data = load_data(row.get("data"))
+        context.action = name
+        context.policy = _name(data.get("policy"))
+        context.action_confidence = _float(data.get("confidence"))
+        return Turn(
+            kind="action", action=name, policy=context.policy, action_confidence=context.action_confidence, **base
+        )
+
+    def _visitor(self, data: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Turn:
+        message = parse_user(data)
+        turn = Turn(
+            kind="visitor",
+            text=self.mask(message.text),
+            intent=message.intent,
+            confidence=message.confidence,
+            entities=[(name, self.mask(value)) for name, value in message.entities],
+            ranking=message.ranking[:5],
+            miss_reason=None if context.to_person else miss_reason(message.intent, message.confidence, self.threshold),
+            **base,
+        )
+        if message.intent == FEEDBACK_INTENT:
+            # Not a question: the click rates the answer just before it (never a miss, no raw payload).
+            values = [feedback_value(value) for value in message.values_of(FEEDBACK_ENTITY)]
+            turn.feedback = next(filter(None, values), None)
+            turn.miss_reason = None
+            turn.text = f"Feedback on the answer: {turn.feedback_label}"
+            if context.rated is not None:
+                context.rated.feedback = turn.feedback
+                question = context.rated_question
+                if turn.feedback == NOT_HELPFUL and question is not None and question.miss_reason is None:
+                    question.miss_reason = NOT_HELPFUL_REASON
+            context.rated = context.rated_question = None
+            context.action = None
+            return turn
+        context.rated = context.rated_question = None
+        context.question = turn if self.rate_earlier_turns else None
+        if parse_payload(message.text):
+            turn.payload = turn.text
+            clicked = next((b for b in context.offered if same_payload(message.text, b.payload)), None)
+            if clicked:
+                clicked.clicked = True
+                turn.button_title = clicked.title
+        context.offered = []
+        context.action = None
+        return turn
+
+    def _bot(self, data: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Turn:
+        payload = data.get("data") or {}
+        payload = payload if isinstance(payload, dict) else {}
+        buttons = [
+            Button(title=clean_text(b.get("title"), NAME_LIMIT), payload=clean_text(b.get("payload"), 1000))
+            for b in (payload.get("buttons") or payload.get("quick_replies") or [])[:50]
+            if isinstance(b, dict)
+        ]
+        context.offered = (context.offered + buttons)[-50:]
+        metadata = data.get("metadata") or {}
+        turn = Turn(
+            kind="bot",
+            # The assistant's own words (e.g. the admissions office's public e-mail) are not masked.
+            text=clean_text(data.get("text")),
+            buttons=buttons,
+            action=context.action,
+            policy=context.policy,
+            action_confidence=context.action_confidence,
+            utter_action=_name(metadata.get("utter_action")) if isinstance(metadata, dict) else None,
+            **base,
+        )
+        if is_staff_event(metadata):
+            turn.handoff_kind = _name(metadata[HANDOFF_EVENT_KEY])
+            turn.staff_name = clean_text(metadata.get(STAFF_NAME_KEY), 80) or None
+            turn.action = turn.policy = turn.action_confidence = None
+        if asks_feedback(turn.utter_action) and self.rate_earlier_turns:
+            context.rated, context.rated_question = turn, context.question
+        return turn
+
+    def build(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Turn]:
+        for row in rows:
+            turn = self.feed(row)
+            if turn is not None:
+                yield turn

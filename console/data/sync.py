@@ -1,0 +1,509 @@
+"""Keeps the console's summary tables up to date with Rasa's ``events`` table.
+
+List pages, filters and charts must stay fast at 100,000 conversations, and aggregating raw events
+(JSON in a text column) for every page view would not. So the console reads each new event once,
+in id order, and folds it into ``staff_conversations`` (one row per conversation),
+``staff_messages`` (one row per visitor question) and ``staff_answers`` (one row per reply of a known
+answer type). ``staff_sync.watermark`` remembers the last id read.
+
+Hand-offs and follow-ups (names in ``core.handoff``): while the ``handoff`` slot is ``queued`` or
+``live``, or the follow-up form is asking, what the visitor writes is for a person (or is an answer
+to the form), not a question for the assistant: it is stored with ``to_person`` set and never counts
+as missed. That state is kept per conversation (``handoff_state``, ``in_form``) so a batch that
+starts mid-conversation continues it. Staff messages (bot events marked by
+``core.handoff.is_staff_event``) are not assistant replies. A ``followup_request`` slot event
+becomes a row of ``staff_followups`` (:mod:`console.followups.inbox`); a malformed one is logged and skipped.
+
+A feedback click (intent ``feedback``) is not a question: it marks the latest rateable answer
+before it (and, for "not helpful", the question that answer replied to). The topic of an answer is
+the ``topic`` slot its action set right after it, before the next action or visitor message.
+
+Each batch runs in one transaction that starts by updating the ``staff_sync`` row; that takes the
+database's write lock (SQLite) or a row lock (PostgreSQL), so concurrent catch-ups from several
+web workers or the CLI queue up instead of counting an event twice.
+
+On PostgreSQL, ids come from a sequence and two Rasa processes can commit out of order, so an id
+below the watermark may appear a moment later. Such recent holes are remembered in
+``staff_sync.pending`` and looked up again for a few minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from console.data.database import (
+    ConsoleDatabase,
+    answers,
+    conversations,
+    events,
+    followups,
+    in_chunks,
+    messages,
+    sync_state,
+    upsert,
+)
+from console.data.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
+from console.data.privacy import clean_text, clean_value, conversation_ref, mask_text
+from console.data.vocabulary import Vocabulary
+from console.followups.inbox import request_row
+from core.handoff import (
+    ACTIVE_STATES,
+    FOLLOWUP_FORM,
+    FOLLOWUP_RECORD_SLOT,
+    HANDOFF_SLOT,
+    UNDECIDED_PROGRAM,
+    is_staff_event,
+)
+from core.topics import (
+    FEEDBACK_ENTITY,
+    FEEDBACK_INTENT,
+    FOLLOWUP_TAKEN,
+    HANDED_TO_PERSON,
+    HANDOFF_TYPES,
+    MISS_INTENTS,
+    NOT_HELPFUL,
+    RATED_TYPES,
+    answer_type,
+    feedback_value,
+    responses_of,
+)
+
+BATCH_SIZE = 5000
+# How long a hole in the id sequence is watched for a late commit.
+GAP_WINDOW_SECONDS = 600
+MAX_PENDING = 5000
+PREVIEW_LENGTH = 200
+_SUMMARY_COLUMNS = [column.name for column in conversations.c if column.name not in ("sender_id", "ref")]
+# Events after which Rasa's tracker has no slots and no active form (Tracker._reset).
+_RESETS = ("session_started", "restart", "reset_slots")
+
+
+@dataclass
+class SyncResult:
+    processed: int = 0
+    caught_up: bool = True
+    watermark: int = 0
+    latest_id: int = 0
+
+    @property
+    def progress(self) -> float:
+        """Share of the events table read so far (1.0 when caught up)."""
+        if self.caught_up or not self.latest_id:
+            return 1.0
+        return min(1.0, self.watermark / self.latest_id)
+
+
+@dataclass
+class ConversationDelta:
+    """What a batch of events adds to one conversation's summary row."""
+
+    started_at: Optional[float] = None
+    last_activity: Optional[float] = None
+    events: int = 0
+    visitor_messages: int = 0
+    bot_messages: int = 0
+    hard_misses: int = 0
+    min_confidence: Optional[float] = None
+    intents: Set[str] = field(default_factory=set)
+    programs: Set[str] = field(default_factory=set)
+    tracks: Set[str] = field(default_factory=set)
+    first_message: Optional[str] = None
+    contact_suggestions: int = 0
+    not_helpful: int = 0
+    live_chats: int = 0
+    followups: int = 0
+    # The conversation's state after the batch (seeded with the stored state before it).
+    handoff_state: Optional[str] = None
+    in_form: bool = False
+
+    @property
+    def to_person(self) -> bool:
+        """Whether what the visitor writes now is for a person (live hand-off) or the follow-up form."""
+        return self.handoff_state in ACTIVE_STATES or self.in_form
+
+    def add_time(self, timestamp: Optional[float]) -> None:
+        if timestamp is None:
+            return
+        self.started_at = timestamp if self.started_at is None else min(self.started_at, timestamp)
+        self.last_activity = timestamp if self.last_activity is None else max(self.last_activity, timestamp)
+
+
+def _split(value: Optional[str]) -> Set[str]:
+    return {item for item in (value or "").split(",") if item}
+
+
+def _join(items: Iterable[str]) -> str:
+    """Stored as ``,a,b,`` so a filter can match a whole item with ``LIKE '%,a,%'``."""
+    cleaned = sorted({item.replace(",", " ") for item in items if item})
+    return "," + ",".join(cleaned) + "," if cleaned else ","
+
+
+def _min(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return _either(min, a, b)
+
+
+def _max(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return _either(max, a, b)
+
+
+def _add_track(delta: ConversationDelta, value: Any) -> None:
+    """Note a track slot or entity value (masked, lower case, short); ignores empty values."""
+    if isinstance(value, str) and value.strip():
+        delta.tracks.add(mask_text(value.strip().lower())[:60])
+
+
+def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
+    """``pick(a, b)`` where both are known, else whichever is."""
+    return b if a is None else a if b is None else pick(a, b)
+
+
+@dataclass
+class Folded:
+    """What a batch of events adds: per-conversation deltas, question rows, answer rows, feedback
+    clicks ``(sender, event id, "yes"/"no")`` and topics whose answer is in an earlier batch."""
+
+    deltas: Dict[str, ConversationDelta] = field(default_factory=dict)
+    questions: List[Dict[str, Any]] = field(default_factory=list)
+    answers: List[Dict[str, Any]] = field(default_factory=list)
+    feedback: List[Tuple[str, int, str]] = field(default_factory=list)
+    late_topics: List[Tuple[str, int, str]] = field(default_factory=list)
+    followups: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def fold_events(
+    rows: Iterable[Mapping[str, Any]],
+    vocabulary: Vocabulary,
+    stored: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> Folded:
+    """Summarise a batch of event rows (in id order); ``stored``: the summary rows of the batch's
+    conversations as they were before it (their hand-off and form state carries on)."""
+    folded = Folded()
+    stored = stored or {}
+    last_question: Dict[str, int] = {}
+    open_answer: Dict[str, Dict[str, Any]] = {}  # the answer whose action is still running, per sender
+    interrupted: Set[str] = set()  # senders with a non-slot event earlier in this batch
+    for row in rows:
+        sender = row["sender_id"]
+        delta = folded.deltas.get(sender)
+        if delta is None:
+            before = stored.get(sender) or {}
+            delta = folded.deltas[sender] = ConversationDelta(
+                handoff_state=before.get("handoff_state"), in_form=bool(before.get("in_form"))
+            )
+        delta.events += 1
+        delta.add_time(row["timestamp"])
+        kind = row["type_name"]
+        if kind == "bot":
+            interrupted.add(sender)
+            if is_staff_event(load_data(row["data"]).get("metadata")):
+                continue  # a staff member's message: not an assistant reply
+            delta.bot_messages += 1
+            answer = _fold_bot(delta, row, last_question.get(sender))
+            if answer is not None:
+                folded.answers.append(answer)
+                open_answer[sender] = answer
+            continue
+        if kind == "slot":
+            _fold_slot(delta, row, vocabulary)
+            _fold_state_slot(folded, delta, row, vocabulary)
+            topic = _topic(row)
+            if topic is not None and sender in open_answer:
+                open_answer[sender]["topic"] = topic
+            elif topic is not None and sender not in interrupted:
+                folded.late_topics.append((sender, row["id"], topic))
+            continue
+        interrupted.add(sender)
+        if kind in _RESETS:
+            delta.handoff_state, delta.in_form = None, False
+        elif kind == "active_loop":
+            delta.in_form = row["action_name"] == FOLLOWUP_FORM
+        if kind == "user":
+            open_answer.pop(sender, None)
+            message = parse_user(load_data(row["data"]))
+            if message.intent == FEEDBACK_INTENT:
+                value = next(filter(None, map(feedback_value, message.values_of(FEEDBACK_ENTITY))), None)
+                if value:
+                    folded.feedback.append((sender, row["id"], value))
+                    if value == NOT_HELPFUL:
+                        delta.not_helpful += 1
+            else:
+                folded.questions.append(_fold_user(delta, row, message, vocabulary))
+                last_question[sender] = row["id"]
+        else:  # an action or a session start ends the previous action's events
+            open_answer.pop(sender, None)
+    return folded
+
+
+def _fold_state_slot(folded: Folded, delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
+    """The ``handoff`` slot (who owns the conversation) and a submitted follow-up request."""
+    if row["action_name"] == HANDOFF_SLOT:
+        value = load_data(row["data"]).get("value")
+        delta.handoff_state = value if isinstance(value, str) and value in ACTIVE_STATES else None
+    elif row["action_name"] == FOLLOWUP_RECORD_SLOT:
+        value = load_data(row["data"]).get("value")
+        if value is None:
+            return  # the slot being emptied after a request
+        request = request_row(row, value, vocabulary.normalise_program)
+        if request is not None:
+            folded.followups.append(request)
+            if request["program"] != UNDECIDED_PROGRAM:
+                delta.programs.add(request["program"])
+
+
+def _topic(row: Mapping[str, Any]) -> Optional[str]:
+    if row["action_name"] != "topic":
+        return None
+    value = clean_value(load_data(row["data"]).get("value"))
+    return clean_text(value, NAME_LIMIT) or None if isinstance(value, str) else None
+
+
+def _fold_bot(delta: ConversationDelta, row: Mapping[str, Any], question: Optional[int]) -> Optional[Dict[str, Any]]:
+    """The answer row of a bot message of a known answer type (``None`` for small talk)."""
+    metadata = load_data(row["data"]).get("metadata")
+    response = metadata.get("utter_action") if isinstance(metadata, dict) else None
+    kind = answer_type(response if isinstance(response, str) else None)
+    if kind is None:
+        return None
+    if kind in HANDOFF_TYPES:
+        delta.contact_suggestions += 1
+    elif kind == HANDED_TO_PERSON:
+        delta.live_chats += 1
+    elif kind == FOLLOWUP_TAKEN:
+        delta.followups += 1
+    return {
+        "event_id": row["id"],
+        "sender_id": row["sender_id"],
+        "timestamp": row["timestamp"],
+        "response": response,
+        "topic": None,
+        "question_id": question,
+        "feedback": None,
+    }
+
+
+def _fold_slot(delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
+    values = clean_value(load_data(row["data"]).get("value"))
+    for value in values if isinstance(values, list) else [values]:
+        program = vocabulary.normalise_program(value) if row["action_name"] == "program" else None
+        if program:
+            delta.programs.add(program)
+        elif row["action_name"] == "track":
+            _add_track(delta, value)
+
+
+def _fold_user(
+    delta: ConversationDelta, row: Mapping[str, Any], message: UserMessage, vocabulary: Vocabulary
+) -> Dict[str, Any]:
+    text = mask_text(message.text)
+    delta.visitor_messages += 1
+    # Written to a person or to the follow-up form: neither a miss nor a topic asked of the assistant.
+    to_person = delta.to_person
+    if not to_person:
+        if not message.intent or message.intent in MISS_INTENTS:
+            delta.hard_misses += 1
+        delta.min_confidence = _min(delta.min_confidence, message.confidence)
+        if message.intent:
+            delta.intents.add(message.intent)
+    delta.programs.update(filter(None, map(vocabulary.normalise_program, message.values_of("program"))))
+    for name, value in message.entities:
+        if name == "track":
+            _add_track(delta, value)
+    if delta.first_message is None and not text.startswith("/"):
+        delta.first_message = text[:PREVIEW_LENGTH]
+    return {
+        "event_id": row["id"],
+        "sender_id": row["sender_id"],
+        "timestamp": row["timestamp"],
+        "text": text,
+        "norm_text": normalise_text(text),
+        "intent": message.intent,
+        "confidence": message.confidence,
+        "feedback": None,
+        "to_person": to_person,
+    }
+
+
+def merge(existing: Optional[Mapping[str, Any]], delta: ConversationDelta) -> Dict[str, Any]:
+    """The summary row after adding ``delta`` to ``existing`` (``None`` for a new conversation)."""
+    old = dict(existing or {})
+    return {
+        "started_at": _min(old.get("started_at"), delta.started_at),
+        "last_activity": _max(old.get("last_activity"), delta.last_activity),
+        "events": (old.get("events") or 0) + delta.events,
+        "visitor_messages": (old.get("visitor_messages") or 0) + delta.visitor_messages,
+        "bot_messages": (old.get("bot_messages") or 0) + delta.bot_messages,
+        "hard_misses": (old.get("hard_misses") or 0) + delta.hard_misses,
+        "min_confidence": _min(old.get("min_confidence"), delta.min_confidence),
+        "intents": _join(_split(old.get("intents")) | delta.intents),
+        "programs": _join(_split(old.get("programs")) | delta.programs),
+        "tracks": _join(_split(old.get("tracks")) | delta.tracks),
+        "first_message": old.get("first_message") or delta.first_message,
+        "contact_suggestions": (old.get("contact_suggestions") or 0) + delta.contact_suggestions,
+        "not_helpful": (old.get("not_helpful") or 0) + delta.not_helpful,
+        "live_chats": (old.get("live_chats") or 0) + delta.live_chats,
+        "followups": (old.get("followups") or 0) + delta.followups,
+        "handoff_state": delta.handoff_state,
+        "in_form": delta.in_form,
+    }
+
+
+def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabulary: Vocabulary) -> None:
+    """Fold ``rows`` into the summary tables (inside the caller's locked transaction)."""
+    senders = list({row["sender_id"] for row in rows})
+    existing: Dict[str, Mapping[str, Any]] = {}
+    for chunk in in_chunks(senders):
+        query = sa.select(conversations).where(conversations.c.sender_id.in_(chunk))
+        existing.update({row._mapping["sender_id"]: row._mapping for row in connection.execute(query)})
+    folded = fold_events(rows, vocabulary, existing)
+    deltas = folded.deltas
+    upsert(connection, messages, folded.questions, ["event_id"])
+    upsert(connection, answers, folded.answers, ["event_id"])
+    # Keyed by the event: a re-read (rebuild, late commit) never resets staff's work on a request.
+    upsert(connection, followups, folded.followups, ["event_id"])
+    _link_answers(connection, folded)
+    if not deltas:
+        return
+    updates = [
+        {"sender_id": sender_id, "ref": conversation_ref(sender_id), **merge(existing.get(sender_id), delta)}
+        for sender_id, delta in deltas.items()
+    ]
+    upsert(connection, conversations, updates, ["sender_id"], _SUMMARY_COLUMNS)
+
+
+def _link_answers(connection: Connection, folded: Folded) -> None:
+    """Fill in what lies in earlier batches: the question an answer replied to, the topic of an
+    answer whose action's slot came in this batch, and the answer each feedback click rates."""
+    a = answers.c
+    unlinked = [row["event_id"] for row in folded.answers if row["question_id"] is None]
+    latest_question = (
+        sa.select(sa.func.max(messages.c.event_id))
+        .where(messages.c.sender_id == a.sender_id, messages.c.event_id < a.event_id)
+        .scalar_subquery()
+    )
+    for chunk in in_chunks(unlinked):
+        connection.execute(sa.update(answers).where(a.event_id.in_(chunk)).values(question_id=latest_question))
+    for sender, event_id, topic in folded.late_topics:
+        # Only when nothing but slots lies between the answer and this slot (the same action's events).
+        previous = connection.execute(
+            sa.select(events.c.id, events.c.type_name)
+            .where(events.c.sender_id == sender, events.c.id < event_id, events.c.type_name != "slot")
+            .order_by(events.c.id.desc())
+            .limit(1)
+        ).first()
+        if previous is not None and previous.type_name == "bot":
+            connection.execute(sa.update(answers).where(a.event_id == previous.id).values(topic=topic))
+    rated = responses_of(RATED_TYPES)
+    for sender, event_id, value in folded.feedback:
+        answer = connection.execute(
+            sa.select(a.event_id, a.question_id)
+            .where(a.sender_id == sender, a.event_id < event_id, a.response.in_(rated))
+            .order_by(a.event_id.desc())
+            .limit(1)
+        ).first()
+        if answer is None:
+            continue
+        connection.execute(sa.update(answers).where(a.event_id == answer.event_id).values(feedback=value))
+        if answer.question_id is not None:
+            connection.execute(
+                sa.update(messages).where(messages.c.event_id == answer.question_id).values(feedback=value)
+            )
+
+
+def _find_gaps(watermark: int, rows: List[Mapping[str, Any]], now: float) -> List[int]:
+    """Ids missing between rows that were written recently: maybe still being committed."""
+    gaps: List[int] = []
+    previous = watermark
+    for row in rows:
+        recent = (row["timestamp"] or 0) >= now - GAP_WINDOW_SECONDS
+        if row["id"] > previous + 1 and recent and previous > 0:
+            gaps.extend(range(previous + 1, min(row["id"], previous + 1 + MAX_PENDING)))
+        previous = row["id"]
+    return gaps[:MAX_PENDING]
+
+
+class Summariser:
+    """Reads new events into the summary tables, one locked batch at a time."""
+
+    def __init__(self, store: ConsoleDatabase, vocabulary: Vocabulary, batch_size: int = BATCH_SIZE) -> None:
+        self.store = store
+        self.vocabulary = vocabulary
+        self.batch_size = batch_size
+
+    def run(self, budget_seconds: Optional[float] = None) -> SyncResult:
+        """Catch up, stopping early after ``budget_seconds`` (``None``: until caught up)."""
+        result = SyncResult()
+        if not self.store.has_events_table():
+            return result
+        if self._idle():
+            result.watermark = result.latest_id = self._watermark()
+            return result
+        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        while True:
+            processed, result.watermark, result.latest_id = self._batch()
+            result.processed += processed
+            result.caught_up = result.watermark >= result.latest_id
+            if result.caught_up or (deadline is not None and time.monotonic() > deadline):
+                return result
+
+    def _watermark(self) -> int:
+        with self.store.connect() as connection:
+            return int(connection.execute(sa.select(sync_state.c.watermark)).scalar() or 0)
+
+    def _idle(self) -> bool:
+        """Nothing new and no hole to watch: skip the write transaction (most page views)."""
+        with self.store.connect() as connection:
+            state = connection.execute(sa.select(sync_state.c.watermark, sync_state.c.pending)).one()
+            latest = self.store.max_event_id(connection)
+        return latest == int(state.watermark) and state.pending in ("[]", "", None)
+
+    def _batch(self) -> Tuple[int, int, int]:
+        now = time.time()
+        with self.store.session_scope() as connection:
+            lock(connection)
+            state = connection.execute(sa.select(sync_state.c.watermark, sync_state.c.pending)).one()
+            watermark = int(state.watermark)
+            pending = [item for item in json.loads(state.pending or "[]") if item[1] >= now - GAP_WINDOW_SECONDS]
+            latest = self.store.max_event_id(connection)
+            if latest < watermark:
+                # Events were deleted and SQLite reuses freed ids: restart from what is left.
+                watermark, pending = latest, []
+            rows = self.store.events_after(connection, watermark, self.batch_size)
+            late = self.store.events_by_ids(connection, [item[0] for item in pending])
+            apply_batch(connection, late + rows, self.vocabulary)
+            found = {row["id"] for row in late}
+            pending = [item for item in pending if item[0] not in found]
+            pending += [[gap, now] for gap in _find_gaps(watermark, rows, now)]
+            if rows:
+                watermark = rows[-1]["id"]
+            connection.execute(
+                sa.update(sync_state).values(watermark=watermark, pending=json.dumps(pending[-MAX_PENDING:]))
+            )
+        return len(rows) + len(late), watermark, latest
+
+    def rebuild(self) -> SyncResult:
+        """Forget the summaries and read every event again (after changing masking rules, say)."""
+        with self.store.session_scope() as connection:
+            lock(connection)
+            connection.execute(sa.delete(messages))
+            connection.execute(sa.delete(answers))
+            connection.execute(sa.delete(conversations))
+            connection.execute(sa.update(sync_state).values(watermark=0, pending="[]"))
+        return self.run()
+
+
+def reset_watermark(store: ConsoleDatabase, connection: Connection) -> None:
+    """After a purge: SQLite may hand deleted ids out again, so never sit above the last id."""
+    latest = store.max_event_id(connection)
+    connection.execute(sa.update(sync_state).where(sync_state.c.watermark > latest).values(watermark=latest))
+
+
+def lock(connection: Connection) -> None:
+    """Take the summaries' lock for this transaction: updating the one ``staff_sync`` row takes the
+    database's write lock (SQLite) or that row's lock (PostgreSQL), so catch-ups and purges queue."""
+    connection.execute(sa.update(sync_state).values(updated_at=time.time()))

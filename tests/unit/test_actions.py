@@ -1,0 +1,642 @@
+"""The custom actions, run with a real rasa_sdk ``Tracker`` and ``CollectingDispatcher``.
+
+Responses are rendered with the real domain templates, so these tests read what a visitor reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import inspect
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import ActionAnswerTopic, ActionHandleMiss, ActionRecordFeedback
+from core.knowledge import load_knowledge
+from core.settings import PROJECT_ROOT
+from core.topics import FEEDBACK_INTENT, FEEDBACK_MARKER, intent_for
+from tests.support.facts import ADMISSIONS_EMAIL, ADMISSIONS_PHONE
+
+URL = re.compile(r"https?://[^\s)]+")
+NAMED_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s)]+)\)")
+TOPICS = sorted(load_knowledge().topics)
+
+
+def entity(kind: str, value: str) -> Dict[str, Any]:
+    return {"entity": kind, "value": value, "start": 0, "end": 0}
+
+
+def user_event(intent: str, text: str = "", entities: Optional[list] = None) -> Dict[str, Any]:
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": entities or [], "text": text}
+    return {"event": "user", "text": text, "parse_data": parse}
+
+
+def make_tracker(
+    intent: str,
+    entities: Optional[list] = None,
+    slots: Optional[dict] = None,
+    history: Optional[List[dict]] = None,
+    text: str = "",
+    metadata: Optional[dict] = None,
+    parse: Optional[dict] = None,
+) -> Tracker:
+    latest = user_event(intent, text, entities)
+    latest["parse_data"]["metadata"] = metadata or {}
+    latest["parse_data"].update(parse or {})  # what the NLU adds: ranking, questions, language
+    events = [*(history or []), latest]
+    return Tracker(
+        "visitor",
+        {"program": None, "track": None, "topic": None, "session_started_metadata": None, **(slots or {})},
+        latest["parse_data"],
+        events,
+        False,
+        None,
+        None,
+        "action_listen",
+    )
+
+
+def render(domain: Dict[str, Any], message: Dict[str, Any]) -> str:
+    """Fill a dispatched response with its variables the way Rasa's NLG does."""
+    template = domain["responses"][message["response"]][0]["text"]
+    return template.format(**message)
+
+
+@pytest.fixture(autouse=True)
+def no_web_server(monkeypatch):
+    """Actions that ask the web server about the live chat find none (port 9), unless a test starts one."""
+    monkeypatch.setenv("HANDOFF_URL", "http://127.0.0.1:9")
+
+
+def run(action, domain, tracker):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, domain)
+    if inspect.isawaitable(events):  # actions that call the web server are coroutines
+        events = asyncio.run(events)
+    texts = [render(domain, m) for m in dispatcher.messages]
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return dispatcher.messages, texts, slots
+
+
+def answer(domain, intent, **kwargs):
+    return run(ActionAnswerTopic(), domain, make_tracker(intent, **kwargs))
+
+
+# -- every topic, with and without a program --------------------------------------------------
+
+
+def titles(message: Dict[str, Any]) -> List[str]:
+    return [b["title"] for b in message.get("buttons") or []]
+
+
+def payloads(message: Dict[str, Any]) -> List[str]:
+    return [b["payload"] for b in message.get("buttons") or []]
+
+
+def sourced_urls(knowledge) -> set:
+    """Every address the knowledge file holds: an answer may link nothing else."""
+    return set(URL.findall(Path(knowledge_file()).read_text(encoding="utf-8")))
+
+
+def knowledge_file() -> str:
+    from core.knowledge import knowledge_file_from_env
+
+    return str(knowledge_file_from_env())
+
+
+@pytest.mark.parametrize("program", [None, "mism", "msit"])
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_question_gets_an_answer_on_the_first_turn(domain_dict, knowledge, topic, program):
+    entities = [entity("program", program)] if program else []
+    messages, texts, _ = answer(domain_dict, intent_for(topic), entities=entities)
+    assert len(messages) == 1, "one message per question"
+    assert messages[0]["response"] in {"utter_answer", "utter_unknown", "utter_answer_contact"}
+    text = texts[0]
+    assert not re.search(r"\{\w+\}|: None\b|^None$", text, re.M), "an unfilled variable"
+    assert "\n\n" not in text and not text.endswith("\n"), "no blank line in a bubble"
+    assert "Which program" not in text
+    # Named links only, each to an official page from the knowledge file.
+    assert URL.findall(NAMED_LINK.sub("", text)) == [], "a raw address instead of a named link"
+    for name, url in NAMED_LINK.findall(text):
+        assert url in sourced_urls(knowledge) and not name.startswith("http")
+    if messages[0]["response"] == "utter_unknown":
+        assert "I don't have" in text
+        assert ADMISSIONS_EMAIL in text and ADMISSIONS_PHONE in text
+        assert NAMED_LINK.search(text), "an honest unknown still links the best official page"
+
+
+@pytest.mark.parametrize("program", [None, "mism", "msit"])
+@pytest.mark.parametrize("topic", TOPICS)
+def test_first_answers_fit_on_a_phone_screen(domain_dict, topic, program):
+    entities = [entity("program", program)] if program else []
+    _, texts, _ = answer(domain_dict, intent_for(topic), entities=entities)
+    shown = NAMED_LINK.sub(r"\1", texts[0])  # what the widget shows: the link's name
+    assert len(shown.splitlines()) <= 12, shown
+    assert len(shown) <= 1100, shown
+
+
+def test_a_heinz_wide_fact_is_answered_once_without_asking(domain_dict):
+    messages, texts, slots = answer(domain_dict, "ask_application_fee", text="is there an application fee?")
+    assert messages[0]["response"] == "utter_answer"
+    assert "There is no application fee at Heinz College" in texts[0]
+    assert "all Heinz College programs" in texts[0]
+    assert not any(t.startswith("More on") for t in titles(messages[0]))
+    assert "program" not in slots
+
+
+def test_a_program_fact_without_a_program_is_answered_for_both(domain_dict):
+    messages, texts, slots = answer(domain_dict, "ask_how_to_apply", text="How do I apply?")
+    text = texts[0]
+    assert "• MISM:" in text and "• MSIT:" in text
+    assert "[MISM how-to-apply page](" in text and "[MSIT how-to-apply page](" in text
+    assert '/ask_how_to_apply{"program":"mism"}' in payloads(messages[0])
+    assert '/ask_how_to_apply{"program":"msit"}' in payloads(messages[0])
+    assert "More on MISM" in titles(messages[0]) and "More on MSIT" in titles(messages[0])
+    assert slots["topic"] == "how_to_apply" and "program" not in slots
+
+
+def test_the_page_program_answers_at_once_with_a_switch_button(domain_dict):
+    messages, texts, slots = answer(domain_dict, "ask_how_to_apply", metadata={"program": "msit"})
+    assert texts[0].startswith("How to apply, MSIT:")
+    assert "• MISM:" not in texts[0]
+    assert "Ask about MISM instead" in titles(messages[0])
+    assert '/ask_how_to_apply{"program":"mism"}' in payloads(messages[0])
+    assert slots["program"] == "msit"
+
+
+def test_the_session_metadata_is_the_page_context_for_later_messages(domain_dict):
+    tracker = make_tracker("ask_deadlines", slots={"session_started_metadata": {"program": "mism"}})
+    messages, texts, _ = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert texts[0].startswith("Application deadlines, MISM:")
+
+
+def test_a_program_named_in_the_message_beats_the_page(domain_dict):
+    messages, texts, _ = answer(
+        domain_dict, "ask_deadlines", entities=[entity("program", "mism")], metadata={"program": "msit"}
+    )
+    assert texts[0].startswith("Application deadlines, MISM:")
+    assert not any("instead" in t for t in titles(messages[0])), "the visitor chose; no switch offered"
+
+
+def test_a_known_unknown_says_exactly_what_is_missing(domain_dict):
+    messages, texts, _ = answer(domain_dict, "ask_english_tests", text="what is the minimum TOEFL score?")
+    text = texts[0]
+    assert messages[0]["response"] == "utter_unknown"
+    assert "I don't have the official minimum English-test scores" in text
+    assert "[MISM how-to-apply page](" in text and "[MSIT how-to-apply page](" in text
+    assert "Talk to a person" in titles(messages[0])
+
+
+def test_every_known_unknown_is_honest_for_every_program(domain_dict, knowledge):
+    unknown = [t for t in knowledge.known_unknowns() if t != "contact"]
+    assert "cost" in unknown and "english_tests" in unknown
+    for topic in unknown:
+        for program in (None, "mism", "msit"):
+            entities = [entity("program", program)] if program else []
+            messages, texts, _ = answer(domain_dict, intent_for(topic), entities=entities)
+            assert messages[0]["response"] == "utter_unknown", (topic, program)
+            assert knowledge.topics[topic].missing in texts[0]
+
+
+def test_a_fact_known_for_one_program_only_says_so_for_the_other(domain_dict):
+    messages, texts, _ = answer(domain_dict, "ask_tuition_payment", text="when do I have to pay tuition?")
+    text = texts[0]
+    assert "• MISM: not in my information" in text
+    assert "• MSIT: Billed after you register" in text
+    assert titles(messages[0])[0] == "More on MSIT"
+
+
+def test_a_long_answer_opens_compact_with_more_details(domain_dict, knowledge, monkeypatch):
+    deadlines = knowledge.lookup("mism", None, "deadlines")
+    # Before the first round: every round, every note and what the pages say about late applications.
+    monkeypatch.setenv("ASSISTANT_TODAY", (deadlines.deadlines()[0].date - datetime.timedelta(days=30)).isoformat())
+    bullets = len(deadlines.deadlines()) + len(deadlines.items) + (1 if deadlines.late else 0)
+    messages, texts, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
+    assert texts[0].count("• ") == 3 < bullets
+    assert '/ask_deadlines{"program":"mism","detail":"full"}' in payloads(messages[0])
+    messages, texts, _ = answer(
+        domain_dict, "ask_deadlines", entities=[entity("program", "mism"), entity("detail", "full")]
+    )
+    assert texts[0].count("• ") == bullets
+    assert "More details" not in titles(messages[0])
+
+
+def test_deadlines_name_the_cycle(domain_dict, knowledge):
+    fact = knowledge.lookup("mism", None, "deadlines")
+    first = fact.deadlines()[0]
+    _, texts, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
+    assert f"For the {fact.cycle} (as of {fact.as_of:%B} {fact.as_of.day}, {fact.as_of.year}):" in texts[0]
+    assert f"{first.label}: {first.date:%B} {first.date.day}, {first.date.year}" in texts[0]
+
+
+def test_gaps_are_stated_with_the_contact(domain_dict):
+    _, texts, _ = answer(domain_dict, "ask_test_scores", entities=[entity("program", "mism")])
+    assert "Not in my information: whether MISM requires the GRE or GMAT" in texts[0]
+    assert ADMISSIONS_EMAIL in texts[0]
+    assert "69H-V8-50" in texts[0], "the program's own fact"
+    assert "GRE at Home and GMAT Online are accepted" in texts[0], "then the Heinz-wide rules"
+
+
+def test_stem_opt_gives_the_program_statement_then_general_rules(domain_dict):
+    _, texts, _ = answer(domain_dict, "ask_stem_opt", entities=[entity("program", "mism")])
+    text = texts[0]
+    assert "STEM-designated degree program" in text
+    assert "not legal or immigration advice" in text
+    assert text.index("STEM-designated") < text.index("E-Verify")
+
+
+def test_stem_opt_employer_question_needs_no_program(domain_dict):
+    messages, texts, _ = answer(domain_dict, "ask_stem_opt", text="What does my employer need for STEM OPT?")
+    text = texts[0]
+    assert "E-Verify" in text and "I-983" in text
+    assert "• MSIT: not in my information" in text
+    assert "• MISM: " in text
+
+
+def test_track_question_gets_the_track_facts(domain_dict):
+    _, texts, slots = answer(domain_dict, "ask_program_length", entities=[entity("track", "12_month")])
+    assert "MISM — 12-month pathway" in texts[0]
+    assert "begins in the summer semester (May)" in texts[0]
+    assert slots["program"] == "mism" and slots["track"] == "12_month"
+
+
+def test_a_track_both_programs_have_is_answered_for_both(domain_dict):
+    messages, texts, slots = answer(domain_dict, "ask_program_overview", entities=[entity("track", "bida")])
+    assert "• MISM — Business Intelligence and Data Analytics (BIDA):" in texts[0]
+    assert "• MSIT — Business Intelligence & Data Analytics (BIDA):" in texts[0]
+    assert slots["track"] == "bida"
+
+
+def test_program_level_fact_is_not_labelled_with_the_track(domain_dict):
+    _, texts, _ = answer(domain_dict, "ask_deadlines", slots={"program": "mism", "track": "bida"})
+    assert texts[0].startswith("Application deadlines, MISM:")
+
+
+def test_tracks_answer_lists_every_track_with_its_page(domain_dict, knowledge):
+    _, texts, _ = answer(domain_dict, "ask_tracks", entities=[entity("program", "msit")])
+    for track in knowledge.programs["msit"].tracks.values():
+        assert f"{track.name}: [" in texts[0]
+
+
+def test_program_carries_over_to_the_next_question(domain_dict):
+    _, texts, _ = answer(domain_dict, "ask_deadlines", slots={"program": "msit"})
+    assert texts[0].startswith("Application deadlines, MSIT:")
+
+
+def test_switching_program_keeps_the_topic(domain_dict):
+    _, texts, slots = answer(
+        domain_dict, "inform", entities=[entity("program", "msit")], slots={"program": "mism", "topic": "deadlines"}
+    )
+    assert texts[0].startswith("Application deadlines, MSIT:")
+    assert slots["program"] == "msit" and slots["topic"] == "deadlines"
+
+
+def test_switching_program_drops_a_track_it_does_not_have(domain_dict):
+    _, _, slots = answer(
+        domain_dict,
+        "inform",
+        entities=[entity("program", "msit")],
+        slots={"program": "mism", "track": "16_month", "topic": "program_length"},
+    )
+    assert slots["track"] is None
+
+
+def test_naming_both_programs_compares_and_forgets_the_choice(domain_dict):
+    _, texts, slots = answer(
+        domain_dict,
+        "ask_deadlines",
+        entities=[entity("program", "mism"), entity("program", "msit")],
+        slots={"program": "mism"},
+    )
+    assert "• MISM:" in texts[0] and "• MSIT:" in texts[0]
+    assert slots["program"] is None
+
+
+def test_contact_needs_no_program(domain_dict):
+    messages, texts, _ = answer(domain_dict, "ask_contact")
+    assert messages[0]["response"] == "utter_answer_contact"
+    assert ADMISSIONS_EMAIL in texts[0] and ADMISSIONS_PHONE in texts[0]
+
+
+def test_follow_up_buttons_ask_declared_topics(domain_dict, knowledge):
+    messages, _, _ = answer(domain_dict, "ask_application_fee")
+    for payload in payloads(messages[0]):
+        intent = payload[1:].split("{")[0]
+        assert intent in domain_dict["intents"]
+
+
+# -- misses -------------------------------------------------------------------------------------
+
+
+def miss(domain, intent, history=None, entities=None, slots=None):
+    return run(ActionHandleMiss(), domain, make_tracker(intent, history=history, entities=entities, slots=slots))
+
+
+def ranking(*pairs) -> Dict[str, Any]:
+    """An NLU ranking as the FallbackClassifier leaves it: nlu_fallback first, then the classifier's."""
+    return {
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5}]
+        + [{"name": name, "confidence": confidence} for name, confidence in pairs]
+    }
+
+
+def test_an_unsure_question_offers_its_likeliest_topics_and_a_person(domain_dict, knowledge):
+    parse = ranking(
+        ("ask_program_length", 0.28), ("ask_requirements", 0.18), ("ask_english_tests", 0.11), ("ask_cost", 0.05)
+    )
+    tracker = make_tracker("nlu_fallback", text="is a three-year degree accepted?", parse=parse)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_suggest_topics"
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    expected = [knowledge.topics[t].title for t in ("program_length", "requirements", "english_tests")]
+    assert titles[:3] == expected, "the ranking's order, and nothing below the floor"
+    assert payloads(messages[0]) == ["/ask_program_length", "/ask_requirements", "/ask_english_tests", "/request_human"]
+    assert ADMISSIONS_EMAIL in texts[0]
+
+
+def test_a_miss_with_no_likely_topic_is_honest_and_offers_a_person_not_a_menu(domain_dict):
+    parse = ranking(("out_of_scope", 0.45), ("ask_events", 0.2))
+    messages, texts, _ = miss(domain_dict, "nlu_fallback", history=[user_event("greet")])
+    assert messages[0]["response"] == "utter_fallback"
+    assert ADMISSIONS_EMAIL in texts[0]
+    assert [b["payload"] for b in domain_dict["responses"]["utter_fallback"][0]["buttons"]] == ["/request_human"]
+    tracker = make_tracker("nlu_fallback", text="what's the weather in Pittsburgh", parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback", "out_of_scope ranked first: no topic is suggested"
+
+
+def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
+    leaning = ranking(("ask_capstone", 0.2), ("out_of_scope", 0.18), ("ask_events", 0.05))  # as the model does
+    for text, parse in (("any examples?", leaning), ("more details?", {}), ("and for the 12 month one?", {})):
+        entities = [entity("track", "12_month")] if "12 month" in text else []
+        tracker = make_tracker(
+            "nlu_fallback", text=text, entities=entities, slots={"topic": "capstone", "program": "mism"}, parse=parse
+        )
+        messages, texts, slots = run(ActionHandleMiss(), domain_dict, tracker)
+        assert messages[0]["response"] == "utter_answer", text
+        assert texts[0].startswith("Capstone projects, MISM"), text
+        assert slots["topic"] == "capstone"
+    # "any examples?" asks for every example, not the first three.
+    tracker = make_tracker(
+        "nlu_fallback", text="any examples?", slots={"topic": "capstone", "program": "mism"}, parse=leaning
+    )
+    _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert texts[0].count("• ") > 3
+    # With no program, the answer for every program lists every example too.
+    tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "capstone"}, parse=leaning)
+    _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert texts[0].count("  ◦ ") > 3
+    # After deadlines, "any examples?" is not about deadlines: the likeliest topics, not deadlines again.
+    tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "deadlines"}, parse=leaning)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_suggest_topics"
+    # With no topic under discussion there is nothing to continue.
+    tracker = make_tracker("nlu_fallback", text="any examples?", parse=leaning)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_answer"
+
+
+def test_a_message_in_another_language_gets_english_only_or_the_answer_with_a_note(domain_dict):
+    parse = {"language": "zh", **ranking(("ask_program_length", 0.3))}
+    tracker = make_tracker("nlu_fallback", text="MISM需要多长时间？", parse=parse)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_english_only"
+    assert "only answer in English" in texts[0] and ADMISSIONS_EMAIL in texts[0]
+    assert payloads(messages[0]) == ["/ask_program_length", "/request_human"], "the likeliest topic, in English"
+    tracker = make_tracker(
+        "ask_program_length", text="MISM需要多长时间？", entities=[entity("program", "mism")], parse={"language": "zh"}
+    )
+    messages, texts, _ = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_answer", "utter_in_english"]
+    assert texts[0].startswith("Program length, MISM")
+
+
+def test_two_questions_in_one_message_get_both_answers_in_order(domain_dict):
+    questions = {
+        "questions": [
+            {"text": "Is there a fee", "intent": {"name": "ask_application_fee", "confidence": 0.9}},
+            {"text": "when is the deadline?", "intent": {"name": "ask_deadlines", "confidence": 0.96}},
+        ]
+    }
+    tracker = make_tracker(
+        "ask_application_fee",
+        text="Is there a fee, and when is the deadline?",
+        slots={"program": "mism"},
+        parse=questions,
+    )
+    messages, texts, slots = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_answer", "utter_answer"]
+    assert texts[0].startswith("Application fee") and texts[1].startswith("Application deadlines, MISM")
+    assert slots["topic"] == "deadlines"
+    # A ranking overruled by the fallback (the intent is no longer the first question's) answers nothing twice.
+    tracker = make_tracker("ask_cost", text="Is there a fee, and when is the deadline?", parse=questions)
+    messages, _, _ = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert len(messages) == 1
+
+
+def test_capstone_examples_are_in_the_answer_for_every_program(domain_dict, knowledge):
+    _, texts, _ = answer(domain_dict, "ask_capstone")
+    examples = knowledge.programs["mism"].facts["capstone"].items
+    assert examples and all(example in texts[0] for example in examples[: knowledge.topics["capstone"].examples])
+
+
+def test_out_of_scope_is_polite_and_invents_nothing(domain_dict):
+    messages, texts, _ = miss(domain_dict, "out_of_scope", history=[user_event("greet")])
+    assert messages[0]["response"] == "utter_out_of_scope"
+    assert "only answer questions about Heinz College's MISM and MSIT" in texts[0]
+
+
+def test_second_miss_in_a_row_offers_a_person_first(domain_dict):
+    history = [user_event("greet"), {"event": "bot", "text": "hi"}, user_event("nlu_fallback")]
+    messages, texts, _ = miss(domain_dict, "out_of_scope", history=history)
+    assert messages[0]["response"] == "utter_handoff"
+    assert texts[0].index(ADMISSIONS_EMAIL) < texts[0].index("topics")
+
+
+def test_a_good_answer_resets_the_miss_count(domain_dict):
+    history = [user_event("nlu_fallback"), user_event("ask_deadlines")]
+    messages, _, _ = miss(domain_dict, "nlu_fallback", history=history)
+    assert messages[0]["response"] == "utter_fallback"
+    history = [user_event("nlu_fallback"), user_event("ask_deadlines"), user_event("nlu_fallback")]
+    messages, _, _ = miss(domain_dict, "nlu_fallback", history=history)
+    assert messages[0]["response"] == "utter_handoff"
+
+
+def test_unsure_message_naming_a_program_is_answered(domain_dict):
+    tracker = make_tracker(
+        "nlu_fallback", entities=[entity("program", "mism")], slots={"topic": "program_length"}, text="hmm, mism?"
+    )
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_answer"
+    assert texts[0].startswith("Program length, MISM:")
+
+
+def test_an_unsure_new_question_mentioning_a_program_is_a_miss_not_an_overview(domain_dict):
+    # "do you have any evening or part time options for people who work" names MSIT ("part time")
+    # but asks something the NLU was unsure of: answering MSIT's overview would answer another question.
+    text = "do you have any evening or part time options for people who work"
+    tracker = make_tracker("nlu_fallback", entities=[entity("program", "msit")], text=text)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback"
+    tracker = make_tracker(
+        "nlu_fallback", entities=[entity("program", "msit")], slots={"topic": "deadlines"}, text=text
+    )
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback", "a long message is a new question, not a follow-up"
+
+
+def test_every_response_the_actions_use_exists_in_the_domain(domain_dict):
+    responses = domain_dict["responses"]
+    source = (PROJECT_ROOT / "actions" / "answers.py").read_text(encoding="utf-8")
+    used = {name for name in re.findall(r'"(utter_[a-z_]+)"', source) if not name.endswith("_")}
+    assert {"utter_answer", "utter_unknown", "utter_answer_contact", "utter_phrase_more"} <= used
+    for name in used | {"utter_fallback", "utter_handoff", "utter_out_of_scope"}:
+        assert name in responses, name
+
+
+def test_responses_without_buttons_stay_one_bubble(domain_dict):
+    # Rasa's output channels split button-less text at blank lines into separate messages, which
+    # would strand a link in a bubble of its own; responses with buttons are sent whole.
+    split = [
+        name
+        for name, variations in domain_dict["responses"].items()
+        for v in variations
+        if "\n\n" in v.get("text", "") and not v.get("buttons")
+    ]
+    assert split == []
+
+
+# -- feedback on answers ------------------------------------------------------------------------
+
+
+def test_answers_and_known_unknowns_carry_the_feedback_marker_misses_do_not(domain_dict):
+    answered, _, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
+    assert answered[0]["custom"] == {FEEDBACK_MARKER: True}
+    contact, _, _ = answer(domain_dict, "ask_contact")
+    assert contact[0]["custom"] == {FEEDBACK_MARKER: True}
+    missed, _, _ = miss(domain_dict, "nlu_fallback", history=[user_event("greet")])
+    assert not missed[0].get("custom"), "a fallback is not an answer the visitor can rate"
+
+
+def feedback(domain, value):
+    tracker = make_tracker(
+        FEEDBACK_INTENT, entities=[entity("helpful", value)], text=f'/feedback{{"helpful":"{value}"}}'
+    )
+    return run(ActionRecordFeedback(), domain, tracker)
+
+
+def test_helpful_feedback_is_thanked(domain_dict):
+    messages, texts, slots = feedback(domain_dict, "yes")
+    assert messages[0]["response"] == "utter_feedback_helpful"
+    assert texts[0].startswith("Thanks!")
+    assert slots == {}, "feedback changes nothing the next answer depends on"
+    assert not messages[0].get("custom"), "an acknowledgement is not rated itself"
+
+
+def test_not_helpful_feedback_asks_what_was_wanted_and_gives_the_contact(domain_dict, knowledge):
+    messages, texts, _ = feedback(domain_dict, "no")
+    assert messages[0]["response"] == "utter_feedback_not_helpful"
+    assert "what were you looking for?" in texts[0]
+    assert knowledge.contact.email in texts[0] and knowledge.contact.phone in texts[0]
+
+
+def test_unreadable_feedback_is_not_taken_as_praise(domain_dict):
+    messages, _, _ = run(ActionRecordFeedback(), domain_dict, make_tracker(FEEDBACK_INTENT))
+    assert messages[0]["response"] == "utter_feedback_not_helpful"
+
+
+# -- a person: the offer depends on what the web server says ----------------------------------------
+
+
+class DeskServer:
+    """A web server that answers the hand-off availability question the way it is told to."""
+
+    def __init__(self, answer: Dict[str, Any]) -> None:
+        import http.server
+        import json
+        import threading
+
+        body = json.dumps(answer).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                self.send_response(200 if self.path == "/handoff/availability" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def desk_answering(monkeypatch, answer: Optional[Dict[str, Any]]) -> Iterator[None]:
+    """The web server answers availability with ``answer``; ``None``: no web server at all (port 9)."""
+    desk = DeskServer(answer) if answer is not None else None
+    monkeypatch.setenv("HANDOFF_URL", desk.url if desk else "http://127.0.0.1:9")
+    try:
+        yield
+    finally:
+        if desk:
+            desk.close()
+
+
+SECOND_MISS = [user_event("greet"), {"event": "bot", "text": "hi"}, user_event("nlu_fallback")]
+
+
+def test_second_miss_offers_a_live_chat_when_an_officer_is_free(domain_dict, monkeypatch):
+    with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
+        messages, texts, _ = miss(domain_dict, "out_of_scope", history=SECOND_MISS)
+    assert messages[0]["response"] == "utter_handoff_live"
+    assert "available to chat with you now" in texts[0] and ADMISSIONS_EMAIL in texts[0]
+    titles = [b["title"] for b in domain_dict["responses"]["utter_handoff_live"][0]["buttons"]]
+    assert titles[0] == "Chat with an admissions officer"
+
+
+@pytest.mark.parametrize(
+    "answer, phrase",
+    [
+        ({"available": False, "reason": "closed", "hours": "Mon-Fri 09:00-17:00"}, "open Mon-Fri 09:00-17:00"),
+        ({"available": False, "reason": "busy"}, "No admissions officer is free"),
+        (None, "can't reach the admissions officers' chat"),
+    ],
+)
+def test_asking_for_a_person_when_nobody_can_chat_says_why_and_offers_a_follow_up(
+    domain_dict, monkeypatch, answer, phrase
+):
+    from actions.handoff import ActionOfferHuman
+
+    with desk_answering(monkeypatch, answer):
+        messages, texts, _ = run(ActionOfferHuman(), domain_dict, make_tracker("request_human"))
+    assert messages[0]["response"] == "utter_offer_followup"
+    assert phrase in texts[0] and ADMISSIONS_EMAIL in texts[0]
+
+
+def test_asking_for_a_person_when_an_officer_is_free_offers_the_live_chat(domain_dict, monkeypatch):
+    from actions.handoff import ActionOfferHuman
+
+    with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
+        messages, _, _ = run(ActionOfferHuman(), domain_dict, make_tracker("request_human"))
+    assert [m["response"] for m in messages] == ["utter_offer_live"]
+
+
+def test_a_client_without_the_widget_key_cannot_join_the_queue(domain_dict, monkeypatch):
+    from actions.handoff import ActionStartHandoff
+
+    with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
+        messages, _, slots = run(ActionStartHandoff(), domain_dict, make_tracker("handoff_accept"))
+    assert messages[0]["response"] == "utter_offer_followup" and "handoff" not in slots
