@@ -10,7 +10,7 @@ const banner = readFileSync(here("./src/banner.js"), "utf8");
 
 const bundles = [
   [here("./src/boot.js"), process.argv[2] || here("../website/static/chat-widget.js")],
-  [here("./src/preview.js"), process.argv[3] || here("../staff/static/answer-preview.js")],
+  [here("./src/preview.js"), process.argv[3] || here("../console/static/answer-preview.js")],
 ];
 
 for (const [entry, outfile] of bundles) await build({
