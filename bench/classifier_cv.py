@@ -4,8 +4,9 @@ The held-out verbatim questions (tests/verbatim_questions.yml) may be measured, 
 development questions are few (68 verbatim) and mostly answered already, so they barely tell variants
 apart. This script adds a larger development proxy: 5-fold cross-validation over the real questions
 in the training data (data/nlu/real_questions.yml, copied from other universities' pages and forums),
-with every other training example always in training. Each variant is the TopicClassifier's full
-head (sentence vector + character and word n-grams, one logistic regression), refitted per fold.
+with every other training example always in training. Each variant is the TopicClassifier itself
+(bot/nlu/topic_classifier.py, its full head: sentence vector + character and word n-grams, one
+logistic regression) with some of its config.yml settings changed, refitted per fold.
 
 Printed per variant: on the held-back real questions, answered right / answered wrong / unsure (the
 FallbackClassifier's threshold and ambiguity from config.yml, or ``--threshold``) and right first choice; then the
@@ -14,7 +15,7 @@ the run only.
 
     .venv/bin/python bench/classifier_cv.py                 # every variant
     .venv/bin/python bench/classifier_cv.py base real3      # some of them
-    .venv/bin/python bench/classifier_cv.py base w2 --threshold 0.6
+    .venv/bin/python bench/classifier_cv.py config base --threshold 0.6
 """
 
 from __future__ import annotations
@@ -24,14 +25,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from answer_quality import DEVELOPMENT, Question, load_questions  # noqa: E402
 
 from bot.nlu.encoder import shared_encoder  # noqa: E402
+from bot.nlu.topic_classifier import TopicClassifier  # noqa: E402
 
 REAL = ROOT / "data" / "nlu" / "real_questions.yml"
 FOLDS = 5
@@ -46,33 +45,35 @@ FOLDS = 5
 
 @dataclass(frozen=True)
 class Variant:
-    """One way to fit the full head: regularisation, sentence-vector weight, weight of the real
-    questions among the examples, balanced classes, character n-gram range."""
+    """One way to fit the TopicClassifier: its config.yml settings with these changed, and the weight
+    of the real questions among the examples."""
 
-    C: float = 30.0
-    encoder_weight: float = 1.0
+    changes: Tuple[Tuple[str, float], ...] = ()
     real_weight: float = 1.0
-    balanced: bool = False
-    chars: Tuple[int, int] = (1, 4)
 
 
 VARIANTS: Dict[str, Variant] = {
-    "base": Variant(),  # before 2026-12-04
-    "w2": Variant(encoder_weight=2.0),  # config.yml since
-    "C100": Variant(C=100.0),
+    "config": Variant(),  # config.yml as it is
+    "base": Variant((("encoder_weight", 1.0),)),  # before 2026-12-04
+    "w2": Variant((("encoder_weight", 2.0),)),
+    "C100": Variant((("C", 100.0),)),
     "real3": Variant(real_weight=3.0),
-    "balanced": Variant(balanced=True),
-    "chars25": Variant(chars=(2, 5)),
 }
+
+
+def pipeline_settings(name: str) -> Dict[str, Any]:
+    """A component's settings in config.yml's pipeline."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    for component in config["pipeline"]:
+        if component["name"].endswith(name):
+            return dict(component)
+    raise SystemExit(f"config.yml has no {name}")
 
 
 def fallback_settings() -> Tuple[float, float]:
     """The FallbackClassifier's threshold and ambiguity threshold from config.yml."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    for component in config["pipeline"]:
-        if component["name"] == "FallbackClassifier":
-            return float(component["threshold"]), float(component.get("ambiguity_threshold", 0.1))
-    raise SystemExit("config.yml has no FallbackClassifier")
+    fallback = pipeline_settings("FallbackClassifier")
+    return float(fallback["threshold"]), float(fallback.get("ambiguity_threshold", 0.1))
 
 
 def training() -> Tuple[List[str], np.ndarray, np.ndarray]:
@@ -96,17 +97,12 @@ def fit_predict(
     new_texts: Sequence[str],
     new_vectors: np.ndarray,
 ) -> Tuple[List[str], np.ndarray]:
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=variant.chars, sublinear_tf=True).fit(texts)
-    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True).fit(texts)
-
-    def features(some: Sequence[str], some_vectors: np.ndarray) -> csr_matrix:
-        return hstack(
-            [csr_matrix(some_vectors * variant.encoder_weight), chars.transform(some), words.transform(some)]
-        ).tocsr()
-
-    model = LogisticRegression(C=variant.C, max_iter=3000, class_weight="balanced" if variant.balanced else None)
-    model.fit(features(texts, vectors), labels, sample_weight=weights)
-    return [str(c) for c in model.classes_], model.predict_proba(features(new_texts, new_vectors))
+    """The component itself (its full head: sentence vector and n-grams), fitted and asked."""
+    config = {**pipeline_settings("TopicClassifier"), **dict(variant.changes)}
+    config.pop("name")
+    classifier = TopicClassifier(config, None, None)  # type: ignore[arg-type]  # never persisted here
+    classifier.fit(texts, labels, vectors, weights=weights, heads=("full",))
+    return classifier.classes, classifier.probabilities(new_texts, vectors=new_vectors)
 
 
 def unsure(row: np.ndarray, threshold: float, ambiguity: float) -> bool:

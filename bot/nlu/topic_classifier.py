@@ -50,6 +50,9 @@ from core.topics import ANSWER_INTENT_PREFIX
 
 logger = logging.getLogger(__name__)
 
+# "full": sentence vector + n-grams; "meaning": the sentence vector alone (other languages);
+# "ngrams": the n-grams alone (the confident shortcut).
+HEADS = ("full", "meaning", "ngrams")
 QUESTIONS = "questions"  # output property: the two questions of a two-question message
 LANGUAGE = "language"  # output property: ``en`` or the ISO code of another language
 # Where a message may hold a second question: after a sentence's end, at a semicolon or line break,
@@ -112,8 +115,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, lowercase=True)
         self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
         self.classes: List[str] = []
-        # "full": sentence vector + n-grams; "meaning": the sentence vector alone (other languages);
-        # "ngrams": the n-grams alone (the confident shortcut).
         self.heads: Dict[str, Head] = {}
 
     @classmethod
@@ -133,19 +134,31 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         if not examples:
             return self._resource
         texts = [e.get(TEXT) for e in examples]
-        labels = [e.get(INTENT) for e in examples]
-        self.chars.fit(texts)
-        self.words.fit(texts)
-        vectors = self._vectors(texts)
-        features = {"full": self._features(texts, vectors), "meaning": vectors, "ngrams": self._ngrams(texts)}
-        strength = {"full": "C", "meaning": "meaning_C", "ngrams": "ngram_C"}
-        for name, matrix in features.items():
-            model = LogisticRegression(C=float(self.config[strength[name]]), max_iter=int(self.config["max_iter"]))
-            model.fit(matrix, labels)
-            self.heads[name] = Head(model.coef_, model.intercept_)
-            self.classes = [str(label) for label in model.classes_]
+        self.fit(texts, [e.get(INTENT) for e in examples], self._vectors(texts))
         self.persist()
         return self._resource
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        vectors: np.ndarray,
+        weights: Optional[np.ndarray] = None,
+        heads: Sequence[str] = HEADS,
+    ) -> None:
+        """Fit the vocabularies and ``heads`` on texts whose sentence vectors are already known, so
+        the benchmark of variants (bench/classifier_cv.py) refits exactly this model per fold without
+        encoding again. ``weights``: one per example (all 1 in training)."""
+        self.chars.fit(texts)
+        self.words.fit(texts)
+        features = {"full": lambda: self._features(texts, vectors), "meaning": lambda: vectors}
+        features["ngrams"] = lambda: self._ngrams(texts)
+        strength = {"full": "C", "meaning": "meaning_C", "ngrams": "ngram_C"}
+        for name in heads:
+            model = LogisticRegression(C=float(self.config[strength[name]]), max_iter=int(self.config["max_iter"]))
+            model.fit(features[name](), list(labels), sample_weight=weights)
+            self.heads[name] = Head(model.coef_, model.intercept_)
+            self.classes = [str(label) for label in model.classes_]
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         return shared_encoder(int(self.config["threads"])).encode(texts)
@@ -157,10 +170,12 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         weighted = csr_matrix(vectors * float(self.config["encoder_weight"]))
         return hstack([weighted, self._ngrams(texts)]).tocsr()
 
-    def probabilities(self, texts: Sequence[str], english: bool = True) -> np.ndarray:
+    def probabilities(
+        self, texts: Sequence[str], english: bool = True, vectors: Optional[np.ndarray] = None
+    ) -> np.ndarray:
         """One row of class probabilities per text (multinomial logistic regression); ``english=False``
-        uses the sentence-vector-only head."""
-        vectors = self._vectors(texts)
+        uses the sentence-vector-only head. ``vectors``: the texts' sentence vectors, if known."""
+        vectors = self._vectors(texts) if vectors is None else vectors
         if english:
             return self.heads["full"].probabilities(self._features(texts, vectors))
         return self.heads["meaning"].probabilities(vectors)
