@@ -56,13 +56,26 @@ HEADS = ("full", "meaning", "ngrams")
 QUESTIONS = "questions"  # output property: the two questions of a two-question message
 LANGUAGE = "language"  # output property: ``en`` or the ISO code of another language
 # Where a message may hold a second question: after a sentence's end, at a semicolon or line break,
-# or at "and / also / plus" followed by a question word or a new noun phrase.
+# at "and / also / plus" followed by a question word or a new noun phrase, or at an "and" between two
+# things asked about ("the minimum GRE and TOEFL scores?"): a reading counts only when each part is
+# confidently about a different topic.
+# Verbs that follow an "and" joining two things one does ("can I work and study"): one question.
+DOING = (
+    r"study|studying|work|working|apply|get|take|live|pay|start|finish|stay|attend|complete|graduate|"
+    r"transfer|switch|change|defer|enroll|submit|send|earn|have|be|do|go|come|learn|use|keep|make|still"
+)
 ASKING = r"what|what's|whats|when|where|how|is|are|do|does|did|can|could|will|would|should|which|who|why|any"
 SPLIT = re.compile(
-    r"(?<=[?!.])\s+(?=\S)|\s*[;\n]\s*|,?\s+(?:and|also|plus|&)\s+(?=(?:" + ASKING + r"|the|i|also)\b)",
+    r"(?<=[?!.])\s+(?=\S)|\s*[;\n]\s*|,?\s+(?:and|also|plus|&)\s+(?=(?:" + ASKING + r"|the|i|also)\b)"
+    r"|\s+(?:and|&)\s+(?!(?:" + DOING + r")\b)(?=\w)",
     re.IGNORECASE,
 )
 MAX_SPLITS = 2  # candidate split points tried per message (each adds two parts to encode)
+# A part made only of these words names nothing of its own ("How does it work? How do I apply?"):
+# it asks about the part before it, so it is not a second question.
+REFERRING = frozenset(
+    "how do does i we you apply it this that work works for to can what is are the one them they".split()
+)
 # A second part that starts like a question ("... and when is the deadline").
 QUESTION_START = re.compile(r"^(?:(?:and|also|plus|&)\s+)?(?:" + ASKING + r")\b", re.IGNORECASE)
 
@@ -78,7 +91,8 @@ def split_candidates(text: str) -> List[Tuple[str, str]]:
     pairs = []
     for match in SPLIT.finditer(text):
         left, right = text[: match.start()].strip(" ,"), text[match.end() :].strip(" ,")
-        if re.search(r"\w", left) and re.search(r"\w\w", right) and asks(right):
+        own_words = set(re.findall(r"[a-z']+", right.lower())) - REFERRING
+        if re.search(r"\w", left) and re.search(r"\w\w", right) and asks(right) and own_words:
             pairs.append((left, right))
         if len(pairs) == MAX_SPLITS:
             break

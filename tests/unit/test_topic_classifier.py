@@ -26,7 +26,11 @@ from bot.nlu.topic_classifier import LANGUAGE, QUESTIONS, TopicClassifier, split
         ("Is there a fee, and when is the deadline?", [("Is there a fee", "when is the deadline?")]),
         ("do I need the GRE? also is it STEM?", [("do I need the GRE?", "also is it STEM?")]),
         ("what's the application fee and the deadline?", [("what's the application fee", "the deadline?")]),
+        ("What are the minimum GRE and TOEFL scores?", [("What are the minimum GRE", "TOEFL scores?")]),
         ("Can I work and study at the same time?", []),
+        # A part with no word of its own asks about the part before it.
+        ("What type of financial aid is available and how do I apply?", []),
+        ("Do you have a fellowship program? How does it work?", []),
         ("what are the requirements and deadlines for MISM", []),
         # Context after a question is not a second question.
         ("should i pick BIDA or the 16 month track? i want data analyst jobs", []),
