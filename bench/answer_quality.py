@@ -66,7 +66,11 @@ from ops.launcher import free_port  # noqa: E402
 
 HELD_OUT = ROOT / "tests" / "verbatim_questions.yml"
 OTHER_LANGUAGES = ROOT / "tests" / "verbatim_other_languages.yml"
-DEVELOPMENT = [ROOT / "tests" / "visitor_questions.yml", ROOT / "tests" / "verbatim_dev_questions.yml"]
+DEVELOPMENT = [
+    ROOT / "tests" / "visitor_questions.yml",
+    ROOT / "tests" / "verbatim_dev_questions.yml",
+    ROOT / "tests" / "verbatim_dev_questions_2.yml",
+]
 # Topic ids the first version of the bot used in its response names and labels.
 OLD_TOPIC_NAMES = {"overview": "program_overview", "length": "program_length"}
 MISS_RESPONSES = {"utter_fallback", "utter_out_of_scope", "utter_handoff", "utter_handoff_live", "utter_english_only"}

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/tune_threshold.py [--model models/heinz.tar.gz]
 
-Parses every development question (tests/visitor_questions.yml and tests/verbatim_dev_questions.yml;
-never the held-out sets) with the trained model, then replays the FallbackClassifier for a range of
-thresholds (with the model's ambiguity threshold) and prints, per threshold:
+Parses every development question (bench/answer_quality.py's DEVELOPMENT: our paraphrases and both
+verbatim development sets; never the held-out sets) with the trained model, then replays the
+FallbackClassifier for a range of thresholds (with the model's ambiguity threshold) and prints, per threshold:
 - on topic: answerable questions answered about a topic they ask;
 - misleading: questions answered about a topic they do not ask;
 - recovered: unsure questions whose suggestions (actions/misses.py) include a right topic;
