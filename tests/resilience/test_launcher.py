@@ -5,60 +5,37 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from core.settings import PROJECT_ROOT, Settings
+from core.settings import Settings
 from core.stack_status import read_stack_status
 from ops.launcher import RESTART_DELAYS, STABLE_AFTER, Stack, free_port
+from tests.support.launched import Launched
 
 pytestmark = pytest.mark.slow
 
 
 def test_launcher_prints_urls_and_stops_everything_on_ctrl_c(trained_model, tmp_path):
-    ports = {"WEB_PORT": free_port(), "RASA_PORT": free_port(), "ACTION_PORT": free_port()}
-    env = {
-        **os.environ,
-        **{k: str(v) for k, v in ports.items()},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'conversations.db'}",
-        "STAFF_USER": "",
-        "STAFF_PASSWORD": "",
-        "PYTHONUNBUFFERED": "1",
-    }
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "ops.launcher"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    banner = []
-    deadline = time.monotonic() + 240
-    for line in launcher.stdout:
-        banner.append(line)
-        if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
-            break
-    text = "".join(banner)
+    launched = Launched(tmp_path)
+    assert launched.ready.wait(240), "".join(launched.output)
+    text, ports = "".join(launched.output), launched.ports
     assert f"http://localhost:{ports['WEB_PORT']}/" in text
     assert f"http://localhost:{ports['WEB_PORT']}/staff/" in text and "log in as 'staff' with password" in text
     assert "Rasa HTTP API token:" in text
     for url in (
-        f"http://127.0.0.1:{ports['WEB_PORT']}/healthz",
-        f"http://127.0.0.1:{ports['RASA_PORT']}/",
-        f"http://127.0.0.1:{ports['ACTION_PORT']}/health",
+        launched.url("WEB_PORT", "/healthz"),
+        launched.url("RASA_PORT", "/"),
+        launched.url("ACTION_PORT", "/health"),
     ):
         with urllib.request.urlopen(url, timeout=5) as response:
             assert response.status == 200
 
-    launcher.send_signal(signal.SIGINT)
-    rest, _ = launcher.communicate(timeout=60)
-    assert launcher.returncode == 0
-    assert "Stopped." in rest
+    everything = launched.stop()
+    assert launched.process.returncode == 0
+    assert "Stopped." in everything
     for port in ports.values():
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)

@@ -47,7 +47,8 @@ class Launched:
         )
         self.output: List[str] = []
         self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -84,9 +85,11 @@ class Launched:
         raise AssertionError(f"no process runs `python -m {module}`")
 
     def stop(self) -> str:
+        """Ctrl-C, as a person at the terminal stops it; everything it printed, to its last line."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             self.process.wait(timeout=90)
+        self._reader.join(timeout=10)
         return "".join(self.output)
 
 

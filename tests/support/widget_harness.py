@@ -1,4 +1,4 @@
-"""Helpers for the chat-widget browser tests, the screenshot script and the latency benchmark.
+"""Helpers for the chat-widget browser tests and the latency benchmarks.
 
 * ``ServerThread`` serves any WSGI app on a (free) port in a background thread and can be stopped
   and started again on the same port (used to simulate the Rasa server going away).
@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,8 +27,6 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # tests/support/ -> the project
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
 
 STATIC_DIR = PROJECT_ROOT / "website" / "static"
 AXE_PATH = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -101,7 +98,8 @@ class ServerThread:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            if self._thread is not None:  # shutdown() waits for serve_forever(): only once started
+                self._server.shutdown()
             self._server.server_close()
             self._server = None
         if self._thread is not None:

@@ -443,7 +443,6 @@
   }
   function addConnection(Widget2) {
     Widget2.prototype.goOffline = function() {
-      if (this.destroyed) return;
       var o = this.opts;
       var t = o.strings;
       var wasOffline = this.offline;
@@ -1208,7 +1207,6 @@
   };
   Widget.prototype.destroy = function() {
     this.generation += 1;
-    this.destroyed = true;
     this.stopHealthCheck();
     if (this.pollTimer) window.clearTimeout(this.pollTimer);
     this.pollTimer = null;

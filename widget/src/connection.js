@@ -23,7 +23,6 @@ export function contactParagraph(o, sentence) {
 
 export function addConnection(Widget) {
   Widget.prototype.goOffline = function () {
-    if (this.destroyed) return;
     var o = this.opts;
     var t = o.strings;
     var wasOffline = this.offline;

@@ -16,7 +16,7 @@ export function Widget(options) {
   this.state = cleanState(this.store.load()) || this.freshState();
   this.offline = false;
   this.healthTimer = null;
-  this.generation = 0; // bumped by "Start over" so late replies of the old conversation are dropped
+  this.generation = 0; // bumped by "Start over" and destroy(): late replies of before are dropped
   this.queue = Promise.resolve(); // messages go to Rasa one after another
   this.inFlight = 0;
   this.greetingInFlight = false;
@@ -242,10 +242,9 @@ Widget.prototype.onOpenTrigger = function (event) {
 };
 
 Widget.prototype.destroy = function () {
-  // Replies still on their way belong to a widget that is gone: dropped, never saved over the state
-  // of a widget created after this one, and never the start of a health check nobody stops.
+  // Replies still on their way belong to a widget that is gone: dropped like those of a conversation
+  // started over, so they are never saved over a newer widget's state nor start a health check.
   this.generation += 1;
-  this.destroyed = true;
   this.stopHealthCheck();
   if (this.pollTimer) window.clearTimeout(this.pollTimer);
   this.pollTimer = null;

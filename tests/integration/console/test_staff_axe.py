@@ -9,11 +9,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.console_client import STAFF_PASSWORD
-from tests.support.widget_harness import format_violations, run_axe
+from tests.support.widget_harness import format_violations, launch_chromium, run_axe
 
 pytestmark = pytest.mark.browser
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PAGES = [
     "/staff/",
     "/staff/conversations/visitor-missed",
@@ -65,7 +64,7 @@ def test_the_pages_that_change_something_pass_axe_and_work_from_the_keyboard(liv
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        browser = launch_chromium(playwright, chromium_path)
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
             page.goto(f"{console_url}/staff/login")

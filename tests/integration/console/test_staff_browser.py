@@ -15,18 +15,9 @@ import yaml
 
 from core.settings import PROJECT_ROOT
 from tests.support.console_client import STAFF_PASSWORD
+from tests.support.widget_harness import launch_chromium
 
 ARTIFACTS = PROJECT_ROOT / "tests" / ".artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +29,7 @@ def test_staff_reviews_a_missed_question_and_downloads_files(live_console, chrom
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        browser = launch_chromium(playwright, chromium_path)
         try:
             page = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900}).new_page()
             page.goto(f"{base}/staff/")
