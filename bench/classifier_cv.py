@@ -10,8 +10,9 @@ logistic regression) with some of its config.yml settings changed, refitted per 
 
 Printed per variant: on the held-back real questions, answered right / answered wrong / unsure (the
 FallbackClassifier's threshold and ambiguity from config.yml, or ``--threshold``) and right first choice; then the
-development set as the stack would classify it. Sentence vectors are cached in a temporary file for
-the run only.
+development set as the stack would classify it, with the verbatim development questions also by
+half of their source pages (A, B: sha1 of the URL), so that examples written from one half's misses
+are checked on the other half, left unread. Sentence vectors are computed once per run.
 
     .venv/bin/python bench/classifier_cv.py                 # every variant
     .venv/bin/python bench/classifier_cv.py base real3      # some of them
@@ -34,7 +35,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from answer_quality import DEVELOPMENT, Question, load_questions  # noqa: E402
+from answer_quality import DEVELOPMENT, Question, load_questions, page_half  # noqa: E402
 
 from bot.nlu.encoder import shared_encoder  # noqa: E402
 from bot.nlu.topic_classifier import TopicClassifier  # noqa: E402
@@ -113,17 +114,21 @@ def unsure(row: np.ndarray, threshold: float, ambiguity: float) -> bool:
 def development_figures(
     classes: List[str], probabilities: np.ndarray, questions: List[Question], threshold: float, ambiguity: float
 ) -> str:
-    right = wrong = in_scope = 0
+    counts: Dict[str, List[int]] = {}  # group -> [right, wrong, in scope, questions]
     for row, question in zip(probabilities, questions):
-        in_scope += bool(question.topics)
-        top = classes[int(np.argmax(row))]
-        if unsure(row, threshold, ambiguity) or not top.startswith("ask_"):
-            continue
-        if top[len("ask_") :] in question.topics:
-            right += 1
-        else:
-            wrong += 1
-    return f"dev on topic {right}/{in_scope}, wrong {wrong}/{len(questions)}"
+        for group in ("all", page_half(question)):
+            figures = counts.setdefault(group, [0, 0, 0, 0])
+            figures[2] += bool(question.topics)
+            figures[3] += 1
+            top = classes[int(np.argmax(row))]
+            if unsure(row, threshold, ambiguity) or not top.startswith("ask_"):
+                continue
+            figures[0 if top[len("ask_") :] in question.topics else 1] += 1
+    right, wrong, in_scope, total = counts["all"]
+    halves = ", ".join(
+        f"{group} {c[0]}/{c[2]} wrong {c[1]}" for group, c in sorted(counts.items()) if group in ("A", "B")
+    )
+    return f"dev on topic {right}/{in_scope}, wrong {wrong}/{total} (verbatim pages: {halves})"
 
 
 def main() -> None:

@@ -38,11 +38,23 @@ def headings(knowledge: Knowledge, replies: List[Dict[str, Any]]) -> List[Option
         ("do I need a computer science degree to apply?", "requirements"),
         ("how much is it", "cost"),
         ("can I keep my full-time job while doing the online program?", "format"),
+        # Things real applicants name in their own words (no example says them this way).
+        ("Are TA jobs open to master's students?", "working_while_studying"),
+        ("what are the odds I get accepted?", "class_profile"),
+        ("can I stay in the US to work after the program?", "stem_opt"),
+        ("what salary do graduates make?", "careers"),
     ],
 )
 def test_questions_in_visitors_words_reach_their_topic(stack, knowledge, question, topic):
     replies = ask(stack, question)
     assert headings(knowledge, replies)[0] == topic, shown(replies)
+
+
+def test_a_question_about_another_degree_gets_the_contact_not_our_answer(stack, knowledge):
+    replies = ask(stack, "What jobs do MPA graduates hold?")
+    text = shown(replies)
+    assert not [t for t in headings(knowledge, replies) if t], "no MISM or MSIT answer: " + text
+    assert "only answer questions about" in text and knowledge.contact.email in text
 
 
 @pytest.mark.parametrize(
