@@ -322,7 +322,8 @@ class TopicNames:
 
 def page_half(question: Question) -> str:
     """Which half of the verbatim development pages a question comes from (sha1 of its source URL):
-    training examples written from one half's misses are checked on the other, unread half."""
+    training examples written from one half's misses are checked on the other, unread half. Every
+    page of the first verbatim set is in A (that set took the pages whose sha1 is 0 mod 4)."""
     if not question.source.startswith("http"):
         return "ours"
     return "A" if int(hashlib.sha1(question.source.encode()).hexdigest(), 16) % 2 == 0 else "B"
