@@ -116,14 +116,14 @@ def development_figures(
 ) -> str:
     counts: Dict[str, List[int]] = {}  # group -> [right, wrong, in scope, questions]
     for row, question in zip(probabilities, questions):
+        top = classes[int(np.argmax(row))]
+        answered = not unsure(row, threshold, ambiguity) and top.startswith("ask_")
         for group in ("all", page_half(question)):
             figures = counts.setdefault(group, [0, 0, 0, 0])
             figures[2] += bool(question.topics)
             figures[3] += 1
-            top = classes[int(np.argmax(row))]
-            if unsure(row, threshold, ambiguity) or not top.startswith("ask_"):
-                continue
-            figures[0 if top[len("ask_") :] in question.topics else 1] += 1
+            if answered:
+                figures[0 if top[len("ask_") :] in question.topics else 1] += 1
     right, wrong, in_scope, total = counts["all"]
     halves = ", ".join(
         f"{group} {c[0]}/{c[2]} wrong {c[1]}" for group, c in sorted(counts.items()) if group in ("A", "B")
