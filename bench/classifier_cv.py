@@ -9,7 +9,7 @@ with every other training example always in training. Each variant is the TopicC
 logistic regression) with some of its config.yml settings changed, refitted per fold.
 
 Printed per variant: on the held-back real questions, answered right / answered wrong / unsure (the
-FallbackClassifier's threshold and ambiguity from config.yml, or ``--threshold``) and right first choice; then the
+fallback's thresholds from config.yml, or ``--threshold`` / ``--agreed``) and right first choice; then the
 development set as the stack would classify it, with the verbatim development questions also by
 half of their source pages (A, B: sha1 of the URL), so that examples written from one half's misses
 are checked on the other half, left unread. Sentence vectors are computed once per run.
@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from answer_quality import DEVELOPMENT, Question, load_questions, page_half  # noqa: E402
 
 from bot.nlu.encoder import shared_encoder  # noqa: E402
+from bot.nlu.fallback import threshold_for  # noqa: E402
+from bot.nlu.second_opinion import shared_minilm  # noqa: E402
 from bot.nlu.topic_classifier import TopicClassifier  # noqa: E402
 
 REAL = ROOT / "data" / "nlu" / "real_questions.yml"
@@ -71,10 +73,30 @@ def pipeline_settings(name: str) -> Dict[str, Any]:
     raise SystemExit(f"config.yml has no {name}")
 
 
-def fallback_settings() -> Tuple[float, float]:
-    """The FallbackClassifier's threshold and ambiguity threshold from config.yml."""
+@dataclass(frozen=True)
+class Fallback:
+    """The fallback's settings (config.yml's, or changed on the command line) and its decision."""
+
+    threshold: float
+    agreed: float
+    ambiguity: float
+
+    def unsure(self, row: np.ndarray, top: str, second_opinion: str) -> bool:
+        """As bot.nlu.fallback decides: below the threshold (lower when the second opinion agrees), or
+        two topics too close to call."""
+        first, second = np.sort(row)[::-1][:2]
+        needed = threshold_for(top, {"name": second_opinion}, self.threshold, self.agreed)
+        return bool(first < needed or first - second < self.ambiguity)
+
+
+def fallback_settings() -> Fallback:
+    """The fallback's thresholds from config.yml."""
     fallback = pipeline_settings("FallbackClassifier")
-    return float(fallback["threshold"]), float(fallback.get("ambiguity_threshold", 0.1))
+    return Fallback(
+        float(fallback["threshold"]),
+        float(fallback.get("agreed_threshold", 1.0)),
+        float(fallback.get("ambiguity_threshold", 0.1)),
+    )
 
 
 def training() -> Tuple[List[str], np.ndarray, np.ndarray]:
@@ -95,29 +117,29 @@ def fit_predict(
     vectors: np.ndarray,
     labels: np.ndarray,
     weights: np.ndarray,
+    second_vectors: np.ndarray,
     new_texts: Sequence[str],
     new_vectors: np.ndarray,
-) -> Tuple[List[str], np.ndarray]:
-    """The component itself (its full head: sentence vector and n-grams), fitted and asked."""
+    new_second_vectors: np.ndarray,
+) -> Tuple[List[str], np.ndarray, List[str]]:
+    """The component itself (its full head: sentence vector and n-grams, and its second opinion),
+    fitted and asked: the classes, the probabilities and the second opinions."""
     config = {**pipeline_settings("TopicClassifier"), **dict(variant.changes)}
     config.pop("name")
     classifier = TopicClassifier(config, None, None)  # type: ignore[arg-type]  # never persisted here
     classifier.fit(texts, labels, vectors, weights=weights, heads=("full",))
-    return classifier.classes, classifier.probabilities(new_texts, vectors=new_vectors)
-
-
-def unsure(row: np.ndarray, threshold: float, ambiguity: float) -> bool:
-    top, second = np.sort(row)[::-1][:2]
-    return bool(top < threshold or top - second < ambiguity)
+    classifier.remember(labels, second_vectors)
+    opinions = [classifier.second_opinion(vector)["name"] for vector in new_second_vectors]
+    return classifier.classes, classifier.probabilities(new_texts, vectors=new_vectors), opinions
 
 
 def development_figures(
-    classes: List[str], probabilities: np.ndarray, questions: List[Question], threshold: float, ambiguity: float
+    classes: List[str], probabilities: np.ndarray, opinions: List[str], questions: List[Question], fallback: Fallback
 ) -> str:
     counts: Dict[str, List[int]] = {}  # group -> [right, wrong, in scope, questions]
-    for row, question in zip(probabilities, questions):
+    for row, opinion, question in zip(probabilities, opinions, questions):
         top = classes[int(np.argmax(row))]
-        answered = not unsure(row, threshold, ambiguity) and top.startswith("ask_")
+        answered = not fallback.unsure(row, top, opinion) and top.startswith("ask_")
         for group in ("all", page_half(question)):
             figures = counts.setdefault(group, [0, 0, 0, 0])
             figures[2] += bool(question.topics)
@@ -135,16 +157,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--threshold", type=float, help="the fallback threshold (default: config.yml's)")
+    parser.add_argument("--agreed", type=float, help="the threshold when the second opinion agrees")
     args = parser.parse_args()
-    threshold, ambiguity = fallback_settings()
-    threshold = args.threshold if args.threshold is not None else threshold
+    fallback = fallback_settings()
+    fallback = Fallback(
+        args.threshold if args.threshold is not None else fallback.threshold,
+        args.agreed if args.agreed is not None else fallback.agreed,
+        fallback.ambiguity,
+    )
     texts, labels, is_real = training()
     questions = load_questions(DEVELOPMENT)
-    encoder = shared_encoder(2)
-    vectors = encoder.encode(texts)
-    question_vectors = encoder.encode([q.text for q in questions])
+    question_texts = [q.text for q in questions]
+    encoder, second = shared_encoder(2), shared_minilm()
+    vectors, question_vectors = encoder.encode(texts), encoder.encode(question_texts)
+    second_vectors, question_second = second.encode_many(texts), second.encode_many(question_texts)
     held = np.random.RandomState(0).permutation(np.where(is_real)[0])
-    print(f"{len(texts)} examples, {len(held)} real questions in {FOLDS} folds; fallback {threshold}/{ambiguity}")
+    print(f"{len(texts)} examples, {len(held)} real questions in {FOLDS} folds; fallback {fallback}")
     for name in args.variants:
         variant, started = VARIANTS[name], time.monotonic()
         weights = np.where(is_real, variant.real_weight, 1.0)
@@ -152,30 +180,32 @@ def main() -> None:
         for fold in range(FOLDS):
             test = held[fold::FOLDS]
             train = np.setdiff1d(np.arange(len(texts)), test)
-            classes, rows = fit_predict(
+            classes, rows, opinions = fit_predict(
                 variant,
                 [texts[i] for i in train],
                 vectors[train],
                 labels[train],
                 weights[train],
+                second_vectors[train],
                 [texts[i] for i in test],
                 vectors[test],
+                second_vectors[test],
             )
-            for row, index in zip(rows, test):
+            for row, opinion, index in zip(rows, opinions, test):
                 top = classes[int(np.argmax(row))]
                 first += top == labels[index]
-                if unsure(row, threshold, ambiguity):
+                if fallback.unsure(row, top, opinion):
                     doubtful += 1
                 elif top == labels[index]:
                     right += 1
                 else:
                     wrong += 1
-        classes, rows = fit_predict(
-            variant, texts, vectors, labels, weights, [q.text for q in questions], question_vectors
+        classes, rows, opinions = fit_predict(
+            variant, texts, vectors, labels, weights, second_vectors, question_texts, question_vectors, question_second
         )
         print(
             f"{name:9s} real questions: right {right}, wrong {wrong}, unsure {doubtful}, right first choice {first}"
-            f" | {development_figures(classes, rows, questions, threshold, ambiguity)}"
+            f" | {development_figures(classes, rows, opinions, questions, fallback)}"
             f" ({time.monotonic() - started:.0f} s)",
             flush=True,
         )

@@ -73,14 +73,14 @@ class Variant:
     @property
     def ambiguity(self) -> float:
         for component in self.config.get("pipeline", []):
-            if component.get("name") == "FallbackClassifier":
+            if str(component.get("name", "")).endswith("FallbackClassifier"):
                 return float(component.get("ambiguity_threshold", 0.1))
         return 0.0
 
     @property
     def threshold(self) -> Optional[float]:
         for component in self.config.get("pipeline", []):
-            if component.get("name") == "FallbackClassifier":
+            if str(component.get("name", "")).endswith("FallbackClassifier"):
                 return float(component.get("threshold", 0.3))
         return None
 

@@ -39,7 +39,7 @@ def fallback_threshold(config_file: Path = PROJECT_ROOT / "config.yml") -> float
     """The FallbackClassifier threshold of the NLU pipeline: below it, the bot says it is not sure."""
     pipeline = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("pipeline") or []
     for component in pipeline:
-        if component.get("name") == "FallbackClassifier":
+        if str(component.get("name", "")).endswith("FallbackClassifier"):  # Rasa's or bot.nlu.fallback's
             return float(component.get("threshold", 0.3))  # 0.3: Rasa's own default
     return 0.3
 

@@ -43,6 +43,9 @@ def headings(knowledge: Knowledge, replies: List[Dict[str, Any]]) -> List[Option
         ("what are the odds I get accepted?", "class_profile"),
         ("can I stay in the US to work after the program?", "stem_opt"),
         ("what salary do graduates make?", "careers"),
+        # Nearly sure (between agreed_threshold and threshold), and the second opinion agrees: answered
+        # (the deferral answer is the honest "I don't have the policy" with the page and the contact).
+        ("hold my place for next year?", "deferral"),
     ],
 )
 def test_questions_in_visitors_words_reach_their_topic(stack, knowledge, question, topic):

@@ -25,10 +25,10 @@ EDITOR, PASSWORD = "ann", "correct horse battery"
 # Questions the shipped model does not understand (it falls back), all asking to defer a start.
 MISSED = [
     "gap year before starting, allowed?",
-    "hold my spot till next august?",
+    "keep my seat till the following fall?",
     "any chance to start a year later than planned",
 ]
-NEXT = "hold my place for next year?"  # not among the examples: the next visitor's own wording
+NEXT = "keep my seat for a year?"  # not among the examples: the next visitor's own wording
 TRAINING_LIMIT_MS = 15 * 60 * 1000
 
 

@@ -1,0 +1,71 @@
+"""The second encoder (all-MiniLM-L6-v2 in numpy) and the fallback rule that weighs its opinion."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import numpy as np
+import pytest
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.fallback import SECOND_OPINION, AgreeingFallbackClassifier, threshold_for
+from bot.nlu.second_opinion import shared_minilm
+
+# The first six dimensions of the sentence vectors the model's reference implementation gives
+# (transformers' BertModel in PyTorch, mean of the tokens, L2-normalised), for two sentences.
+REFERENCE = {
+    "how much is tuition?": [0.064363, 0.059835, -0.008749, 0.047352, 0.001973, -0.048712],
+    "Do I need the GRE for MISM 和 MSIT?": [-0.064548, -0.048261, 0.048511, -0.029058, 0.015092, -0.036394],
+}
+
+
+def test_the_numpy_encoder_gives_the_reference_implementations_vectors() -> None:
+    texts = list(REFERENCE)
+    together = shared_minilm().encode(texts)  # padded and masked as one batch
+    for row, text in enumerate(texts):
+        alone = shared_minilm().encode([text])[0]
+        assert np.allclose(alone[:6], REFERENCE[text], atol=1e-5)
+        assert np.allclose(together[row], alone, atol=1e-5), "padding must not change a sentence's vector"
+        assert np.linalg.norm(alone) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_same_question_in_other_words_is_nearer_than_another_question() -> None:
+    cost, reworded, deadline = shared_minilm().encode_many(
+        ["how much is tuition?", "what does the program cost?", "when is the application deadline?"]
+    )
+    assert float(cost @ reworded) > float(cost @ deadline) + 0.2
+    assert shared_minilm().encode([]).shape == (0, 384)
+
+
+@pytest.mark.parametrize(
+    "opinion, needed",
+    [
+        ({"name": "ask_cost", "similarity": 0.8}, 0.65),  # agrees: the lower threshold
+        ({"name": "ask_deadlines", "similarity": 0.9}, 0.71),  # disagrees: the usual one
+        (None, 0.71),  # none asked (a confident or a non-English message)
+    ],
+)
+def test_the_threshold_is_lower_only_when_the_second_opinion_agrees(opinion, needed) -> None:
+    assert threshold_for("ask_cost", opinion, 0.71, 0.65) == needed
+
+
+def parsed(confidence: float, opinion: Optional[Dict[str, Any]]) -> Message:
+    ranking = [{"name": "ask_cost", "confidence": confidence}, {"name": "ask_deadlines", "confidence": 0.05}]
+    message = Message(data={TEXT: "what will I pay", INTENT: ranking[0], INTENT_RANKING_KEY: list(ranking)})
+    if opinion:
+        message.set(SECOND_OPINION, opinion)
+    return message
+
+
+def test_the_fallback_answers_a_nearly_sure_topic_only_when_the_second_opinion_names_it() -> None:
+    fallback = AgreeingFallbackClassifier({**AgreeingFallbackClassifier.get_default_config(), "threshold": 0.71,
+                                           "agreed_threshold": 0.65, "ambiguity_threshold": 0.1})  # fmt: skip
+    agreed = parsed(0.68, {"name": "ask_cost", "similarity": 0.7})
+    disagreed = parsed(0.68, {"name": "ask_deadlines", "similarity": 0.7})
+    alone = parsed(0.68, None)
+    too_low = parsed(0.6, {"name": "ask_cost", "similarity": 0.9})
+    fallback.process([agreed, disagreed, alone, too_low])
+    assert agreed.get(INTENT)["name"] == "ask_cost"
+    assert [m.get(INTENT)["name"] for m in (disagreed, alone, too_low)] == ["nlu_fallback"] * 3
+    assert disagreed.get(INTENT_RANKING_KEY)[1]["name"] == "ask_cost", "the suggestions keep the ranking"
