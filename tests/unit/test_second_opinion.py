@@ -38,6 +38,15 @@ def test_the_same_question_in_other_words_is_nearer_than_another_question() -> N
     assert shared_minilm().encode([]).shape == (0, 384)
 
 
+def test_odd_input_still_gives_one_finite_unit_vector_each() -> None:
+    odd = ["\x00\x00", "🙂🙂🙂", " ", "<script>alert(1)</script>", "' OR 1=1; --", "word " * 400, "\ufffd"]
+    vectors = shared_minilm().encode_many(odd)
+    assert vectors.shape == (len(odd), 384) and np.isfinite(vectors).all()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5), (
+        "every one normalised, the long one too (cut at 256 tokens)"
+    )
+
+
 @pytest.mark.parametrize(
     "opinion, needed",
     [
