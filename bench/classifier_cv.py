@@ -39,7 +39,7 @@ from answer_quality import DEVELOPMENT, Question, load_questions, page_half  # n
 
 from bot.nlu.encoder import shared_encoder  # noqa: E402
 from bot.nlu.fallback import threshold_for  # noqa: E402
-from bot.nlu.second_opinion import shared_minilm  # noqa: E402
+from bot.nlu.second_opinion import Memory, shared_minilm  # noqa: E402
 from bot.nlu.topic_classifier import TopicClassifier  # noqa: E402
 
 REAL = ROOT / "data" / "nlu" / "real_questions.yml"
@@ -122,14 +122,14 @@ def fit_predict(
     new_vectors: np.ndarray,
     new_second_vectors: np.ndarray,
 ) -> Tuple[List[str], np.ndarray, List[str]]:
-    """The component itself (its full head: sentence vector and n-grams, and its second opinion),
-    fitted and asked: the classes, the probabilities and the second opinions."""
+    """The component itself (its full head: sentence vector and n-grams) fitted and asked, and the
+    fallback's second opinion: the classes, the probabilities and the second opinions."""
     config = {**pipeline_settings("TopicClassifier"), **dict(variant.changes)}
     config.pop("name")
     classifier = TopicClassifier(config, None, None)  # type: ignore[arg-type]  # never persisted here
     classifier.fit(texts, labels, vectors, weights=weights, heads=("full",))
-    classifier.remember(labels, second_vectors)
-    opinions = [classifier.second_opinion(vector)["name"] for vector in new_second_vectors]
+    memory = Memory(second_vectors, np.asarray(labels, dtype=str))
+    opinions = [memory.opinion(vector)["name"] for vector in new_second_vectors]
     return classifier.classes, classifier.probabilities(new_texts, vectors=new_vectors), opinions
 
 

@@ -1,20 +1,32 @@
 """When the bot answers and when it offers the likely topics instead: Rasa's FallbackClassifier, plus
-one rule. A topic the classifier is nearly sure of (``agreed_threshold``, below ``threshold``) is
+one rule. A topic the classifier is nearly sure of (``agreed_threshold`` up to ``threshold``) is
 answered when the second opinion (``bot/nlu/second_opinion.py``: the nearest training example by a
 second encoder) names the same topic: on the development questions the two agreeing cut the wrong
-answers of a lower threshold back to those of the higher one (docs/benchmarks.md).
+answers of a lower threshold back to those of the higher one (docs/benchmarks.md). The second
+encoder runs only for such a message, so the band is this component's two thresholds and nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text, Tuple
+import logging
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
 
+import numpy as np
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-SECOND_OPINION = "second_opinion"  # message property set by the TopicClassifier: {"name", "similarity"}
+from bot.nlu.language import ENGLISH
+from bot.nlu.second_opinion import Memory, shared_minilm
+from bot.nlu.topic_classifier import LANGUAGE, QUESTIONS
+
+logger = logging.getLogger(__name__)
+SECOND_OPINION = "second_opinion"  # output property: {"name", "similarity"} of the nearest example
 
 
 def threshold_for(
@@ -26,14 +38,86 @@ def threshold_for(
     return threshold
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class AgreeingFallbackClassifier(FallbackClassifier):
     """Rasa's FallbackClassifier whose threshold is ``agreed_threshold`` when the second opinion agrees
-    (the ambiguity check is unchanged)."""
+    (the ambiguity check is unchanged). Trained: it keeps the examples' second-encoder vectors."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {**FallbackClassifier.get_default_config(), "agreed_threshold": 1.0}
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        """None that Rasa can check: its training graph holds no classifier upstream of a trained
+        component's training, and Rasa's check would refuse this one there. config.yml places it after
+        the TopicClassifier, whose confidences it reads."""
+        return []
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: Optional[ModelStorage] = None,
+        resource: Optional[Resource] = None,
+        memory: Optional[Memory] = None,
+    ) -> None:
+        super().__init__(config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.memory = memory
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "AgreeingFallbackClassifier":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if examples and self._model_storage is not None and self._resource is not None:
+            self.memory = Memory.of([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
+            with self._model_storage.write_to(self._resource) as directory:
+                np.savez(directory / "memory.npz", vectors=self.memory.vectors, labels=self.memory.labels)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "AgreeingFallbackClassifier":
+        try:
+            with model_storage.read_from(resource) as directory, np.load(directory / "memory.npz") as saved:
+                memory = Memory(saved["vectors"], saved["labels"])
+        except (ValueError, FileNotFoundError):
+            logger.warning("AgreeingFallbackClassifier: no second-opinion memory; the threshold alone decides.")
+            return cls(config, model_storage, resource)
+        shared_minilm()  # loaded now, not on the first nearly-sure message
+        return cls(config, model_storage, resource, memory)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if self._weighs(message):
+                vector = shared_minilm().encode([message.get(TEXT)])[0]
+                message.set(SECOND_OPINION, self.memory.opinion(vector), add_to_output=True)  # type: ignore[union-attr]
+        return super().process(messages)
+
+    def _weighs(self, message: Message) -> bool:
+        """Whether the second opinion can change this message's answer: an English question (not a
+        two-question message) whose confidence lies from ``agreed_threshold`` up to ``threshold``."""
+        confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        band = (
+            float(self.component_config["agreed_threshold"]) <= confidence < float(self.component_config["threshold"])
+        )
+        english = message.get(LANGUAGE, ENGLISH) == ENGLISH and not message.get(QUESTIONS)
+        return self.memory is not None and band and english
 
     def _nlu_confidence_below_threshold(self, message: Message) -> Tuple[bool, float]:
         intent = message.get(INTENT) or {}

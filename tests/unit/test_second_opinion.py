@@ -6,11 +6,16 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.fallback import SECOND_OPINION, AgreeingFallbackClassifier, threshold_for
 from bot.nlu.second_opinion import shared_minilm
+from bot.nlu.topic_classifier import LANGUAGE
 
 # The first six dimensions of the sentence vectors the model's reference implementation gives
 # (transformers' BertModel in PyTorch, mean of the tokens, L2-normalised), for two sentences.
@@ -78,3 +83,22 @@ def test_the_fallback_answers_a_nearly_sure_topic_only_when_the_second_opinion_n
     assert agreed.get(INTENT)["name"] == "ask_cost"
     assert [m.get(INTENT)["name"] for m in (disagreed, alone, too_low)] == ["nlu_fallback"] * 3
     assert disagreed.get(INTENT_RANKING_KEY)[1]["name"] == "ask_cost", "the suggestions keep the ranking"
+
+
+def test_a_trained_fallback_asks_the_second_opinion_only_where_it_can_change_the_answer(tmp_path) -> None:
+    storage, resource = LocalModelStorage(tmp_path), Resource("fallback")
+    config = {**AgreeingFallbackClassifier.get_default_config(), "threshold": 0.71, "agreed_threshold": 0.65}
+    trained = AgreeingFallbackClassifier.create(config, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
+    examples = {
+        "ask_cost": ["how much is tuition", "what does the program cost"],
+        "ask_test_scores": ["do I need the GRE"],
+    }
+    trained.train(TrainingData([Message(data={TEXT: t, INTENT: i}) for i, texts in examples.items() for t in texts]))
+    fallback = AgreeingFallbackClassifier.load(config, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
+    nearly = Message(data={TEXT: "how much will tuition be", INTENT: {"name": "ask_cost", "confidence": 0.68}})
+    sure = Message(data={TEXT: "what does it cost", INTENT: {"name": "ask_cost", "confidence": 0.95}})
+    chinese = Message(data={TEXT: "学费多少", INTENT: {"name": "ask_cost", "confidence": 0.68}, LANGUAGE: "zh"})
+    fallback.process([nearly, sure, chinese])
+    assert nearly.get(SECOND_OPINION)["name"] == "ask_cost" and nearly.get(INTENT)["name"] == "ask_cost"
+    assert sure.get(SECOND_OPINION) is None, "above the threshold the answer stands without the second encoder"
+    assert chinese.get(SECOND_OPINION) is None and chinese.get(INTENT)["name"] == "nlu_fallback", "English only"

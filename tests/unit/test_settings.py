@@ -16,13 +16,6 @@ def test_console_miss_threshold_defaults_to_the_bots_fallback_threshold(monkeypa
     assert Settings().low_confidence_threshold == 0.45
 
 
-def test_the_second_opinion_is_asked_exactly_where_the_fallback_weighs_it():
-    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
-    classifier = next(c for c in pipeline if c["name"].endswith("TopicClassifier"))
-    fallback = next(c for c in pipeline if c["name"].endswith("FallbackClassifier"))
-    assert classifier["second_opinion_between"] == [fallback["agreed_threshold"], fallback["threshold"]]
-
-
 def test_derived_defaults_follow_the_settings_they_derive_from(monkeypatch):
     for name in ("PUBLIC_RASA_URL", "CORS_ORIGINS", "RASA_PORT", "WEB_PORT"):
         monkeypatch.delenv(name, raising=False)

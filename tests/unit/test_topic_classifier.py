@@ -15,7 +15,6 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.fallback import SECOND_OPINION
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import language_of
 from bot.nlu.topic_classifier import LANGUAGE, QUESTIONS, TopicClassifier, split_candidates
@@ -119,18 +118,3 @@ def test_a_confident_ngram_match_skips_the_encoder(trained, monkeypatch) -> None
     classifier.process([full])
     assert shortcut.get(INTENT)["name"] == full.get(INTENT)["name"] == "ask_test_scores"
     assert len(calls) == 1, "only the message the n-grams were not sure of was encoded"
-
-
-def test_an_unsure_english_message_gets_the_topic_of_its_nearest_example_as_a_second_opinion(trained) -> None:
-    classifier, storage, resource = trained
-    loaded = TopicClassifier.load({}, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
-    assert len(loaded.memory) == sum(len(texts) for texts in EXAMPLES.values()), "every example is remembered"
-    unsure, sure, chinese = message("is a GRE waiver possible"), message("do I need the GRE"), message("学费多少")
-    loaded.config["second_opinion_between"] = [0.0, 0.99]
-    loaded.process([unsure, chinese])
-    assert unsure.get(SECOND_OPINION)["name"] == "ask_test_scores"
-    assert 0.5 < unsure.get(SECOND_OPINION)["similarity"] <= 1.0
-    assert chinese.get(SECOND_OPINION) is None, "the second encoder reads English only"
-    loaded.config["second_opinion_between"] = [0.0, 0.01]  # where it cannot matter, none is asked
-    loaded.process([sure])
-    assert sure.get(SECOND_OPINION) is None
