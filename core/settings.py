@@ -36,11 +36,13 @@ def _list(name: str, default: List[str]) -> List[str]:
 
 
 def fallback_threshold(config_file: Path = PROJECT_ROOT / "config.yml") -> float:
-    """The FallbackClassifier threshold of the NLU pipeline: below it, the bot says it is not sure."""
+    """The lowest confidence the bot answers at (the fallback's threshold, or its ``agreed_threshold``
+    when a second opinion agrees, bot/nlu/fallback.py): below it, the bot always says it is not sure."""
     pipeline = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("pipeline") or []
     for component in pipeline:
         if str(component.get("name", "")).endswith("FallbackClassifier"):  # Rasa's or bot.nlu.fallback's
-            return float(component.get("threshold", 0.3))  # 0.3: Rasa's own default
+            threshold = float(component.get("threshold", 0.3))  # 0.3: Rasa's own default
+            return min(threshold, float(component.get("agreed_threshold", threshold)))
     return 0.3
 
 

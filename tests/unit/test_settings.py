@@ -9,11 +9,24 @@ from core.settings import PROJECT_ROOT, Settings, fallback_threshold
 
 def test_console_miss_threshold_defaults_to_the_bots_fallback_threshold(monkeypatch):
     config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
-    configured = next(c["threshold"] for c in config["pipeline"] if c["name"].endswith("FallbackClassifier"))
+    fallback = next(c for c in config["pipeline"] if c["name"].endswith("FallbackClassifier"))
+    # An answer the second opinion let through (from agreed_threshold) is not a miss.
+    configured = min(fallback["threshold"], fallback.get("agreed_threshold", 1.0))
     monkeypatch.delenv("LOW_CONFIDENCE_THRESHOLD", raising=False)
     assert fallback_threshold() == configured == Settings().low_confidence_threshold
     monkeypatch.setenv("LOW_CONFIDENCE_THRESHOLD", "0.45")
     assert Settings().low_confidence_threshold == 0.45
+
+
+def test_the_miss_threshold_is_the_lowest_confidence_the_bot_answers_at(tmp_path):
+    agreeing, plain = tmp_path / "agreeing.yml", tmp_path / "plain.yml"
+    agreeing.write_text(
+        "pipeline:\n  - name: bot.nlu.fallback.AgreeingFallbackClassifier\n"
+        "    threshold: 0.71\n    agreed_threshold: 0.6\n"
+    )
+    plain.write_text("pipeline:\n  - name: FallbackClassifier\n    threshold: 0.7\n")
+    assert fallback_threshold(agreeing) == 0.6, "an answer the second opinion let through is not a miss"
+    assert fallback_threshold(plain) == 0.7
 
 
 def test_derived_defaults_follow_the_settings_they_derive_from(monkeypatch):
