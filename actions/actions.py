@@ -102,15 +102,16 @@ class ActionHandleMiss(Action):
             intent,
             misses.consecutive_misses(tracker.events),
             other_language=misses.is_other_language(message),
-            suggesting=bool(suggested),
+            suggesting=len(suggested),
         )
         if response == misses.HANDOFF_RESPONSE and (await handoff.desk().availability()).available:
             response = misses.HANDOFF_LIVE_RESPONSE  # an officer is free: offer the live chat right here
         buttons = None
         if suggested:
-            none_of_these = answers.phrases_from_domain(domain)["utter_phrase_none_of_these"]
             buttons = [topic_button(knowledge, topic) for topic in suggested]
-            buttons.append({"title": none_of_these, "payload": f"/{REQUEST_HUMAN_INTENT}"})
+            decline = misses.decline_phrase(response)
+            if decline:
+                buttons.append({"title": answers.phrases_from_domain(domain)[decline], "payload": f"/{REQUEST_HUMAN_INTENT}"})
         dispatcher.utter_message(response=response, buttons=buttons, email=contact.email, phone=contact.phone)
         return []
 

@@ -18,6 +18,7 @@ HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
 HANDOFF_RESPONSE = "utter_handoff"  # the contact and a follow-up request
 HANDOFF_LIVE_RESPONSE = "utter_handoff_live"  # the same, with a live chat when an officer is free
 SUGGEST_RESPONSE = "utter_suggest_topics"  # "I think you're asking about one of these"
+SUGGEST_ONE_RESPONSE = "utter_suggest_topic"  # only one likely topic: "Is this what you're asking about?"
 ENGLISH_ONLY_RESPONSE = "utter_english_only"  # an unsure message in another language
 IN_ENGLISH_RESPONSE = "utter_in_english"  # after an answer to a message in another language
 # A low-confidence message this short that names a program or starts like a follow-up ("and for
@@ -53,19 +54,26 @@ def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
 
 
 def response_for(
-    intent: Optional[str], misses_in_a_row: int, *, other_language: bool = False, suggesting: bool = False
+    intent: Optional[str], misses_in_a_row: int, *, other_language: bool = False, suggesting: int = 0
 ) -> str:
     """The reply to a miss: "English only" for another language, the likeliest topics when there are
-    any, the contact first after two misses in a row, else "not sure" or "outside what I can help"."""
+    any (``suggesting`` of them: one is asked as a yes/no question), the contact first after two
+    misses in a row, else "not sure" or "outside what I can help"."""
     if other_language:
         return ENGLISH_ONLY_RESPONSE
     if suggesting:
-        return SUGGEST_RESPONSE
+        return SUGGEST_ONE_RESPONSE if suggesting == 1 else SUGGEST_RESPONSE
     if misses_in_a_row >= HANDOFF_AFTER:
         return HANDOFF_RESPONSE
     if intent == OUT_OF_SCOPE_INTENT:
         return "utter_out_of_scope"
     return "utter_fallback"
+
+
+def decline_phrase(response: str) -> Optional[str]:
+    """The phrase of the last button under suggested topics ("none of these", or "no" to a single
+    one), which asks for a person; none under "English only", whose own button already does."""
+    return {SUGGEST_RESPONSE: "utter_phrase_none_of_these", SUGGEST_ONE_RESPONSE: "utter_phrase_not_this"}.get(response)
 
 
 def names_program_or_track(message: Mapping[str, Any]) -> bool:

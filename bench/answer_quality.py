@@ -76,7 +76,7 @@ DEVELOPMENT = [
 OLD_TOPIC_NAMES = {"overview": "program_overview", "length": "program_length"}
 MISS_RESPONSES = {"utter_fallback", "utter_out_of_scope", "utter_handoff", "utter_handoff_live", "utter_english_only"}
 # Replies that may offer the likeliest topics as buttons ("English only" does, for an unsure question).
-SUGGEST_RESPONSES = {"utter_suggest_topics", "utter_english_only"}
+SUGGEST_RESPONSES = {"utter_suggest_topics", "utter_suggest_topic", "utter_english_only"}
 OUT_OF_SCOPE_RESPONSE = "utter_out_of_scope"
 # "Can I talk to someone?" is answered with a way to reach a person (a live chat or a follow-up
 # request, with the admissions contact): the contact topic's answer.

@@ -56,6 +56,7 @@ ANSWER_TYPES: Dict[str, str] = {
     "utter_fallback": "fallback",
     # Unsure: the likeliest topics offered as buttons; another language: "English only". Both are misses.
     "utter_suggest_topics": "fallback",
+    "utter_suggest_topic": "fallback",
     "utter_english_only": "fallback",
     "utter_out_of_scope": "out_of_scope",
     "utter_handoff": "handoff",

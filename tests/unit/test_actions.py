@@ -99,6 +99,13 @@ def payloads(message: Dict[str, Any]) -> List[str]:
     return [b["payload"] for b in message.get("buttons") or []]
 
 
+def shown_buttons(domain: Dict[str, Any], message: Dict[str, Any]) -> List[str]:
+    """The buttons a visitor sees: the domain response's own, then the action's (as Rasa's
+    ``RemoteAction`` joins them)."""
+    own = domain["responses"].get(message.get("response"), [{}])[0].get("buttons") or []
+    return [b["title"] for b in own + (message.get("buttons") or [])]
+
+
 def sourced_urls(knowledge) -> set:
     """Every address the knowledge file holds: an answer may link nothing else."""
     return set(URL.findall(Path(knowledge_file()).read_text(encoding="utf-8")))
@@ -357,7 +364,19 @@ def test_an_unsure_question_offers_its_likeliest_topics_and_a_person(domain_dict
     expected = [knowledge.topics[t].title for t in ("program_length", "requirements", "english_tests")]
     assert titles[:3] == expected, "the ranking's order, and nothing below the floor"
     assert payloads(messages[0]) == ["/ask_program_length", "/ask_requirements", "/ask_english_tests", "/request_human"]
+    assert shown_buttons(domain_dict, messages[0])[-1] == "None of these (talk to a person)"
     assert ADMISSIONS_EMAIL in texts[0]
+
+
+def test_one_likely_topic_is_asked_as_a_yes_or_no_question(domain_dict, knowledge):
+    parse = ranking(("ask_cost", 0.52), ("ask_application_fee", 0.06), ("ask_scholarships", 0.04))
+    tracker = make_tracker("nlu_fallback", text="What is the cost of pursuing an MS in the US?", parse=parse)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_suggest_topic"
+    assert texts[0].startswith("Is this what you're asking about?") and ADMISSIONS_EMAIL in texts[0]
+    assert "one of these" not in texts[0]
+    assert shown_buttons(domain_dict, messages[0]) == [knowledge.topics["cost"].title, "No, something else (talk to a person)"]
+    assert payloads(messages[0]) == ["/ask_cost", "/request_human"]
 
 
 def test_a_miss_with_no_likely_topic_is_honest_and_offers_a_person_not_a_menu(domain_dict):
@@ -395,7 +414,7 @@ def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
     # After deadlines, "any examples?" is not about deadlines: the likeliest topics, not deadlines again.
     tracker = make_tracker("nlu_fallback", text="any examples?", slots={"topic": "deadlines"}, parse=leaning)
     messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
-    assert messages[0]["response"] == "utter_suggest_topics"
+    assert messages[0]["response"] == "utter_suggest_topic" and payloads(messages[0])[0] == "/ask_capstone"
     # With no topic under discussion there is nothing to continue.
     tracker = make_tracker("nlu_fallback", text="any examples?", parse=leaning)
     messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
@@ -408,7 +427,9 @@ def test_a_message_in_another_language_gets_english_only_or_the_answer_with_a_no
     messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert messages[0]["response"] == "utter_english_only"
     assert "only answer in English" in texts[0] and ADMISSIONS_EMAIL in texts[0]
-    assert payloads(messages[0]) == ["/ask_program_length", "/request_human"], "the likeliest topic, in English"
+    assert payloads(messages[0]) == ["/ask_program_length"], "the likeliest topic, in English"
+    shown = shown_buttons(domain_dict, messages[0])
+    assert shown == ["Talk to a person", "Program length"], "one way to a person, not two"
     tracker = make_tracker(
         "ask_program_length", text="MISM需要多长时间？", entities=[entity("program", "mism")], parse={"language": "zh"}
     )
