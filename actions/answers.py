@@ -30,7 +30,7 @@ from core import timeline
 from core.clock import office_clock
 from core.handoff import REQUEST_HUMAN_INTENT
 from core.knowledge import Dated, Fact, Knowledge, Program, Topic, Track
-from core.topics import intent_for
+from core.topics import QUESTIONS, intent_for
 from core.topics import topic_for as topic_of_intent
 
 CONTACT_TOPIC = "contact"  # answered from the knowledge file's ``contact`` block
@@ -73,7 +73,7 @@ def topics_asked(knowledge: Knowledge, message: Mapping[str, Any], remembered: O
     """The topics a message asks about: both of a two-question message (the NLU's ``questions``,
     when its intent is still the first question's), else the one of ``topic_for``."""
     intent = (message.get("intent") or {}).get("name")
-    questions = [q for q in message.get("questions") or [] if isinstance(q, Mapping)]
+    questions = [q for q in message.get(QUESTIONS) or [] if isinstance(q, Mapping)]
     asked = [topic_of_intent((q.get("intent") or {}).get("name")) for q in questions]
     topics = _unique(t for t in asked if t and t in knowledge.topics)
     if len(topics) == 2 and topic_of_intent(intent) == topics[0]:

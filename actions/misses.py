@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from core.topics import FALLBACK_INTENT, MISS_INTENTS, OUT_OF_SCOPE_INTENT, topic_for
+from core.topics import FALLBACK_INTENT, LANGUAGE, MISS_INTENTS, OUT_OF_SCOPE_INTENT, SECOND_OPINION, topic_for
 
 HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
 HANDOFF_RESPONSE = "utter_handoff"  # the contact and a follow-up request
@@ -107,7 +107,10 @@ def wants_more(message: Mapping[str, Any]) -> bool:
 
 
 def suggested_topics(message: Mapping[str, Any], known_topics: Iterable[str]) -> List[str]:
-    """The likeliest topics of an unsure message, best first, from the classifier's ranking."""
+    """The likeliest topics of an unsure message, best first, from the classifier's ranking; when the
+    second opinion (the nearest training example by another encoder) names a topic the ranking left
+    out, it takes the last place: the two encoders miss different questions. With no likely topic
+    at all, none is offered (the honest miss)."""
     known = set(known_topics)
     ranking: List[Dict[str, Any]] = [
         entry for entry in message.get("intent_ranking") or [] if entry.get("name") != FALLBACK_INTENT
@@ -119,9 +122,13 @@ def suggested_topics(message: Mapping[str, Any], known_topics: Iterable[str]) ->
         topic = topic_for(entry.get("name"))
         if topic in known and float(entry.get("confidence") or 0) >= SUGGEST_MIN_CONFIDENCE:
             topics.append(topic)
-    return topics[:SUGGESTIONS]
+    topics = topics[:SUGGESTIONS]
+    other = topic_for((message.get(SECOND_OPINION) or {}).get("name"))
+    if topics and other in known and other not in topics:
+        topics = topics[: SUGGESTIONS - 1] + [other]
+    return topics
 
 
 def is_other_language(message: Mapping[str, Any]) -> bool:
-    language = message.get("language")
+    language = message.get(LANGUAGE)
     return isinstance(language, str) and language not in ("", "en")

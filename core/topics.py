@@ -19,6 +19,13 @@ ANSWER_INTENT_PREFIX = "ask_"
 ANSWER_ACTION = "action_answer_topic"
 MISS_ACTION = "action_handle_miss"
 
+# What the NLU adds to a message's parse data beside Rasa's intent and ranking (bot/nlu/), which the
+# actions read: the two questions of a two-question message, its language (``en`` or another ISO
+# code), and the second encoder's nearest training example (``{"name", "similarity"}``).
+QUESTIONS = "questions"
+LANGUAGE = "language"
+SECOND_OPINION = "second_opinion"
+
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 # Intents that mean the assistant did not understand, with the label staff see for each.

@@ -3,7 +3,9 @@ one rule. A topic the classifier is nearly sure of (``agreed_threshold`` up to `
 answered when the second opinion (``bot/nlu/second_opinion.py``: the nearest training example by a
 second encoder) names the same topic: on the development questions the two agreeing cut the wrong
 answers of a lower threshold back to those of the higher one (docs/benchmarks.md). The second
-encoder runs only for such a message, so the band is this component's two thresholds and nothing else.
+encoder runs only for a message the classifier is not sure of (below ``threshold``); below the band
+its opinion does not change the decision, and the suggestions offered instead may use it
+(``actions/misses.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +25,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.language import ENGLISH
 from bot.nlu.second_opinion import Memory, shared_minilm
-from bot.nlu.topic_classifier import LANGUAGE, QUESTIONS
+from core.topics import LANGUAGE, QUESTIONS, SECOND_OPINION
 
 logger = logging.getLogger(__name__)
-SECOND_OPINION = "second_opinion"  # output property: {"name", "similarity"} of the nearest example
 
 
 def threshold_for(
@@ -110,14 +111,12 @@ class AgreeingFallbackClassifier(FallbackClassifier):
         return super().process(messages)
 
     def _weighs(self, message: Message) -> bool:
-        """Whether the second opinion can change this message's answer: an English question (not a
-        two-question message) whose confidence lies from ``agreed_threshold`` up to ``threshold``."""
+        """Whether to ask the second opinion: an English question (not a two-question message) the
+        classifier is not sure of (below ``threshold``), which it may let through or help suggest."""
         confidence = float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-        band = (
-            float(self.component_config["agreed_threshold"]) <= confidence < float(self.component_config["threshold"])
-        )
+        unsure = confidence < float(self.component_config["threshold"])
         english = message.get(LANGUAGE, ENGLISH) == ENGLISH and not message.get(QUESTIONS)
-        return self.memory is not None and band and english
+        return self.memory is not None and unsure and english
 
     def _nlu_confidence_below_threshold(self, message: Message) -> Tuple[bool, float]:
         intent = message.get(INTENT) or {}

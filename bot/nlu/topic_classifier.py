@@ -46,15 +46,13 @@ from sklearn.linear_model import LogisticRegression
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import ENGLISH, language_of
-from core.topics import ANSWER_INTENT_PREFIX
+from core.topics import ANSWER_INTENT_PREFIX, LANGUAGE, QUESTIONS
 
 logger = logging.getLogger(__name__)
 
 # "full": sentence vector + n-grams; "meaning": the sentence vector alone (other languages);
 # "ngrams": the n-grams alone (the confident shortcut).
 HEADS = ("full", "meaning", "ngrams")
-QUESTIONS = "questions"  # output property: the two questions of a two-question message
-LANGUAGE = "language"  # output property: ``en`` or the ISO code of another language
 # Where a message may hold a second question: after a sentence's end, at a semicolon or line break,
 # at "and / also / plus" followed by a question word or a new noun phrase, or at an "and" between two
 # things asked about ("the minimum GRE and TOEFL scores?"): a reading counts only when each part is

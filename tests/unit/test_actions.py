@@ -368,6 +368,31 @@ def test_an_unsure_question_offers_its_likeliest_topics_and_a_person(domain_dict
     assert ADMISSIONS_EMAIL in texts[0]
 
 
+def test_the_second_opinion_adds_a_topic_the_ranking_left_out(domain_dict, knowledge):
+    """The nearest training example by the second encoder names a topic outside the ranking's top
+    three: it takes the third place; one already offered is not offered twice; with no likely
+    topic at all the honest miss stays."""
+    parse = ranking(("ask_program_length", 0.28), ("ask_requirements", 0.18), ("ask_english_tests", 0.11))
+    cases = [
+        ({"name": "ask_class_profile", "similarity": 0.61}, ["/ask_program_length", "/ask_requirements", "/ask_class_profile"]),
+        ({"name": "ask_requirements", "similarity": 0.7}, ["/ask_program_length", "/ask_requirements", "/ask_english_tests"]),
+        ({"name": "greet", "similarity": 0.5}, ["/ask_program_length", "/ask_requirements", "/ask_english_tests"]),
+    ]
+    for opinion, offered in cases:
+        tracker = make_tracker("nlu_fallback", text="is a three-year degree accepted?", parse={**parse, "second_opinion": opinion})
+        messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+        assert messages[0]["response"] == "utter_suggest_topics"
+        assert payloads(messages[0]) == offered + ["/request_human"], opinion
+    one = {**ranking(("ask_cost", 0.5)), "second_opinion": {"name": "ask_scholarships", "similarity": 0.6}}
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, make_tracker("nlu_fallback", text="tuition waiver?", parse=one))
+    assert messages[0]["response"] == "utter_suggest_topics", "two likely topics now: a choice"
+    assert payloads(messages[0]) == ["/ask_cost", "/ask_scholarships", "/request_human"]
+    nothing = {**ranking(("out_of_scope", 0.45), ("ask_events", 0.2)), "second_opinion": {"name": "ask_events", "similarity": 0.3}}
+    tracker = make_tracker("nlu_fallback", text="what's the weather in Pittsburgh", parse=nothing)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_fallback", "no likely topic: the second opinion alone suggests nothing"
+
+
 def test_one_likely_topic_is_asked_as_a_yes_or_no_question(domain_dict, knowledge):
     parse = ranking(("ask_cost", 0.52), ("ask_application_fee", 0.06), ("ask_scholarships", 0.04))
     tracker = make_tracker("nlu_fallback", text="What is the cost of pursuing an MS in the US?", parse=parse)

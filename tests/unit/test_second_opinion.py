@@ -13,9 +13,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.fallback import SECOND_OPINION, AgreeingFallbackClassifier, threshold_for
+from bot.nlu.fallback import AgreeingFallbackClassifier, threshold_for
 from bot.nlu.second_opinion import shared_minilm
-from bot.nlu.topic_classifier import LANGUAGE
+from core.topics import LANGUAGE, SECOND_OPINION
 
 # The first six dimensions of the sentence vectors the model's reference implementation gives
 # (transformers' BertModel in PyTorch, mean of the tokens, L2-normalised), for two sentences.
@@ -85,7 +85,7 @@ def test_the_fallback_answers_a_nearly_sure_topic_only_when_the_second_opinion_n
     assert disagreed.get(INTENT_RANKING_KEY)[1]["name"] == "ask_cost", "the suggestions keep the ranking"
 
 
-def test_a_trained_fallback_asks_the_second_opinion_only_where_it_can_change_the_answer(tmp_path) -> None:
+def test_a_trained_fallback_asks_the_second_opinion_only_for_an_unsure_english_question(tmp_path) -> None:
     storage, resource = LocalModelStorage(tmp_path), Resource("fallback")
     config = {**AgreeingFallbackClassifier.get_default_config(), "threshold": 0.71, "agreed_threshold": 0.65}
     trained = AgreeingFallbackClassifier.create(config, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
@@ -98,7 +98,11 @@ def test_a_trained_fallback_asks_the_second_opinion_only_where_it_can_change_the
     nearly = Message(data={TEXT: "how much will tuition be", INTENT: {"name": "ask_cost", "confidence": 0.68}})
     sure = Message(data={TEXT: "what does it cost", INTENT: {"name": "ask_cost", "confidence": 0.95}})
     chinese = Message(data={TEXT: "学费多少", INTENT: {"name": "ask_cost", "confidence": 0.68}, LANGUAGE: "zh"})
-    fallback.process([nearly, sure, chinese])
+    unsure = Message(data={TEXT: "do they want my GRE results", INTENT: {"name": "ask_cost", "confidence": 0.4}})
+    fallback.process([nearly, sure, chinese, unsure])
     assert nearly.get(SECOND_OPINION)["name"] == "ask_cost" and nearly.get(INTENT)["name"] == "ask_cost"
     assert sure.get(SECOND_OPINION) is None, "above the threshold the answer stands without the second encoder"
     assert chinese.get(SECOND_OPINION) is None and chinese.get(INTENT)["name"] == "nlu_fallback", "English only"
+    # Below the band the opinion is still asked (the suggestions use it), and changes no decision.
+    assert unsure.get(SECOND_OPINION)["name"] == "ask_test_scores"
+    assert unsure.get(INTENT)["name"] == "nlu_fallback"

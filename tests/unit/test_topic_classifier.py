@@ -17,7 +17,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import language_of
-from bot.nlu.topic_classifier import LANGUAGE, QUESTIONS, TopicClassifier, split_candidates
+from bot.nlu.topic_classifier import TopicClassifier, split_candidates
+from core.topics import LANGUAGE, QUESTIONS
 
 
 @pytest.mark.parametrize(
