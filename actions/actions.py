@@ -111,7 +111,9 @@ class ActionHandleMiss(Action):
             buttons = [topic_button(knowledge, topic) for topic in suggested]
             decline = misses.decline_phrase(response)
             if decline:
-                buttons.append({"title": answers.phrases_from_domain(domain)[decline], "payload": f"/{REQUEST_HUMAN_INTENT}"})
+                buttons.append(
+                    {"title": answers.phrases_from_domain(domain)[decline], "payload": f"/{REQUEST_HUMAN_INTENT}"}
+                )
         dispatcher.utter_message(response=response, buttons=buttons, email=contact.email, phone=contact.phone)
         return []
 

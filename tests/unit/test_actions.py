@@ -374,20 +374,33 @@ def test_the_second_opinion_adds_a_topic_the_ranking_left_out(domain_dict, knowl
     topic at all the honest miss stays."""
     parse = ranking(("ask_program_length", 0.28), ("ask_requirements", 0.18), ("ask_english_tests", 0.11))
     cases = [
-        ({"name": "ask_class_profile", "similarity": 0.61}, ["/ask_program_length", "/ask_requirements", "/ask_class_profile"]),
-        ({"name": "ask_requirements", "similarity": 0.7}, ["/ask_program_length", "/ask_requirements", "/ask_english_tests"]),
+        (
+            {"name": "ask_class_profile", "similarity": 0.61},
+            ["/ask_program_length", "/ask_requirements", "/ask_class_profile"],
+        ),
+        (
+            {"name": "ask_requirements", "similarity": 0.7},
+            ["/ask_program_length", "/ask_requirements", "/ask_english_tests"],
+        ),
         ({"name": "greet", "similarity": 0.5}, ["/ask_program_length", "/ask_requirements", "/ask_english_tests"]),
     ]
     for opinion, offered in cases:
-        tracker = make_tracker("nlu_fallback", text="is a three-year degree accepted?", parse={**parse, "second_opinion": opinion})
+        tracker = make_tracker(
+            "nlu_fallback", text="is a three-year degree accepted?", parse={**parse, "second_opinion": opinion}
+        )
         messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
         assert messages[0]["response"] == "utter_suggest_topics"
         assert payloads(messages[0]) == offered + ["/request_human"], opinion
     one = {**ranking(("ask_cost", 0.5)), "second_opinion": {"name": "ask_scholarships", "similarity": 0.6}}
-    messages, _, _ = run(ActionHandleMiss(), domain_dict, make_tracker("nlu_fallback", text="tuition waiver?", parse=one))
+    messages, _, _ = run(
+        ActionHandleMiss(), domain_dict, make_tracker("nlu_fallback", text="tuition waiver?", parse=one)
+    )
     assert messages[0]["response"] == "utter_suggest_topics", "two likely topics now: a choice"
     assert payloads(messages[0]) == ["/ask_cost", "/ask_scholarships", "/request_human"]
-    nothing = {**ranking(("out_of_scope", 0.45), ("ask_events", 0.2)), "second_opinion": {"name": "ask_events", "similarity": 0.3}}
+    nothing = {
+        **ranking(("out_of_scope", 0.45), ("ask_events", 0.2)),
+        "second_opinion": {"name": "ask_events", "similarity": 0.3},
+    }
     tracker = make_tracker("nlu_fallback", text="what's the weather in Pittsburgh", parse=nothing)
     messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert messages[0]["response"] == "utter_fallback", "no likely topic: the second opinion alone suggests nothing"
@@ -400,7 +413,10 @@ def test_one_likely_topic_is_asked_as_a_yes_or_no_question(domain_dict, knowledg
     assert messages[0]["response"] == "utter_suggest_topic"
     assert texts[0].startswith("Is this what you're asking about?") and ADMISSIONS_EMAIL in texts[0]
     assert "one of these" not in texts[0]
-    assert shown_buttons(domain_dict, messages[0]) == [knowledge.topics["cost"].title, "No, something else (talk to a person)"]
+    assert shown_buttons(domain_dict, messages[0]) == [
+        knowledge.topics["cost"].title,
+        "No, something else (talk to a person)",
+    ]
     assert payloads(messages[0]) == ["/ask_cost", "/request_human"]
 
 

@@ -62,7 +62,9 @@ def test_an_unsure_question_offers_its_likeliest_topics_and_a_click_answers(page
     w = open_chat(page, stack.web_url)
     texts = replies_to(page, w, lambda: w.send("any examples?"))
     # One likely topic is asked as a yes/no question, several as a choice.
-    assert texts[-1].startswith(("Is this what you're asking about?", "I think you're asking about one of these")), texts
+    assert texts[-1].startswith(("Is this what you're asking about?", "I think you're asking about one of these")), (
+        texts
+    )
     offered = page.locator(WidgetPage.QUICK)
     titles = [b.inner_text() for b in offered.all()]
     assert TOPICS["capstone"].title in titles and any("person" in t for t in titles), titles
