@@ -43,6 +43,11 @@ def headings(knowledge: Knowledge, replies: List[Dict[str, Any]]) -> List[Option
         ("what are the odds I get accepted?", "class_profile"),
         ("can I stay in the US to work after the program?", "stem_opt"),
         ("what salary do graduates make?", "careers"),
+        # Eligibility by field of study (no example names these fields or says it this way); a
+        # "non-STEM degree" is about admission, not STEM OPT.
+        ("can I apply if my undergrad was in history", "requirements"),
+        ("my degree is in chemistry, is that ok", "requirements"),
+        ("can I get in with a non-STEM degree", "requirements"),
         # Nearly sure (between agreed_threshold and threshold), and the second opinion agrees: answered
         # (the deferral answer is the honest "I don't have the policy" with the page and the contact).
         ("hold my place for next year?", "deferral"),
