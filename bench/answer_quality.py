@@ -7,7 +7,8 @@ Three question sets, side by side:
 - ``tests/verbatim_other_languages.yml``, held-out too: real questions in Chinese, Hindi, Spanish,
   Korean and more (the right topic in English, or an honest "English only", never another topic);
 - ``tests/visitor_questions.yml``, the development set (our own paraphrases, plus the verbatim
-  questions of ``tests/verbatim_dev_questions.yml``): thresholds are tuned on these only.
+  questions of ``tests/verbatim_dev_questions.yml``): thresholds are tuned on these only;
+- ``tests/verbatim_dev_other_languages.yml``, the development set in other languages (verbatim too).
 
 Each question is sent as the first message of a fresh conversation over the REST channel, with the
 page's program as message metadata as the widget sends it (verbatim questions: the home page, where
@@ -67,6 +68,7 @@ from ops.launcher import free_port  # noqa: E402
 
 HELD_OUT = ROOT / "tests" / "verbatim_questions.yml"
 OTHER_LANGUAGES = ROOT / "tests" / "verbatim_other_languages.yml"
+OTHER_LANGUAGES_DEVELOPMENT = ROOT / "tests" / "verbatim_dev_other_languages.yml"
 DEVELOPMENT = [
     ROOT / "tests" / "visitor_questions.yml",
     ROOT / "tests" / "verbatim_dev_questions.yml",
@@ -359,6 +361,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--held-out", type=Path, default=HELD_OUT, help="the verbatim held-out set")
     parser.add_argument("--other-languages", type=Path, default=OTHER_LANGUAGES, help="held-out, not in English")
     parser.add_argument("--development", type=Path, nargs="*", default=DEVELOPMENT, help="the development set(s)")
+    parser.add_argument(
+        "--development-other-languages",
+        type=Path,
+        default=OTHER_LANGUAGES_DEVELOPMENT,
+        help="the development set, not in English",
+    )
     parser.add_argument("--show-misses", action="store_true", help="list development misses")
     parser.add_argument("--model", type=Path, help="a trained model to measure instead of the tree's own")
     parser.add_argument("--baseline-model", type=Path, help="a second model of this checkout, measured first")
@@ -369,6 +377,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "held-out, verbatim": load_questions([args.held_out]),
         "held-out, other languages": load_questions([args.other_languages]),
         "development": load_questions(args.development),
+        "development, other languages": load_questions([args.development_other_languages]),
     }
     if args.held_out_only:
         sets = {"held-out, verbatim": sets["held-out, verbatim"]}

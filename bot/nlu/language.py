@@ -1,8 +1,9 @@
 """Which language a visitor writes in: English, or another one (answers are in English only).
 
 Two cheap signals, no model: the script of the letters (Han, Devanagari, Hangul, Arabic, ...), and,
-for languages written in Latin letters, their most common short words. A message mixing a few
-English words into another language ("MISM需要GRE吗") counts as that language.
+for languages written in Latin letters, their common words and the marks English never uses ("¿",
+"ğ"). A message mixing a few English words into another language ("MISM需要GRE吗") counts as that
+language; an English one with a name or a loanword in it ("Peña", "résumé") stays English.
 """
 
 from __future__ import annotations
@@ -33,30 +34,53 @@ SCRIPTS: Dict[str, str] = {
     "GREEK": "el",
     "THAI": "th",
 }
-# Frequent function words that are not English words, per language (a message needs two).
+# Frequent words that are not English words, per language (a message needs two, or one and a mark).
 WORDS: Dict[str, frozenset] = {
     "es": frozenset(
-        "el la los las del que qué para por cuánto cuanto cuesta es una necesito puedo cómo como "
-        "cuál cual maestría programa requisitos hay tiene sobre donde dónde".split()
+        "el la los las del que qué para por cuánto cuanto cuánta cuántas cuántos cuesta es una un de en con "
+        "se su al lo y necesito puedo puede cómo como cuál cual maestría posgrado programa requisitos hay "
+        "tiene sobre donde dónde trabajar estudiar estudiante beca becas aplicar solicitud".split()
     ),
     "pt": frozenset(
-        "o os as do da dos das que para por quanto custa é uma preciso posso como qual mestrado "
-        "programa requisitos tem sobre onde não você".split()
+        "o os do da dos das que para por quanto custa é uma um de em preciso posso pode como qual "
+        "mestrado programa requisitos tem sobre onde não você trabalhar estudante visto eua bolsa quando nota "
+        "mínima universidade".split()
     ),
     "fr": frozenset(
-        "le la les des du que pour combien coûte est une je puis comment quel quelle maîtrise "
-        "programme exigences il y a sur où est-ce faut".split()
+        "le la les des du de en un une à au aux que pour combien coûte est je puis comment quand quel "
+        "quelle maîtrise programme exigences il y a sur où est-ce faut postuler faire ça par commencer "
+        "chercher états unis étudiant bourse quelles sont il".split()
     ),
     "de": frozenset(
-        "der die das und ist wie viel kostet ich brauche kann ein eine für welche studium "
-        "programm voraussetzungen gibt es wo".split()
+        "der die das den dem und ist wie viel kostet ich brauche kann ein eine für welche warum studium "
+        "masterstudium programm voraussetzungen gibt es wo im mit sind bis wann muss mich darf neben "
+        "lange dauert".split()
     ),
-    "vi": frozenset("của và là có không cho tôi bao nhiêu học chương trình thạc sĩ được".split()),
+    "it": frozenset(
+        "il lo gli di che per quanto costa è un una come posso laurea magistrale requisiti dove sono ci "
+        "serve fare faccio domanda lavorare mentre scadenza".split()
+    ),
+    "tr": frozenset(
+        "mi mı mu mü misiniz miyim nasıl için bir bu gerekli kadar var acaba burs eğitim dil yabancı "
+        "yüksek lisans ücret nelerdir kaç zaman".split()
+    ),
+    "vi": frozenset("của và là có không cho tôi bao nhiêu học chương trình thạc sĩ được để gì khi nào cần làm".split()),
     "id": frozenset("apa berapa biaya saya bisa untuk dan yang program syarat kuliah apakah".split()),
+}
+# Marks English never uses: one counts as one word of that language ("¿CÓMO APLICAR?"). A name with
+# one ("Peña") is not enough alone.
+MARKS: Dict[str, str] = {
+    "es": "¿¡ñ",
+    "pt": "ãõ",
+    "tr": "ğşı",
+    "de": "ß",
+    "vi": "đơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ",
 }
 ENGLISH_WORDS = frozenset(
     "the a an is are do does how what when where which who can i my to of for in on and or it this that "
-    "program programs degree apply application deadline tuition cost mism msit gre toefl".split()
+    "program programs degree apply application deadline tuition cost mism msit gre toefl as no die be was with "
+    "me we you your have has at by from if not so will there get any all about more one some just like also "
+    "but out up he she they them am us our did been would should could after before".split()
 )
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -91,12 +115,13 @@ def language_of(text: str) -> str:
     if by_script != ENGLISH:
         return by_script
     words = [word.lower() for word in WORD.findall(text)]
-    if len(words) < 2:
+    if not words:
         return ENGLISH
     english = sum(word in ENGLISH_WORDS for word in words)
     best, hits = ENGLISH, 0
     for code, vocabulary in WORDS.items():
         found = sum(word in vocabulary and word not in ENGLISH_WORDS for word in words)
+        found += any(mark in text for mark in MARKS.get(code, ""))
         if found > hits:
             best, hits = code, found
     return best if hits >= 2 and hits > english else ENGLISH

@@ -111,7 +111,12 @@ def test_holdout_examples_never_appear_in_training():
     overlap = [e for e in examples(PROJECT_ROOT / "tests" / "nlu_holdout.yml") if e in training]
     assert overlap == []
     # The verbatim held-out questions (bench/answer_quality.py) are never training examples either, nor
-    # the second development set (it measures only while the model has not seen it).
-    for name in ("verbatim_questions.yml", "verbatim_other_languages.yml", "verbatim_dev_questions_2.yml"):
+    # the second development sets (they measure only while the model has not seen them).
+    for name in (
+        "verbatim_questions.yml",
+        "verbatim_other_languages.yml",
+        "verbatim_dev_questions_2.yml",
+        "verbatim_dev_other_languages.yml",
+    ):
         held_out = yaml.safe_load((PROJECT_ROOT / "tests" / name).read_text(encoding="utf-8"))["questions"]
         assert [q["text"] for q in held_out if normalise(q["text"]) in training] == [], name

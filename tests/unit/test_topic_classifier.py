@@ -52,6 +52,21 @@ def test_split_candidates(text: str, pairs: List[Tuple[str, str]]) -> None:
         ("Quanto custa o mestrado MISM?", "pt"),
         ("is the MISM program in Pittsburgh", "en"),
         ("café near campus?", "en"),
+        # Latin-script languages by their own words, or one word and a mark English never uses.
+        ("¿Cuánto?", "es"),
+        ("¿CÓMO APLICAR?", "es"),
+        ("Posso trabalhar enquanto estudo nos EUA?", "pt"),
+        ("Quand faut-il postuler pour le master ?", "fr"),
+        ("Warum ist das Studium so teuer?", "de"),
+        ("Quanto costa la laurea magistrale?", "it"),
+        ("Burs için nasıl başvurabilirim?", "tr"),
+        ("Học phí là bao nhiêu?", "vi"),
+        # English that shares words or letters with them stays English.
+        ("as soon as possible", "en"),
+        ("no, no GRE", "en"),
+        ("My name is Peña, can I apply to MISM?", "en"),
+        ("will I die of boredom in Pittsburgh", "en"),
+        ("I've got a question, we've been waiting", "en"),
     ],
 )
 def test_language_of(text: str, language: str) -> None:
