@@ -49,7 +49,7 @@ WORDS: Dict[str, frozenset] = {
     "fr": frozenset(
         "le la les des du de en un une à au aux que pour combien coûte est je puis comment quand quel "
         "quelle maîtrise programme exigences il y a sur où est-ce faut postuler faire ça par commencer "
-        "chercher états unis étudiant bourse quelles sont il".split()
+        "chercher états unis étudiant bourse quelles sont".split()
     ),
     "de": frozenset(
         "der die das den dem und ist wie viel kostet ich brauche kann ein eine für welche warum studium "
@@ -114,14 +114,15 @@ def language_of(text: str) -> str:
     by_script = script_language(text)
     if by_script != ENGLISH:
         return by_script
-    words = [word.lower() for word in WORD.findall(text)]
+    lowered = text.lower()
+    words = WORD.findall(lowered)
     if not words:
         return ENGLISH
     english = sum(word in ENGLISH_WORDS for word in words)
     best, hits = ENGLISH, 0
     for code, vocabulary in WORDS.items():
         found = sum(word in vocabulary and word not in ENGLISH_WORDS for word in words)
-        found += any(mark in text for mark in MARKS.get(code, ""))
+        found += any(mark in lowered for mark in MARKS.get(code, ""))
         if found > hits:
             best, hits = code, found
     return best if hits >= 2 and hits > english else ENGLISH

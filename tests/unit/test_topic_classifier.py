@@ -61,6 +61,7 @@ def test_split_candidates(text: str, pairs: List[Tuple[str, str]]) -> None:
         ("Quanto costa la laurea magistrale?", "it"),
         ("Burs için nasıl başvurabilirim?", "tr"),
         ("Học phí là bao nhiêu?", "vi"),
+        ("ĐIỀU KIỆN XIN HỌC BỔNG?", "vi"),
         # English that shares words or letters with them stays English.
         ("as soon as possible", "en"),
         ("no, no GRE", "en"),
