@@ -1,13 +1,13 @@
 """Answer quality on held-out visitor questions, measured against the real stack.
 
-Three question sets, side by side:
+Four question sets, side by side:
 - ``tests/verbatim_questions.yml``, the held-out set: questions copied word for word from public
   admissions FAQ pages and forum threads, each with its source URL, labelled with every topic that
   answers it. Never used to train or to tune anything;
 - ``tests/verbatim_other_languages.yml``, held-out too: real questions in Chinese, Hindi, Spanish,
   Korean and more (the right topic in English, or an honest "English only", never another topic);
 - ``tests/visitor_questions.yml``, the development set (our own paraphrases, plus the verbatim
-  questions of ``tests/verbatim_dev_questions.yml``): thresholds are tuned on these only;
+  questions of ``tests/verbatim_dev_questions*.yml``): thresholds are tuned on these only;
 - ``tests/verbatim_dev_other_languages.yml``, the development set in other languages (verbatim too).
 
 Each question is sent as the first message of a fresh conversation over the REST channel, with the

@@ -82,6 +82,8 @@ ENGLISH_WORDS = frozenset(
     "me we you your have has at by from if not so will there get any all about more one some just like also "
     "but out up he she they them am us our did been would should could after before".split()
 )
+# Each language's words that are not English words too ("do", "a", "die" count for neither).
+OWN_WORDS: Dict[str, frozenset] = {code: words - ENGLISH_WORDS for code, words in WORDS.items()}
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -120,8 +122,8 @@ def language_of(text: str) -> str:
         return ENGLISH
     english = sum(word in ENGLISH_WORDS for word in words)
     best, hits = ENGLISH, 0
-    for code, vocabulary in WORDS.items():
-        found = sum(word in vocabulary and word not in ENGLISH_WORDS for word in words)
+    for code, vocabulary in OWN_WORDS.items():
+        found = sum(word in vocabulary for word in words)
         found += any(mark in lowered for mark in MARKS.get(code, ""))
         if found > hits:
             best, hits = code, found

@@ -99,10 +99,10 @@ def test_a_short_follow_up_continues_the_topic(stack, knowledge):
     [
         ("MISM需要多长时间？", "program_length"),
         ("¿Cuánto cuesta la maestría MISM?", "cost"),
-        # Latin letters: told apart from English by their own words (bot/nlu/language.py).
+        ("MISM 지원 자격이 뭐예요?", "requirements"),
+        # Latin letters: told apart from English by their own words and marks (bot/nlu/language.py).
         ("Quand faut-il postuler pour le MISM ?", "deadlines"),
         ("MISM için burs var mı?", "scholarships"),
-        ("MISM 지원 자격이 뭐예요?", "requirements"),
     ],
 )
 def test_another_language_gets_the_right_topic_in_english_or_an_honest_english_only(stack, knowledge, question, topic):
