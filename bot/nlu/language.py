@@ -78,7 +78,7 @@ MARKS: Dict[str, str] = {
 }
 ENGLISH_WORDS = frozenset(
     "the a an is are do does how what when where which who can i my to of for in on and or it this that "
-    "program programs degree apply application deadline tuition cost mism msit gre toefl as no die be was with "
+    "program programs degree apply application deadline tuition cost as die be was with "
     "me we you your have has at by from if not so will there get any all about more one some just like also "
     "but out up he she they them am us our did been would should could after before".split()
 )

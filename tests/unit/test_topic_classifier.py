@@ -62,6 +62,11 @@ def test_split_candidates(text: str, pairs: List[Tuple[str, str]]) -> None:
         ("Burs için nasıl başvurabilirim?", "tr"),
         ("Học phí là bao nhiêu?", "vi"),
         ("ĐIỀU KIỆN XIN HỌC BỔNG?", "vi"),
+        # Names of programs and tests are no language's words: they do not make a question English.
+        ("Posso trabalhar enquanto estudo no MSIT?", "pt"),
+        ("¿No necesito el GRE para el MISM?", "es"),
+        ("MISM GRE TOEFL?", "en"),
+        ("no GRE for MISM?", "en"),
         # English that shares words or letters with them stays English.
         ("as soon as possible", "en"),
         ("no, no GRE", "en"),
