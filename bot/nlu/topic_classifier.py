@@ -146,7 +146,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         if not examples:
             return self._resource
         texts = [e.get(TEXT) for e in examples]
-        self.fit(texts, [e.get(INTENT) for e in examples], self._vectors(texts))
+        vectors = shared_encoder(int(self.config["threads"])).encode_examples(texts)
+        self.fit(texts, [e.get(INTENT) for e in examples], vectors)
         self.persist()
         return self._resource
 

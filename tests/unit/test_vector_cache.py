@@ -1,0 +1,78 @@
+"""Training examples' sentence vectors are kept between trainings: only new texts are encoded again."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+
+from bot.nlu.encoder import shared_encoder
+from bot.nlu.second_opinion import Memory, shared_minilm
+from bot.nlu.vector_cache import cached_vectors
+
+EXAMPLES = ["how much is tuition?", "when is the MISM deadline?", "do I need the GRE?"]
+
+
+class Counting:
+    """The real encoder, counting the texts it was asked to encode."""
+
+    def __init__(self) -> None:
+        self.encoded: List[str] = []
+
+    def __call__(self, texts: List[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        return shared_encoder().encode(texts)
+
+
+def test_a_second_training_encodes_only_the_new_examples(tmp_path: Path) -> None:
+    encoder = Counting()
+    first = cached_vectors("e5", EXAMPLES, encoder, tmp_path)
+    assert encoder.encoded == EXAMPLES
+    new = "can I defer my admission?"
+    second = cached_vectors("e5", [new, *EXAMPLES], encoder, tmp_path)
+    assert encoder.encoded == [*EXAMPLES, new], "the examples encoded before are not encoded again"
+    assert np.array_equal(second[1:], first)
+    assert np.allclose(second[0], shared_encoder().encode([new])[0], atol=1e-6)
+
+
+def test_each_encoder_has_its_own_vectors(tmp_path: Path) -> None:
+    cached_vectors("e5", EXAMPLES, Counting(), tmp_path)
+    other = cached_vectors("minilm", EXAMPLES, shared_minilm().encode_many, tmp_path)
+    assert np.allclose(other, shared_minilm().encode_many(EXAMPLES), atol=1e-6)
+
+
+def test_a_damaged_cache_is_rebuilt_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "e5.npz").write_bytes(b"\x00not a numpy archive\xff")
+    encoder = Counting()
+    with caplog.at_level(logging.WARNING):
+        vectors = cached_vectors("e5", EXAMPLES, encoder, tmp_path)
+    assert "unreadable" in caplog.text
+    assert encoder.encoded == EXAMPLES
+    assert np.allclose(vectors, shared_encoder().encode(EXAMPLES), atol=1e-6)
+    again = Counting()
+    cached_vectors("e5", EXAMPLES, again, tmp_path)
+    assert again.encoded == [], "the rebuilt cache is used by the next training"
+
+
+def test_a_cache_that_cannot_be_written_only_makes_training_slower(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("")
+    with caplog.at_level(logging.WARNING):
+        vectors = cached_vectors("e5", EXAMPLES, Counting(), blocked / "cache")
+    assert "cannot be written" in caplog.text
+    assert np.allclose(vectors, shared_encoder().encode(EXAMPLES), atol=1e-6)
+
+
+def test_training_reads_the_cache_from_rasas_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RASA_CACHE_DIRECTORY", str(tmp_path))
+    memory = Memory.of(EXAMPLES, ["ask_cost", "ask_deadlines", "ask_test_scores"])
+    assert list((tmp_path / "sentence-vectors").glob("all-MiniLM-L6-v2-*.npz"))
+    vectors = shared_encoder().encode_examples(EXAMPLES)
+    assert list((tmp_path / "sentence-vectors").glob("multilingual-e5-small-*.npz"))
+    assert memory.opinion(shared_minilm().encode(["what does it cost?"])[0])["name"] == "ask_cost"
+    assert vectors.shape == (3, 384)
