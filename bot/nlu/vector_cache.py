@@ -50,7 +50,9 @@ def cached_vectors(
     if missing:
         vectors = encode(list(missing.values()))
         if known and next(iter(known.values())).shape != vectors.shape[1:]:
-            known = {}  # another shape: not this encoder's vectors after all
+            logger.warning("Sentence-vector cache %s holds another encoder's vectors: encoding every text again.", path)
+            known, missing = {}, dict(zip(keys, texts))
+            vectors = encode(list(missing.values()))
         known.update(zip(missing, vectors))
         write(path, known if len(known) <= MAX_ENTRIES else {key: known[key] for key in keys})
     if not keys:

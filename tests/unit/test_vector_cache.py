@@ -11,7 +11,7 @@ import pytest
 
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.second_opinion import Memory, shared_minilm
-from bot.nlu.vector_cache import cached_vectors
+from bot.nlu.vector_cache import cached_vectors, text_key
 
 EXAMPLES = ["how much is tuition?", "when is the MISM deadline?", "do I need the GRE?"]
 
@@ -55,6 +55,15 @@ def test_a_damaged_cache_is_rebuilt_with_a_warning(tmp_path: Path, caplog: pytes
     again = Counting()
     cached_vectors("e5", EXAMPLES, again, tmp_path)
     assert again.encoded == [], "the rebuilt cache is used by the next training"
+
+
+def test_vectors_of_another_shape_are_never_returned(tmp_path: Path) -> None:
+    np.savez(tmp_path / "e5.npz", keys=np.array([text_key(EXAMPLES[0])]), vectors=np.ones((1, 3), dtype=np.float32))
+    encoder = Counting()
+    vectors = cached_vectors("e5", [*EXAMPLES, "how long is MSIT?"], encoder, tmp_path)
+    assert vectors.shape == (4, 384)
+    assert np.allclose(vectors[:3], shared_encoder().encode(EXAMPLES), atol=1e-6)
+    assert EXAMPLES[0] in encoder.encoded, "the stored vector of another shape is encoded again"
 
 
 def test_a_cache_that_cannot_be_written_only_makes_training_slower(
