@@ -69,12 +69,12 @@ WORDS: Dict[str, frozenset] = {
 }
 # Marks English never uses: one counts as one word of that language ("¿CÓMO APLICAR?"). A name with
 # one ("Peña") is not enough alone.
-MARKS: Dict[str, str] = {
-    "es": "¿¡ñ",
-    "pt": "ãõ",
-    "tr": "ğşı",
-    "de": "ß",
-    "vi": "đơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ",
+MARKS: Dict[str, frozenset] = {
+    "es": frozenset("¿¡ñ"),
+    "pt": frozenset("ãõ"),
+    "tr": frozenset("ğşı"),
+    "de": frozenset("ß"),
+    "vi": frozenset("đơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"),
 }
 ENGLISH_WORDS = frozenset(
     "the a an is are do does how what when where which who can i my to of for in on and or it this that "
@@ -121,10 +121,11 @@ def language_of(text: str) -> str:
     if not words:
         return ENGLISH
     english = sum(word in ENGLISH_WORDS for word in words)
+    letters = set(lowered)
     best, hits = ENGLISH, 0
     for code, vocabulary in OWN_WORDS.items():
         found = sum(word in vocabulary for word in words)
-        found += any(mark in lowered for mark in MARKS.get(code, ""))
+        found += not letters.isdisjoint(MARKS.get(code, ()))
         if found > hits:
             best, hits = code, found
     return best if hits >= 2 and hits > english else ENGLISH

@@ -82,6 +82,10 @@ class MiniLM:
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 
+    def encode_examples(self, texts: Sequence[str]) -> np.ndarray:
+        """``encode_many`` for training examples: only the texts not encoded by an earlier training."""
+        return cached_vectors(self.name, texts, self.encode_many)
+
     def encode_many(self, texts: Sequence[str], batch: int = 64) -> np.ndarray:
         """``encode`` in batches of similar length (training: a few thousand examples)."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -164,8 +168,7 @@ class Memory:
 
     @classmethod
     def of(cls, texts: Sequence[str], labels: Sequence[str]) -> "Memory":
-        encoder = shared_minilm()
-        return cls(cached_vectors(encoder.name, texts, encoder.encode_many), np.array(labels, dtype=str))
+        return cls(shared_minilm().encode_examples(texts), np.array(labels, dtype=str))
 
     def opinion(self, vector: np.ndarray) -> Dict[str, Any]:
         """The intent of the example nearest to ``vector`` (cosine), and its similarity."""

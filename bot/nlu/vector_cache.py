@@ -79,13 +79,14 @@ def read(path: Path) -> Dict[str, np.ndarray]:
 
 def write(path: Path, vectors: Dict[str, np.ndarray]) -> None:
     """Replace the stored vectors in one rename, so a training running beside never reads half a file."""
+    temporary: Optional[Path] = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        with os.fdopen(handle, "wb") as file:
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as file:
+            temporary = Path(file.name)
             np.savez(file, keys=np.array(list(vectors), dtype="U40"), vectors=np.stack(list(vectors.values())))
         os.replace(temporary, path)
     except OSError as error:
         logger.warning("Sentence-vector cache %s cannot be written (%s): the next training encodes again.", path, error)
-        if "temporary" in locals() and os.path.exists(temporary):
-            os.unlink(temporary)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.second_opinion import Memory, shared_minilm
-from bot.nlu.vector_cache import cached_vectors, text_key
+from bot.nlu.vector_cache import cached_vectors, read, text_key
 
 EXAMPLES = ["how much is tuition?", "when is the MISM deadline?", "do I need the GRE?"]
 
@@ -77,11 +77,18 @@ def test_a_cache_that_cannot_be_written_only_makes_training_slower(
     assert np.allclose(vectors, shared_encoder().encode(EXAMPLES), atol=1e-6)
 
 
-def test_training_reads_the_cache_from_rasas_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_keeps_both_encoders_vectors_in_rasas_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RASA_CACHE_DIRECTORY", str(tmp_path))
-    memory = Memory.of(EXAMPLES, ["ask_cost", "ask_deadlines", "ask_test_scores"])
-    assert list((tmp_path / "sentence-vectors").glob("all-MiniLM-L6-v2-*.npz"))
-    vectors = shared_encoder().encode_examples(EXAMPLES)
-    assert list((tmp_path / "sentence-vectors").glob("multilingual-e5-small-*.npz"))
-    assert memory.opinion(shared_minilm().encode(["what does it cost?"])[0])["name"] == "ask_cost"
-    assert vectors.shape == (3, 384)
+    Memory.of(EXAMPLES, ["ask_cost", "ask_deadlines", "ask_test_scores"])
+    shared_encoder().encode_examples(EXAMPLES)
+    folder = tmp_path / "sentence-vectors"
+    for encoder, pattern in (
+        (shared_minilm().encode_many, "all-MiniLM-L6-v2-*.npz"),
+        (shared_encoder().encode, "multilingual-e5-small-*.npz"),
+    ):
+        (stored,) = folder.glob(pattern)
+        kept = read(stored)
+        assert sorted(kept) == sorted(text_key(text) for text in EXAMPLES)
+        assert np.allclose(np.stack([kept[text_key(text)] for text in EXAMPLES]), encoder(EXAMPLES), atol=1e-6)
