@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import List
 
@@ -37,8 +38,18 @@ def _list(name: str, default: List[str]) -> List[str]:
 
 def fallback_threshold(config_file: Path = PROJECT_ROOT / "config.yml") -> float:
     """The lowest confidence the bot answers at (the fallback's threshold, or its ``agreed_threshold``
-    when a second opinion agrees, bot/nlu/fallback.py): below it, the bot always says it is not sure."""
-    pipeline = (yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}).get("pipeline") or []
+    when a second opinion agrees, bot/nlu/fallback.py): below it, the bot always says it is not sure.
+    Read once per version of the file: every action builds ``Settings``, and parsing the YAML each
+    time was most of the action server's work on a turn."""
+    stat = config_file.stat()
+    return _threshold_in(config_file, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _threshold_in(config_file: Path, modified_ns: int, size: int) -> float:
+    """``fallback_threshold`` for one version (modification time and size) of ``config_file``."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    pipeline = (yaml.load(config_file.read_text(encoding="utf-8"), Loader=loader) or {}).get("pipeline") or []
     for component in pipeline:
         if str(component.get("name", "")).endswith("FallbackClassifier"):  # Rasa's or bot.nlu.fallback's
             threshold = float(component.get("threshold", 0.3))  # 0.3: Rasa's own default

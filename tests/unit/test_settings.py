@@ -40,3 +40,12 @@ def test_derived_defaults_follow_the_settings_they_derive_from(monkeypatch):
     # An explicit value always wins over the derived one.
     monkeypatch.setenv("PUBLIC_RASA_URL", "https://chat.example.edu")
     assert Settings(rasa_port=6123).public_rasa_url == "https://chat.example.edu"
+
+
+def test_an_edited_config_gives_its_new_threshold(tmp_path):
+    """The threshold is read once per version of config.yml, so a retuned file must still be seen."""
+    config = tmp_path / "config.yml"
+    config.write_text("pipeline:\n  - name: FallbackClassifier\n    threshold: 0.7\n")
+    assert fallback_threshold(config) == 0.7
+    config.write_text("pipeline:\n  - name: FallbackClassifier\n    threshold: 0.55\n")
+    assert fallback_threshold(config) == 0.55
