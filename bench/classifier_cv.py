@@ -169,8 +169,9 @@ def main() -> None:
     questions = load_questions(DEVELOPMENT)
     question_texts = [q.text for q in questions]
     encoder, second = shared_encoder(2), shared_minilm()
-    vectors, question_vectors = encoder.encode(texts), encoder.encode(question_texts)
-    second_vectors, question_second = second.encode_many(texts), second.encode_many(question_texts)
+    # The training examples' vectors come from the cache training keeps (the same texts, the same vectors).
+    vectors, question_vectors = encoder.encode_examples(texts), encoder.encode(question_texts)
+    second_vectors, question_second = second.encode_examples(texts), second.encode_many(question_texts)
     held = np.random.RandomState(0).permutation(np.where(is_real)[0])
     print(f"{len(texts)} examples, {len(held)} real questions in {FOLDS} folds; fallback {fallback}")
     for name in args.variants:

@@ -85,6 +85,9 @@ def write(path: Path, vectors: Dict[str, np.ndarray]) -> None:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as file:
             temporary = Path(file.name)
             np.savez(file, keys=np.array(list(vectors), dtype="U40"), vectors=np.stack(list(vectors.values())))
+        # A temporary file is private (0600); the cache holds nothing secret, and a training run as
+        # another user (the console's, a developer's) should read it rather than encode everything.
+        temporary.chmod(0o644)
         os.replace(temporary, path)
     except OSError as error:
         logger.warning("Sentence-vector cache %s cannot be written (%s): the next training encodes again.", path, error)

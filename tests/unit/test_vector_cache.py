@@ -92,3 +92,8 @@ def test_training_keeps_both_encoders_vectors_in_rasas_cache_folder(
         kept = read(stored)
         assert sorted(kept) == sorted(text_key(text) for text in EXAMPLES)
         assert np.allclose(np.stack([kept[text_key(text)] for text in EXAMPLES]), encoder(EXAMPLES), atol=1e-6)
+
+
+def test_the_cache_is_readable_by_a_training_run_as_another_user(tmp_path: Path) -> None:
+    cached_vectors("e5", EXAMPLES, Counting(), tmp_path)
+    assert (tmp_path / "e5.npz").stat().st_mode & 0o044 == 0o044, "group and others can read the vectors"
