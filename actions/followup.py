@@ -40,6 +40,11 @@ MIN_QUESTION = 3
 # Requests one action-server process accepts per hour from all conversations together.
 PROCESS_LIMIT_PER_HOUR = 120
 _NOT_SURE = re.compile(r"\b(not sure|undecided|don'?t know|either|both|no idea)\b", re.IGNORECASE)
+# What a visitor says to the conversation rather than as an answer to the form's question: never a
+# name or a question for admissions ("yes" stored as the question was a real visitor's request).
+CONVERSATIONAL_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank"})
+# Typed where the program was asked, a message this long is the visitor's question, not a choice.
+QUESTION_WORDS = 4
 
 
 def clean_name(value: Any) -> Optional[str]:
@@ -77,7 +82,7 @@ class ValidateFollowupForm(FormValidationAction):
     def validate_followup_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        name = clean_name(value)
+        name = None if is_conversational(tracker) else clean_name(value)
         if name is None:
             dispatcher.utter_message(response="utter_invalid_name")
         return {"followup_name": name}
@@ -93,15 +98,34 @@ class ValidateFollowupForm(FormValidationAction):
     def validate_followup_program(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return {"followup_program": clean_program(value, list(current_knowledge().programs))}
+        """A program; a question typed here instead is kept as the question (and names the program
+        when it names one), so the visitor is never asked to type it twice."""
+        slots: Dict[Text, Any] = {"followup_program": clean_program(value, list(current_knowledge().programs))}
+        typed = str((tracker.latest_message or {}).get("text") or "")
+        if not typed.startswith("/") and is_question(typed) and not tracker.get_slot("followup_question"):
+            slots["followup_question"] = clean_question(typed)
+            if slots["followup_program"] is None:
+                dispatcher.utter_message(response="utter_followup_question_kept")
+        return slots
 
     def validate_followup_question(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        question = clean_question(value)
+        question = None if is_conversational(tracker) else clean_question(value)
         if question is None:
             dispatcher.utter_message(response="utter_invalid_question")
         return {"followup_question": question}
+
+
+def is_conversational(tracker: Tracker) -> bool:
+    """Whether the latest message is a "yes", "no", "hi" or "thanks" rather than an answer."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return intent in CONVERSATIONAL_INTENTS
+
+
+def is_question(text: str) -> bool:
+    """Whether typed text reads as a question for admissions rather than a one-word choice."""
+    return "?" in text or len(text.split()) >= QUESTION_WORDS
 
 
 class ProcessLimit:

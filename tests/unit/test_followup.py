@@ -181,3 +181,51 @@ def test_cancel_stops_the_form_and_keeps_nothing(stack):
     last_name = [e["value"] for e in events if e.get("event") == "slot" and e.get("name") == "followup_name"][-1]
     assert last_name is None
     assert "deadline" in texts(say(stack, sender, "what are the MSIT deadlines?")).lower()
+
+
+def record_of(stack, sender: str) -> Dict[str, Any]:
+    events = stored_events(stack, sender)
+    [record] = [e["value"] for e in events if e.get("name") == FOLLOWUP_RECORD_SLOT and e["value"]]
+    return record
+
+
+@pytest.mark.slow
+def test_a_question_typed_where_the_program_was_asked_is_kept_not_lost(stack):
+    """A real visitor typed their question at the program step; it was thrown away and "yes" was sent."""
+    sender = f"followup-{uuid.uuid4()}"
+    say(stack, sender, "/request_followup")
+    assert "Please tell me the name" in texts(say(stack, sender, "yes")), '"yes" is not a name'
+    say(stack, sender, "Priya Sharma")
+    assert "Which program" in texts(say(stack, sender, "priya@example.com"))
+    question = "Is my 3-year B.Sc. from Delhi University enough for MISM?"
+    consent = texts(say(stack, sender, question))
+    assert "What would you like to ask" not in consent, "the question was asked for a second time"
+    assert "contact you at priya@example.com" in consent and question in consent, "the question is shown back"
+    say(stack, sender, "/affirm")
+    record = record_of(stack, sender)
+    assert record["question"] == question and record["program"] == "mism"
+
+
+@pytest.mark.slow
+def test_a_question_without_a_program_is_kept_and_the_program_asked_again(stack):
+    sender = f"followup-{uuid.uuid4()}"
+    for text in ("/request_followup", "Sam Lee", "sam@example.com"):
+        say(stack, sender, text)
+    question = "do you accept a three-year bachelor's degree from India?"
+    kept = texts(say(stack, sender, question))
+    assert "kept your question" in kept and "Which program" in kept
+    assert question in texts(say(stack, sender, '/inform{"program":"undecided"}'))
+    say(stack, sender, "/affirm")
+    record = record_of(stack, sender)
+    assert record["question"] == question and record["program"] == "undecided"
+
+
+@pytest.mark.slow
+def test_yes_is_never_stored_as_the_question(stack):
+    sender = f"followup-{uuid.uuid4()}"
+    for text in ("/request_followup", "Sam Lee", "sam@example.com", '/inform{"program":"msit"}'):
+        say(stack, sender, text)
+    assert "Please type the question" in texts(say(stack, sender, "yes"))
+    assert "contact you at sam@example.com" in texts(say(stack, sender, "Can I switch to MISM after a year?"))
+    say(stack, sender, "/affirm")
+    assert record_of(stack, sender)["question"] == "Can I switch to MISM after a year?"
