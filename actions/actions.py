@@ -46,7 +46,7 @@ def answer_turn(
     page is about; a message that asks two things gets both answers, one after the other."""
     knowledge = current_knowledge()
     message = tracker.latest_message or {}
-    entities = message.get("entities") or []
+    entities = misses.mentioned(message)
     intent = (message.get("intent") or {}).get("name")
     topics = [topic] if topic else answers.topics_asked(knowledge, message, tracker.get_slot("topic"))
     context = answers.resolve_context(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from core.knowledge import DESCRIPTION_ROLE
 from core.topics import FALLBACK_INTENT, LANGUAGE, MISS_INTENTS, OUT_OF_SCOPE_INTENT, SECOND_OPINION, topic_for
 
 HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
@@ -76,8 +77,23 @@ def decline_phrase(response: str) -> Optional[str]:
     return {SUGGEST_RESPONSE: "utter_phrase_none_of_these", SUGGEST_ONE_RESPONSE: "utter_phrase_not_this"}.get(response)
 
 
+def mentioned(message: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """The message's entities, less program descriptions ("online", "Pittsburgh") outside a short
+    follow-up: "and online?" switches to MSIT, but "a part-time job" or "move to Pittsburgh" on the
+    MISM page is still a question about MISM."""
+    entities = list(message.get("entities") or [])
+    if is_follow_up(str(message.get("text") or "")):
+        return entities
+    return [e for e in entities if e.get("role") != DESCRIPTION_ROLE]
+
+
+def is_follow_up(text: str) -> bool:
+    """A short message that starts like a follow-up ("and for spring?", "what about online")."""
+    return len(text.split()) <= FOLLOW_UP_MAX_WORDS and bool(FOLLOW_UP_START.search(text))
+
+
 def names_program_or_track(message: Mapping[str, Any]) -> bool:
-    return any(e.get("entity") in ("program", "track") for e in message.get("entities") or [])
+    return any(e.get("entity") in ("program", "track") for e in mentioned(message))
 
 
 def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:

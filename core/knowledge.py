@@ -20,6 +20,11 @@ from pydantic import BaseModel, Extra, HttpUrl, ValidationError, root_validator,
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "knowledge" / "programs.yml"
+# The entity role of a program's description ("online", "Pittsburgh"): a word about the format that
+# also occurs in questions about something else ("a part-time job", "move to Pittsburgh").
+DESCRIPTION_ROLE = "description"
+# A description followed by one of these names the program ("the online one", "the part-time program").
+NAMING_WORDS = ("one", "program", "programme", "option", "version", "degree", "master's", "masters")
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +127,9 @@ class Program(_Strict):
     name: str
     short_name: str
     aliases: List[str] = []
+    # Words that describe the program rather than name it ("online", "on campus"): they say which
+    # program only in a short follow-up ("and online?"); followed by a naming word they are a name.
+    descriptions: List[str] = []
     url: HttpUrl
     # The program's how-to-apply page: the best link when a detail is not known.
     apply_url: HttpUrl
@@ -198,7 +206,7 @@ class Knowledge(_Strict):
         """An alias may name one program and one track id, never two different ones."""
         owners: Dict[Tuple[str, str], str] = {}
         for program_id, program in programs.items():
-            entries = [("program", alias, program_id) for alias in program.aliases]
+            entries = [("program", alias, program_id) for alias in [*program.aliases, *program.descriptions]]
             entries += [
                 ("track", alias, track_id)
                 for track_id, track in program.tracks.items()
@@ -221,11 +229,18 @@ class Knowledge(_Strict):
     def aliases(self) -> Iterator[Tuple[str, str, str]]:
         """Yield ``(entity, value, phrase)`` for every program and track name and alias."""
         for program_id, program in self.programs.items():
-            for phrase in {program.short_name, program.name, *program.aliases}:
+            named = {f"{description} {word}" for description in program.descriptions for word in NAMING_WORDS}
+            for phrase in {program.short_name, program.name, *program.aliases, *named}:
                 yield "program", program_id, phrase
             for track_id, track in program.tracks.items():
                 for phrase in {track.name, *track.aliases}:
                     yield "track", track_id, phrase
+
+    def descriptions(self) -> Iterator[Tuple[str, str]]:
+        """Yield ``(program id, phrase)`` for every program description (``DESCRIPTION_ROLE``)."""
+        for program_id, program in self.programs.items():
+            for phrase in program.descriptions:
+                yield program_id, phrase
 
     def known_unknowns(self) -> List[str]:
         """Topics no Heinz-wide, program or track fact answers: the bot says what it lacks."""

@@ -19,7 +19,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
 from bot.nlu.base import ConfigOnlyComponent
-from core.knowledge import Knowledge, KnowledgeSource
+from core.knowledge import DESCRIPTION_ROLE, Knowledge, KnowledgeSource
 
 ENTITY_TYPES = ("program", "track")
 
@@ -33,11 +33,14 @@ class AliasMatcher:
         patterns: Dict[str, List[Any]] = {}
         for entity, value, phrase in knowledge.aliases():
             patterns.setdefault(f"{entity}={value}", []).append(self.nlp.make_doc(phrase))
+        for value, phrase in knowledge.descriptions():
+            patterns.setdefault(f"program={value}={DESCRIPTION_ROLE}", []).append(self.nlp.make_doc(phrase))
         for label, docs in patterns.items():
             self.matcher.add(label, docs)
 
     def find(self, text: str) -> List[Dict[str, Any]]:
-        """Entities in ``text`` as Rasa entity dicts, longest match per entity type, in order."""
+        """Entities in ``text`` as Rasa entity dicts, longest match per entity type, in order; a
+        program's description ("online") has the role ``description`` (a name, "online program", wins)."""
         doc = self.nlp.make_doc(text)
         by_type: Dict[str, list] = {entity: [] for entity in ENTITY_TYPES}
         for match_id, start, end in self.matcher(doc):
@@ -49,15 +52,17 @@ class AliasMatcher:
         entities = []
         for entity, spans in by_type.items():
             for span in filter_spans(spans):
-                entities.append(
-                    {
-                        "entity": entity,
-                        "value": span.label_.split("=", 1)[1],
-                        "start": span.start_char,
-                        "end": span.end_char,
-                        "confidence_entity": 1.0,
-                    }
-                )
+                _, value, *role = span.label_.split("=")
+                found: Dict[str, Any] = {
+                    "entity": entity,
+                    "value": value,
+                    "start": span.start_char,
+                    "end": span.end_char,
+                    "confidence_entity": 1.0,
+                }
+                if role:
+                    found["role"] = role[0]
+                entities.append(found)
         return sorted(entities, key=lambda item: item["start"])
 
 

@@ -75,6 +75,30 @@ def test_one_question_with_and_gets_one_answer(stack, knowledge):
     assert len([t for t in headings(knowledge, replies) if t]) <= 1, shown(replies)
 
 
+@pytest.mark.parametrize(
+    "question, page, topic",
+    [
+        # "part-time" describes MSIT and "Pittsburgh" MISM, but here they are about something else;
+        # both were answered for the other program on a real visitor's try.
+        ("Can I have a part-time job while studying?", "mism", "working_while_studying"),
+        ("Do I need to relocate to Pittsburgh for this?", "msit", "format"),
+    ],
+)
+def test_a_word_that_describes_the_other_program_keeps_the_pages_program(stack, knowledge, question, page, topic):
+    replies = ask(stack, question, program=page)
+    program = knowledge.programs[page].short_name
+    assert shown(replies).startswith(f"{knowledge.topics[topic].title}, {program}:"), shown(replies)
+
+
+def test_a_short_follow_up_with_a_description_switches_program(stack, knowledge):
+    sender = f"switch-{uuid.uuid4()}"
+    assert "MISM" in shown(ask(stack, "how long is MISM?", sender=sender)).split("\n")[0]
+    replies = ask(stack, "and online?", sender=sender)
+    first_line = shown(replies).split("\n")[0]
+    assert headings(knowledge, replies)[0] == "program_length" and "MSIT" in first_line, shown(replies)
+    assert "MISM" not in first_line, shown(replies)
+
+
 def test_capstone_examples_on_the_home_page(stack, knowledge):
     text = shown(ask(stack, "can you give me some capstone project examples"))
     examples = knowledge.programs["mism"].facts["capstone"].items[: knowledge.topics["capstone"].examples]

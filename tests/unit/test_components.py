@@ -35,7 +35,7 @@ def matcher(knowledge) -> AliasMatcher:
     [
         ("How long is the MISM program?", [("program", "mism", "MISM")]),
         ("how long is mism", [("program", "mism", "mism")]),
-        ("what about the online one", [("program", "msit", "online")]),
+        ("what about the online one", [("program", "msit", "online one")]),
         ("is it part-time?", [("program", "msit", "part-time")]),
         ("I'd rather study on campus", [("program", "mism", "on campus")]),
         ("Is the program in Pittsburgh?", [("program", "mism", "Pittsburgh")]),
@@ -56,6 +56,23 @@ def matcher(knowledge) -> AliasMatcher:
 )
 def test_aliases_from_the_knowledge_file(matcher, text, expected):
     assert found(matcher, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, role",
+    [
+        ("Can I have a part-time job while studying?", "description"),
+        ("do I have to move to Pittsburgh?", "description"),
+        ("and online?", "description"),
+        ("how long is the online program", None),
+        ("is the part-time option STEM?", None),
+        ("tell me about the on-campus one", None),
+    ],
+)
+def test_a_word_that_describes_a_program_is_told_from_one_that_names_it(matcher, text, role):
+    """ "part-time" in "a part-time job" describes MSIT; "the part-time option" names it."""
+    [entity] = matcher.find(text)
+    assert entity["entity"] == "program" and entity.get("role") == role
 
 
 def test_longest_alias_wins_within_a_type(matcher):
