@@ -189,6 +189,11 @@ class Answerer:
         if topic.fact is not None:
             sections.append((topic.fact, str(topic.fact.link or topic.fact.source), []))
         parts: List[str] = []
+        # General rules (STEM OPT) do not say whether they apply to this program: say what is missing.
+        general_only = own is None and topic.fact is not None and topic.fact.general
+        if general_only:
+            missing = f"{topic.missing} for {program.short_name}"
+            parts.append(self._phrase("utter_phrase_gaps", gaps=missing, **self.contact))
         truncated = False
         for fact, _, extra in sections:
             text, cut = self._render(fact, full, extra)
@@ -198,10 +203,12 @@ class Answerer:
         buttons: List[Dict[str, str]] = []
         if truncated:
             buttons.append(self._button("utter_phrase_more", topic_id, {"program": program_id, "detail": "full"}))
-        if own is not None:
+        if own is not None or general_only:
             buttons += self._switch_buttons(topic_id, program_id, context)
         buttons += self._follow_ups(topic)
-        subject = _subject(program, own_track) if own is not None else self._phrase("utter_phrase_everyone")
+        subject = (
+            _subject(program, own_track) if own is not None or general_only else self._phrase("utter_phrase_everyone")
+        )
         return self._answer(topic, subject, "\n".join(parts), links, buttons)
 
     def _track_items(self, program: Program) -> List[str]:

@@ -258,6 +258,17 @@ def test_stem_opt_gives_the_program_statement_then_general_rules(domain_dict):
     assert text.index("STEM-designated") < text.index("E-Verify")
 
 
+def test_stem_opt_for_a_program_without_a_statement_says_it_is_not_known(domain_dict, knowledge):
+    """ "Is MSIT a STEM degree?": the general rules alone, headed "all Heinz College programs", read as
+    a yes; the visitor is told first that MSIT's designation is not in the bot's information."""
+    messages, texts, _ = answer(domain_dict, "ask_stem_opt", entities=[entity("program", "msit")])
+    text = texts[0]
+    assert text.startswith("STEM designation and STEM OPT, MSIT:"), text
+    assert "Not in my information: a published STEM designation or STEM OPT statement for MSIT" in text
+    assert knowledge.contact.email in text
+    assert text.index("Not in my information") < text.index("E-Verify"), "the gap first, then the general rules"
+
+
 def test_stem_opt_employer_question_needs_no_program(domain_dict):
     messages, texts, _ = answer(domain_dict, "ask_stem_opt", text="What does my employer need for STEM OPT?")
     text = texts[0]
