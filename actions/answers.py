@@ -306,7 +306,9 @@ class Answerer:
         if fact.general:
             lines.append(self._phrase("utter_phrase_general"))
         if fact.cycle and fact.as_of:
-            lines.append(self._phrase("utter_phrase_cycle", cycle=fact.cycle, as_of=_date(fact.as_of)))
+            # A cycle that has ended is said to be over: "For the August 2026 start" read as current.
+            phrase = "utter_phrase_cycle_past" if self._past_cycle(fact) else "utter_phrase_cycle"
+            lines.append(self._phrase(phrase, cycle=fact.cycle, as_of=_date(fact.as_of), **self.contact))
         if not (self.too_late and fact.deadlines()):
             lines.extend(status)
         lines.append(fact.text)
@@ -324,9 +326,17 @@ class Answerer:
         if status:
             return " ".join(status)
         summary = fact.summary or fact.text
-        if fact.cycle and fact.as_of and not fact.summary:
+        if self._past_cycle(fact):
+            summary = f"{summary} ({self._phrase('utter_phrase_cycle_past_short', cycle=fact.cycle)})"
+        elif fact.cycle and fact.as_of and not fact.summary:
             summary = f"{summary} ({fact.cycle})"
         return summary
+
+    def _past_cycle(self, fact: Fact) -> bool:
+        """A cycle's fact without dates of its own whose cycle has ended (dated facts say so in their
+        status line, ``utter_phrase_cycle_over``)."""
+        dated = any(d.kind in ("deadline", "opens") for d in fact.dates)
+        return bool(fact.cycle) and not dated and timeline.cycle_over(fact, self.today)
 
     # -- dates, told relative to today ---------------------------------------------------------
 

@@ -300,6 +300,20 @@ def test_the_application_opening_is_told_in_the_right_tense(knowledge, phrases):
     assert f"These dates were for the {fact.cycle} and have all passed" in over
 
 
+def test_an_undated_fact_of_a_cycle_that_is_over_is_never_told_as_current(knowledge, phrases):
+    """ "For the August 2026 start (as of …): late applicants can still be considered" read as today's
+    rule to a visitor in December 2026; once the cycle has ended the answer says so."""
+    fact = knowledge.lookup("mism", None, "scholarships")
+    assert fact.cycle and not fact.dates, "the knowledge file's example of an undated cycle fact changed"
+    during = reply(knowledge, phrases, fact.cycle_end(), "scholarships", ["mism"])
+    assert f"For the {fact.cycle} (as of" in during and "cycle that is over" not in during
+    after = reply(knowledge, phrases, fact.cycle_end() + datetime.timedelta(days=1), "scholarships", ["mism"])
+    assert f"said for the {fact.cycle}, a cycle that is over" in after and f"For the {fact.cycle}" not in after
+    assert "I don't know whether it still holds" in after and knowledge.contact.email in after
+    both = reply(knowledge, phrases, fact.cycle_end() + datetime.timedelta(days=1), "scholarships", [])
+    assert f"said for the {fact.cycle}, a cycle that is over; it may have changed" in both
+
+
 @pytest.mark.parametrize("program", ["mism", "msit"])
 def test_a_past_event_is_never_offered_as_upcoming(knowledge, phrases, program):
     fact = knowledge.lookup(program, None, "events")
