@@ -93,11 +93,14 @@ class ActionHandleMiss(Action):
         message = tracker.latest_message or {}
         intent = (message.get("intent") or {}).get("name")
         remembered = tracker.get_slot("topic")
-        if intent == FALLBACK_INTENT and misses.continues_topic(message, remembered):
+        unsure = misses.is_unsure(message, remembered)
+        if unsure and misses.continues_topic(message, remembered):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
         knowledge = current_knowledge()
         contact = knowledge.contact
-        suggested = misses.suggested_topics(message, knowledge.topics) if intent == FALLBACK_INTENT else []
+        suggested = misses.suggested_topics(message, knowledge.topics) if unsure else []
+        if unsure:
+            suggested = misses.with_topic_discussed(message, remembered, suggested)
         response = misses.response_for(
             intent,
             misses.consecutive_misses(tracker.events),

@@ -145,6 +145,27 @@ def suggested_topics(message: Mapping[str, Any], known_topics: Iterable[str]) ->
     return topics
 
 
+def with_topic_discussed(message: Mapping[str, Any], remembered: Optional[str], suggested: List[str]) -> List[str]:
+    """An unsure short follow-up ("and if I miss it?" after the deadlines) offers the topic being
+    discussed first: it is what the visitor is most likely still asking about. Not one that asks for
+    examples or more ("any examples?" after the deadlines): had it been about that topic, the
+    classifier would have seen it (``continues_topic``)."""
+    text = str(message.get("text") or "")
+    if not remembered or not is_follow_up(text) or wants_more(message) or remembered in suggested:
+        return suggested
+    return [remembered, *suggested][:SUGGESTIONS]
+
+
+def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
+    """Whether a miss is one to help with (suggestions, or the topic being discussed): the fallback,
+    or "out of scope" for a short follow-up in a conversation about a topic ("what if I have an
+    MBA?" after the GRE rules is about the GRE rules, not another degree)."""
+    intent = (message.get("intent") or {}).get("name")
+    if intent == FALLBACK_INTENT:
+        return True
+    return intent == OUT_OF_SCOPE_INTENT and bool(remembered) and is_follow_up(str(message.get("text") or ""))
+
+
 def is_other_language(message: Mapping[str, Any]) -> bool:
     language = message.get(LANGUAGE)
     return isinstance(language, str) and language not in ("", "en")

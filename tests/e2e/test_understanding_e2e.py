@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from core.knowledge import Knowledge
-from tests.support.chat import ask, shown
+from tests.support.chat import ask, buttons, shown
 
 pytestmark = pytest.mark.slow
 
@@ -138,3 +138,24 @@ def test_another_language_gets_the_right_topic_in_english_or_an_honest_english_o
         assert "I answer in English only" in text
     else:
         assert "only answer in English" in text and knowledge.contact.email in text
+
+
+def test_an_unsure_follow_up_offers_the_topic_being_discussed_first(stack, knowledge):
+    """ "and if I miss it?" after the deadlines was offered Program length and Recommendations."""
+    sender = f"follow-{uuid.uuid4()}"
+    ask(stack, "what are the deadlines?", program="mism", sender=sender)
+    replies = ask(stack, "and if I miss it?", program="mism", sender=sender)
+    offered = buttons(replies)
+    deadlines = knowledge.topics["deadlines"].title
+    assert headings(knowledge, replies)[0] == "deadlines" or offered[:1] == [deadlines], shown(replies)
+
+
+def test_a_follow_up_about_another_degree_is_not_sent_outside(stack, knowledge):
+    """ "what if I have an MBA?" after the GRE rules is about the GRE rules (the MSIT waiver), not
+    "outside what I can help with"."""
+    sender = f"follow-{uuid.uuid4()}"
+    ask(stack, "do I need the GRE?", program="msit", sender=sender)
+    replies = ask(stack, "what if I have an MBA?", program="msit", sender=sender)
+    assert "outside what I can help with" not in shown(replies)
+    title = knowledge.topics["test_scores"].title
+    assert headings(knowledge, replies)[0] == "test_scores" or title in buttons(replies), shown(replies)

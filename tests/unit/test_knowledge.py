@@ -80,7 +80,6 @@ def test_known_unknowns_are_topics_with_a_best_page_and_no_fact(knowledge):
         "deferral",
         "interviews",
         "class_profile",
-        "concentrations",
         "transfer_credit",
         "ai_essays",
     ):
@@ -88,6 +87,14 @@ def test_known_unknowns_are_topics_with_a_best_page_and_no_fact(knowledge):
         assert topic_id in knowledge.known_unknowns() and topic.missing
         for program in knowledge.programs.values():
             assert program.best_page(topic_id, topic.link).startswith("https://")
+
+
+def test_mism_concentrations_stay_unknown_while_msit_names_its_paths(knowledge):
+    # MISM's concentrations page lists none we hold; MSIT's page names paths, not concentrations.
+    assert knowledge.lookup("mism", None, "concentrations") is None
+    msit = knowledge.lookup("msit", None, "concentrations")
+    assert msit is not None
+    assert all(track.name in msit.text for track in knowledge.programs["msit"].tracks.values())
 
 
 def test_heinz_wide_facts_need_no_program(knowledge):
