@@ -317,6 +317,9 @@ class Answerer:
             every.append(fact.late)  # said in the status once the last deadline has passed
         items = every if full else every[:COMPACT_ITEMS]
         lines.extend(f"• {item}" for item in items)
+        if len(items) < len(every):  # a shortened list must not read as the whole list
+            more = self._phrase("utter_phrase_more")
+            lines.append(self._phrase("utter_phrase_more_items", count=str(len(every) - len(items)), more=more))
         if fact.gaps:
             lines.append(self._phrase("utter_phrase_gaps", gaps="; ".join(fact.gaps), **self.contact))
         return "\n".join(lines), len(items) < len(every)

@@ -713,3 +713,13 @@ def test_a_client_without_the_widget_key_cannot_join_the_queue(domain_dict, monk
     with desk_answering(monkeypatch, {"available": True, "reason": "open"}):
         messages, _, slots = run(ActionStartHandoff(), domain_dict, make_tracker("handoff_accept"))
     assert messages[0]["response"] == "utter_offer_followup" and "handoff" not in slots
+
+
+def test_a_shortened_list_says_how_much_more_there_is(domain_dict, knowledge):
+    """ "You'll submit: the application, an essay, a resume" read as the whole list to a visitor."""
+    fact = knowledge.lookup("mism", None, "how_to_apply")
+    _, short, _ = answer(domain_dict, "ask_how_to_apply", entities=[entity("program", "mism")])
+    hidden = len(fact.items) - short[0].count("• ")
+    assert hidden > 0 and f'…and {hidden} more under "More details".' in short[0]
+    _, full, _ = answer(domain_dict, "ask_how_to_apply", entities=[entity("program", "mism"), entity("detail", "full")])
+    assert "more under" not in full[0] and full[0].count("• ") == len(fact.items)
