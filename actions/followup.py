@@ -32,6 +32,7 @@ from core.handoff import (
     VALIDATE_FOLLOWUP_ACTION,
     clean_email,
 )
+from core.topics import FALLBACK_INTENT, topic_for
 
 MAX_NAME = 100
 MAX_NAME_WORDS = 8
@@ -43,8 +44,6 @@ _NOT_SURE = re.compile(r"\b(not sure|undecided|don'?t know|either|both|no idea)\
 # What a visitor says to the conversation rather than as an answer to the form's question: never a
 # name or a question for admissions ("yes" stored as the question was a real visitor's request).
 CONVERSATIONAL_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank"})
-# Typed where the program was asked, a message this long is the visitor's question, not a choice.
-QUESTION_WORDS = 4
 
 
 def clean_name(value: Any) -> Optional[str]:
@@ -102,7 +101,7 @@ class ValidateFollowupForm(FormValidationAction):
         when it names one), so the visitor is never asked to type it twice."""
         slots: Dict[Text, Any] = {"followup_program": clean_program(value, list(current_knowledge().programs))}
         typed = str((tracker.latest_message or {}).get("text") or "")
-        if not typed.startswith("/") and is_question(typed) and not tracker.get_slot("followup_question"):
+        if is_question(tracker) and not tracker.get_slot("followup_question"):
             slots["followup_question"] = clean_question(typed)
             if slots["followup_program"] is None:
                 dispatcher.utter_message(response="utter_followup_question_kept")
@@ -123,9 +122,15 @@ def is_conversational(tracker: Tracker) -> bool:
     return intent in CONVERSATIONAL_INTENTS
 
 
-def is_question(text: str) -> bool:
-    """Whether typed text reads as a question for admissions rather than a one-word choice."""
-    return "?" in text or len(text.split()) >= QUESTION_WORDS
+def is_question(tracker: Tracker) -> bool:
+    """Whether the latest message is a question for admissions (the NLU found a topic in it, or it
+    asks something the NLU was unsure of) rather than a choice ("the MISM one", "not sure yet")."""
+    message = tracker.latest_message or {}
+    text = str(message.get("text") or "")
+    intent = (message.get("intent") or {}).get("name")
+    if text.startswith("/"):
+        return False  # a button
+    return topic_for(intent) is not None or (intent == FALLBACK_INTENT and "?" in text)
 
 
 class ProcessLimit:

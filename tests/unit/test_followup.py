@@ -229,3 +229,15 @@ def test_yes_is_never_stored_as_the_question(stack):
     assert "contact you at sam@example.com" in texts(say(stack, sender, "Can I switch to MISM after a year?"))
     say(stack, sender, "/affirm")
     assert record_of(stack, sender)["question"] == "Can I switch to MISM after a year?"
+
+
+@pytest.mark.slow
+def test_not_sure_at_the_program_step_is_a_choice_not_the_question(stack):
+    sender = f"followup-{uuid.uuid4()}"
+    for text in ("/request_followup", "Sam Lee", "sam@example.com"):
+        say(stack, sender, text)
+    assert "What would you like to ask" in texts(say(stack, sender, "I'm not sure yet"))
+    say(stack, sender, "Which program suits a data analyst?")
+    say(stack, sender, "/affirm")
+    record = record_of(stack, sender)
+    assert record["program"] == "undecided" and record["question"] == "Which program suits a data analyst?"
