@@ -41,7 +41,9 @@ class AliasMatcher:
     def find(self, text: str) -> List[Dict[str, Any]]:
         """Entities in ``text`` as Rasa entity dicts, longest match per entity type, in order; a
         program's description ("online") has the role ``description`` (a name, "online program", wins)."""
-        doc = self.nlp.make_doc(text)
+        # A typographic apostrophe ("online master’s") matches the names' plain one; same length, so
+        # the offsets still point into ``text``.
+        doc = self.nlp.make_doc(text.replace("\u2019", "'"))
         by_type: Dict[str, list] = {entity: [] for entity in ENTITY_TYPES}
         for match_id, start, end in self.matcher(doc):
             label = self.nlp.vocab.strings[match_id]

@@ -67,6 +67,7 @@ def test_aliases_from_the_knowledge_file(matcher, text, expected):
         ("how long is the online program", None),
         ("is the part-time option STEM?", None),
         ("tell me about the on-campus one", None),
+        ("How long does an online master’s take?", None),
     ],
 )
 def test_a_word_that_describes_a_program_is_told_from_one_that_names_it(matcher, text, role):
