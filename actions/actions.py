@@ -98,9 +98,11 @@ class ActionHandleMiss(Action):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
         knowledge = current_knowledge()
         contact = knowledge.contact
-        suggested = misses.suggested_topics(message, knowledge.topics) if unsure else []
-        if unsure:
-            suggested = misses.with_topic_discussed(message, remembered, suggested)
+        suggested = (
+            misses.with_topic_discussed(message, remembered, misses.suggested_topics(message, knowledge.topics))
+            if unsure
+            else []
+        )
         response = misses.response_for(
             intent,
             misses.consecutive_misses(tracker.events),

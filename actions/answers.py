@@ -317,12 +317,13 @@ class Answerer:
             every.append(fact.late)  # said in the status once the last deadline has passed
         items = every if full else every[:COMPACT_ITEMS]
         lines.extend(f"• {item}" for item in items)
-        if len(items) < len(every):  # a shortened list must not read as the whole list
+        hidden = len(every) - len(items)
+        if hidden:  # a shortened list must not read as the whole list
             more = self._phrase("utter_phrase_more")
-            lines.append(self._phrase("utter_phrase_more_items", count=str(len(every) - len(items)), more=more))
+            lines.append(self._phrase("utter_phrase_more_items", count=str(hidden), more=more))
         if fact.gaps:
             lines.append(self._phrase("utter_phrase_gaps", gaps="; ".join(fact.gaps), **self.contact))
-        return "\n".join(lines), len(items) < len(every)
+        return "\n".join(lines), hidden > 0
 
     def _summary(self, fact: Fact) -> str:
         status = self._when_lines(fact)
@@ -338,15 +339,14 @@ class Answerer:
     def _past_cycle(self, fact: Fact) -> bool:
         """A cycle's fact without dates of its own whose cycle has ended (dated facts say so in their
         status line, ``utter_phrase_cycle_over``)."""
-        dated = any(d.kind in ("deadline", "opens") for d in fact.dates)
-        return bool(fact.cycle) and not dated and timeline.cycle_over(fact, self.today)
+        return bool(fact.cycle) and not fact.has_cycle_dates() and timeline.cycle_over(fact, self.today)
 
     # -- dates, told relative to today ---------------------------------------------------------
 
     def _when_lines(self, fact: Fact) -> List[str]:
         """Where today falls among the fact's dates, in a sentence or two (none for an undated fact)."""
         lines: List[str] = []
-        if timeline.cycle_over(fact, self.today) and any(d.kind in ("deadline", "opens") for d in fact.dates):
+        if timeline.cycle_over(fact, self.today) and fact.has_cycle_dates():
             cycle, as_of = fact.cycle or "", _date(fact.as_of) if fact.as_of else ""
             return [self._phrase("utter_phrase_cycle_over", cycle=cycle, as_of=as_of, **self.contact)]
         if fact.deadlines():

@@ -32,7 +32,7 @@ from core.handoff import (
     VALIDATE_FOLLOWUP_ACTION,
     clean_email,
 )
-from core.topics import FALLBACK_INTENT, topic_for
+from core.topics import FALLBACK_INTENT, SMALL_TALK_INTENTS, topic_for
 
 MAX_NAME = 100
 MAX_NAME_WORDS = 8
@@ -41,9 +41,6 @@ MIN_QUESTION = 3
 # Requests one action-server process accepts per hour from all conversations together.
 PROCESS_LIMIT_PER_HOUR = 120
 _NOT_SURE = re.compile(r"\b(not sure|undecided|don'?t know|either|both|no idea)\b", re.IGNORECASE)
-# What a visitor says to the conversation rather than as an answer to the form's question: never a
-# name or a question for admissions ("yes" stored as the question was a real visitor's request).
-CONVERSATIONAL_INTENTS = frozenset({"affirm", "deny", "greet", "goodbye", "thank"})
 
 
 def clean_name(value: Any) -> Optional[str]:
@@ -117,9 +114,10 @@ class ValidateFollowupForm(FormValidationAction):
 
 
 def is_conversational(tracker: Tracker) -> bool:
-    """Whether the latest message is a "yes", "no", "hi" or "thanks" rather than an answer."""
+    """Whether the latest message is a "yes", "no", "hi" or "thanks" rather than an answer ("yes"
+    stored as the question was a real visitor's request)."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    return intent in CONVERSATIONAL_INTENTS
+    return intent in SMALL_TALK_INTENTS
 
 
 def is_question(tracker: Tracker) -> bool:

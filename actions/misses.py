@@ -106,7 +106,7 @@ def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str])
         return False
     if names_program_or_track(message) or JUST_MORE.match(text):
         return True
-    return bool(FOLLOW_UP_START.search(text)) and leans_to(message, remembered_topic)
+    return is_follow_up(text) and leans_to(message, remembered_topic)
 
 
 def leans_to(message: Mapping[str, Any], topic: str) -> bool:

@@ -111,6 +111,10 @@ class Fact(_Strict):
     def deadlines(self) -> List[Dated]:
         return [d for d in self.dates if d.kind == "deadline"]
 
+    def has_cycle_dates(self) -> bool:
+        """Deadlines or an opening date: a status line tells where today falls among them."""
+        return any(d.kind in ("deadline", "opens") for d in self.dates)
+
     def cycle_end(self) -> Optional[datetime.date]:
         """The last day this cycle's facts hold, when the fact says (``cycle_ends`` or its last date)."""
         return self.cycle_ends or max((d.date for d in self.dates), default=None)

@@ -41,13 +41,11 @@ HELPFUL, NOT_HELPFUL = "yes", "no"
 FEEDBACK_MARKER = "feedback"
 # Intents that are conversation mechanics rather than a question about a topic (with asking for a
 # person and the follow-up form's, declared in core/handoff.py).
+# Small talk: never an answer to a form's question (a name, a question for admissions).
+SMALL_TALK_INTENTS = ("greet", "goodbye", "thank", "affirm", "deny")
 CONVERSATION_INTENTS = (
     "inform",
-    "greet",
-    "goodbye",
-    "thank",
-    "affirm",
-    "deny",
+    *SMALL_TALK_INTENTS,
     "bot_challenge",
     FEEDBACK_INTENT,
     *PEOPLE_INTENTS,

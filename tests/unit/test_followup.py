@@ -183,7 +183,17 @@ def test_cancel_stops_the_form_and_keeps_nothing(stack):
     assert "deadline" in texts(say(stack, sender, "what are the MSIT deadlines?")).lower()
 
 
-def record_of(stack, sender: str) -> Dict[str, Any]:
+def up_to_the_program(stack) -> str:
+    """A new conversation whose form has a name and an e-mail and now asks for the program."""
+    sender = f"followup-{uuid.uuid4()}"
+    for text in ("/request_followup", "Sam Lee", "sam@example.com"):
+        say(stack, sender, text)
+    return sender
+
+
+def consent_and_record(stack, sender: str) -> Dict[str, Any]:
+    """Consent, then the one request the conversation stored."""
+    say(stack, sender, "/affirm")
     events = stored_events(stack, sender)
     [record] = [e["value"] for e in events if e.get("name") == FOLLOWUP_RECORD_SLOT and e["value"]]
     return record
@@ -201,43 +211,34 @@ def test_a_question_typed_where_the_program_was_asked_is_kept_not_lost(stack):
     consent = texts(say(stack, sender, question))
     assert "What would you like to ask" not in consent, "the question was asked for a second time"
     assert "contact you at priya@example.com" in consent and question in consent, "the question is shown back"
-    say(stack, sender, "/affirm")
-    record = record_of(stack, sender)
+    record = consent_and_record(stack, sender)
     assert record["question"] == question and record["program"] == "mism"
 
 
 @pytest.mark.slow
 def test_a_question_without_a_program_is_kept_and_the_program_asked_again(stack):
-    sender = f"followup-{uuid.uuid4()}"
-    for text in ("/request_followup", "Sam Lee", "sam@example.com"):
-        say(stack, sender, text)
+    sender = up_to_the_program(stack)
     question = "do you accept a three-year bachelor's degree from India?"
     kept = texts(say(stack, sender, question))
     assert "kept your question" in kept and "Which program" in kept
     assert question in texts(say(stack, sender, '/inform{"program":"undecided"}'))
-    say(stack, sender, "/affirm")
-    record = record_of(stack, sender)
+    record = consent_and_record(stack, sender)
     assert record["question"] == question and record["program"] == "undecided"
 
 
 @pytest.mark.slow
 def test_yes_is_never_stored_as_the_question(stack):
-    sender = f"followup-{uuid.uuid4()}"
-    for text in ("/request_followup", "Sam Lee", "sam@example.com", '/inform{"program":"msit"}'):
-        say(stack, sender, text)
+    sender = up_to_the_program(stack)
+    say(stack, sender, '/inform{"program":"msit"}')
     assert "Please type the question" in texts(say(stack, sender, "yes"))
     assert "contact you at sam@example.com" in texts(say(stack, sender, "Can I switch to MISM after a year?"))
-    say(stack, sender, "/affirm")
-    assert record_of(stack, sender)["question"] == "Can I switch to MISM after a year?"
+    assert consent_and_record(stack, sender)["question"] == "Can I switch to MISM after a year?"
 
 
 @pytest.mark.slow
 def test_not_sure_at_the_program_step_is_a_choice_not_the_question(stack):
-    sender = f"followup-{uuid.uuid4()}"
-    for text in ("/request_followup", "Sam Lee", "sam@example.com"):
-        say(stack, sender, text)
+    sender = up_to_the_program(stack)
     assert "What would you like to ask" in texts(say(stack, sender, "I'm not sure yet"))
     say(stack, sender, "Which program suits a data analyst?")
-    say(stack, sender, "/affirm")
-    record = record_of(stack, sender)
+    record = consent_and_record(stack, sender)
     assert record["program"] == "undecided" and record["question"] == "Which program suits a data analyst?"
