@@ -10,7 +10,7 @@ the entities ``program``, ``track``, ``detail`` and ``helpful``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -27,6 +27,7 @@ from core.topics import (
     FEEDBACK_ACTION,
     FEEDBACK_ENTITY,
     FEEDBACK_MARKER,
+    GREET_ACTION,
     HELPFUL,
     MISS_ACTION,
     asks_feedback,
@@ -56,7 +57,7 @@ def answer_turn(
     answerer = answers.Answerer(knowledge, answers.phrases_from_domain(domain), office_clock().today())
     too_late = answers.asks_if_too_late(message.get("text"))
     for asked in topics:
-        reply = answerer.answer(asked, context, full, too_late)
+        reply = answerer.answer(asked, context, full, too_late, message.get("text") or "")
         # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
         marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
         dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)
@@ -78,6 +79,33 @@ class ActionAnswerTopic(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return answer_turn(dispatcher, tracker, domain)
+
+
+def greeting(knowledge: Knowledge, events: Sequence[Dict[str, Any]], page: Optional[str]) -> Tuple[str, Dict[str, str]]:
+    """The welcome and its variables: a short "hi again" once the bot has spoken in this session (the
+    widget greets on opening, so a typed "hi" would repeat the menu); on a program's page, that program."""
+    for event in reversed(events):
+        if event.get("event") == "bot":
+            return "utter_greet_again", {}
+        if event.get("event") == "action" and event.get("name") == "action_session_start":
+            break
+    program = knowledge.program(page) if page else None
+    if program is None:
+        return "utter_greet", {}
+    others = " or ".join(p.short_name for p in knowledge.programs.values() if p is not program)
+    return "utter_greet_program", {"program": program.short_name, "name": program.name, "others": others}
+
+
+class ActionGreet(Action):
+    """Answers a greeting (and the widget's ``/greet`` on opening) with the welcome for this page."""
+
+    def name(self) -> Text:
+        return GREET_ACTION
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        response, variables = greeting(current_knowledge(), tracker.events, page_program(tracker))
+        dispatcher.utter_message(response=response, **variables)
+        return []
 
 
 class ActionHandleMiss(Action):

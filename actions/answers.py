@@ -157,12 +157,17 @@ class Answerer:
         self.today = today or office_clock().today()
         self.contact = {"email": knowledge.contact.email, "phone": knowledge.contact.phone}
         self.too_late = False
+        self.asked_unknowns: List[str] = []
 
-    def answer(self, topic_id: str, context: Context, full: bool = False, too_late: bool = False) -> Reply:
+    def answer(
+        self, topic_id: str, context: Context, full: bool = False, too_late: bool = False, question: str = ""
+    ) -> Reply:
         """The reply to a question about ``topic_id`` in ``context`` (``full``: every detail;
-        ``too_late``: the visitor asked whether it is too late, answered yes or no first)."""
+        ``too_late``: the visitor asked whether it is too late, answered yes or no first;
+        ``question``: the visitor's words, for the topic's details known to be missing)."""
         topic = self.knowledge.topics[topic_id]
         self.too_late = too_late
+        self.asked_unknowns = topic.unknowns_asked(question)
         if topic_id == CONTACT_TOPIC:
             return self._contact(topic)
         if len(context.programs) == 1:
@@ -191,12 +196,13 @@ class Answerer:
         parts: List[str] = []
         # General rules (STEM OPT) do not say whether they apply to this program: say what is missing.
         general_only = own is None and topic.fact is not None and topic.fact.general
-        if general_only:
-            missing = f"{topic.missing} for {program.short_name}"
-            parts.append(self._phrase("utter_phrase_gaps", gaps=missing, **self.contact))
+        missing = [*self.asked_unknowns, topic.missing] if general_only else self.asked_unknowns
+        if missing:
+            gaps = f"{'; '.join(missing)} for {program.short_name}"
+            parts.append(self._phrase("utter_phrase_gaps", gaps=gaps, **self.contact))
         truncated = False
         for fact, _, extra in sections:
-            text, cut = self._render(fact, full, extra)
+            text, cut = self._render(fact, full, extra, contact_given=bool(missing))
             parts.append(text)
             truncated = truncated or cut
         links = [link for _, link, _ in sections]
@@ -238,6 +244,8 @@ class Answerer:
             pages = [self.knowledge.programs[p].best_page(topic_id, topic.link) for p in program_ids]
             return self._unknown(topic, self._both(program_ids), pages, self._follow_ups(topic))
         lines: List[str] = []
+        if self.asked_unknowns:
+            lines.append(self._phrase("utter_phrase_gaps", gaps="; ".join(self.asked_unknowns), **self.contact))
         if owners:
             for pid in program_ids:
                 program = self.knowledge.programs[pid]
@@ -297,8 +305,11 @@ class Answerer:
         contact_button = {"title": self._phrase("utter_phrase_talk"), "payload": f"/{REQUEST_HUMAN_INTENT}"}
         return Reply("utter_unknown", variables, _dedupe([contact_button, *buttons]))
 
-    def _render(self, fact: Fact, full: bool, extra_items: Sequence[str] = ()) -> Tuple[str, bool]:
-        """A fact as message text; ``True`` when bullets were left for "More details"."""
+    def _render(
+        self, fact: Fact, full: bool, extra_items: Sequence[str] = (), contact_given: bool = False
+    ) -> Tuple[str, bool]:
+        """A fact as message text; ``True`` when bullets were left for "More details" (``contact_given``:
+        the reply already named a missing detail with the contact, so the fact's gaps do not repeat it)."""
         lines: List[str] = []
         status = self._when_lines(fact)
         if self.too_late and fact.deadlines():
@@ -322,7 +333,8 @@ class Answerer:
             more = self._phrase("utter_phrase_more")
             lines.append(self._phrase("utter_phrase_more_items", count=str(hidden), more=more))
         if fact.gaps:
-            lines.append(self._phrase("utter_phrase_gaps", gaps="; ".join(fact.gaps), **self.contact))
+            phrase = "utter_phrase_gaps_also" if contact_given else "utter_phrase_gaps"
+            lines.append(self._phrase(phrase, gaps="; ".join(fact.gaps), **self.contact))
         return "\n".join(lines), hidden > 0
 
     def _summary(self, fact: Fact) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Tuple
@@ -155,6 +156,25 @@ class Contact(_Strict):
     source: HttpUrl
 
 
+class AskedDetail(_Strict):
+    """A detail visitors ask about under a topic that no official page we hold states ("a minimum
+    GPA"): when a question uses one of ``words``, the answer first says it is not known, with the
+    contact, so the topic's answer is not read as covering it."""
+
+    missing: str
+    words: List[str]
+
+    @validator("words")
+    def _has_words(cls, value: List[str]) -> List[str]:
+        if not value or not all(word.strip() for word in value):
+            raise ValueError("list at least one word, none empty")
+        return value
+
+    def asked_in(self, text: str) -> bool:
+        lowered = text.lower().replace("\u2019", "'")
+        return any(re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", lowered) for word in self.words)
+
+
 class Topic(_Strict):
     """A question visitors ask. Its intent is ``ask_<id>`` (``core.topics``).
 
@@ -173,6 +193,12 @@ class Topic(_Strict):
     # Bullets of each program's fact kept in an answer that covers every program (capstone: the
     # examples themselves are what visitors ask for, not a one-line summary per program).
     examples: int = 0
+    # Details asked under this topic that are not known, named when asked ("a minimum GPA").
+    asked_unknowns: List[AskedDetail] = []
+
+    def unknowns_asked(self, text: Optional[str]) -> List[str]:
+        """What ``text`` asks about under this topic that the bot does not have."""
+        return [detail.missing for detail in self.asked_unknowns if text and detail.asked_in(text)]
 
 
 class Knowledge(_Strict):

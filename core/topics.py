@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 ANSWER_INTENT_PREFIX = "ask_"
 ANSWER_ACTION = "action_answer_topic"
 MISS_ACTION = "action_handle_miss"
+GREET_ACTION = "action_greet"
 
 # What the NLU adds to a message's parse data beside Rasa's intent and ranking (bot/nlu/), which the
 # actions read: the two questions of a two-question message, its language (``en`` or another ISO

@@ -159,3 +159,29 @@ def test_a_follow_up_about_another_degree_is_not_sent_outside(stack, knowledge):
     assert "outside what I can help with" not in shown(replies)
     title = knowledge.topics["test_scores"].title
     assert headings(knowledge, replies)[0] == "test_scores" or title in buttons(replies), shown(replies)
+
+
+def test_the_welcome_names_the_pages_program_and_is_not_repeated(stack, knowledge):
+    """The widget sends /greet on opening; a "hi" typed later gets a short reply, not the menu again."""
+    sender = f"welcome-{uuid.uuid4()}"
+    welcome = shown(ask(stack, "/greet", program="msit", sender=sender))
+    msit = knowledge.programs["msit"]
+    assert f"You're on the {msit.short_name} ({msit.name}) page" in welcome, welcome
+    again = shown(ask(stack, "hello", program="msit", sender=sender))
+    assert again.startswith("Hi again!") and "virtual assistant" not in again, again
+    home = shown(ask(stack, "/greet"))
+    assert "MISM" in home and "MSIT" in home and "You're on the" not in home
+
+
+@pytest.mark.parametrize(
+    "question, topic, missing",
+    [
+        ("what is the minimum gpa for mism", "requirements", "a minimum GPA or grade average"),
+        ("is a 3 year bachelor degree accepted for MISM?", "requirements", "a rule on three-year bachelor's degrees"),
+        ("what's the average salary after MISM?", "careers", "salary figures"),
+    ],
+)
+def test_a_detail_no_page_states_is_named_as_missing_with_the_topics_answer(stack, knowledge, question, topic, missing):
+    replies = ask(stack, question)
+    assert headings(knowledge, replies)[0] == topic, shown(replies)
+    assert f"Not in my information: {missing} for MISM." in shown(replies)

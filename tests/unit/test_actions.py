@@ -17,7 +17,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import ActionAnswerTopic, ActionHandleMiss, ActionRecordFeedback
+from actions.actions import ActionAnswerTopic, ActionGreet, ActionHandleMiss, ActionRecordFeedback
 from core.knowledge import load_knowledge
 from core.settings import PROJECT_ROOT
 from core.topics import FEEDBACK_INTENT, FEEDBACK_MARKER, intent_for
@@ -211,6 +211,14 @@ def test_every_known_unknown_is_honest_for_every_program(domain_dict, knowledge)
             assert knowledge.topics[topic].missing in texts[0]
 
 
+def test_an_unknown_program_detail_links_the_page_that_covers_it(domain_dict):
+    """MSIT's length is not stated: its program page (the curriculum) helps, its how-to-apply page does not."""
+    messages, texts, _ = answer(domain_dict, "ask_program_length", entities=[entity("program", "msit")])
+    assert messages[0]["response"] == "utter_unknown"
+    assert "[MSIT program page](https://www.heinz.cmu.edu/programs/information-technology-master/)" in texts[0]
+    assert "how-to-apply" not in texts[0]
+
+
 def test_a_fact_known_for_one_program_only_says_so_for_the_other(domain_dict):
     messages, texts, _ = answer(domain_dict, "ask_tuition_payment", text="when do I have to pay tuition?")
     text = texts[0]
@@ -248,6 +256,35 @@ def test_gaps_are_stated_with_the_contact(domain_dict):
     assert ADMISSIONS_EMAIL in texts[0]
     assert "69H-V8-50" in texts[0], "the program's own fact"
     assert "GRE at Home and GMAT Online are accepted" in texts[0], "then the Heinz-wide rules"
+
+
+def test_a_detail_asked_but_not_known_is_named_before_the_answer(domain_dict):
+    """ "What GPA do I need?" answered with the requirements alone reads as "no GPA rule"."""
+    _, texts, _ = answer(
+        domain_dict, "ask_requirements", entities=[entity("program", "mism")], text="whats the minimum GPA for MISM?"
+    )
+    first, *rest = texts[0].split("\n")[1:]
+    assert first.startswith("Not in my information: a minimum GPA or grade average for MISM.")
+    assert ADMISSIONS_EMAIL in first
+    assert any("object-oriented programming" in line for line in rest), "then the requirements"
+    assert "Also not in my information: the GRE/GMAT policy for MISM" in texts[0]
+    assert texts[0].count(ADMISSIONS_EMAIL) == 1, "the contact once"
+    _, texts, _ = answer(domain_dict, "ask_requirements", text="Is a 3-year bachelor's degree from India accepted?")
+    assert "Not in my information: a rule on three-year bachelor's degrees." in texts[0], "no program: said once"
+    assert "MISM" in texts[0] and "MSIT" in texts[0]
+
+
+def test_a_question_without_such_a_detail_gets_the_plain_answer(domain_dict):
+    for text in ("I have three years of work experience, am I eligible for MSIT?", "what are the requirements"):
+        _, texts, _ = answer(domain_dict, "ask_requirements", entities=[entity("program", "msit")], text=text)
+        assert "Not in my information: a" not in texts[0]
+        assert "three or more years" in texts[0]
+
+
+def test_details_asked_in_a_follow_up_are_named_too(domain_dict):
+    _, texts, _ = answer(domain_dict, "ask_careers", slots={"program": "mism"}, text="and the average salary?")
+    assert "Not in my information: salary figures for MISM." in texts[0]
+    assert "99%" in texts[0]
 
 
 def test_stem_opt_gives_the_program_statement_then_general_rules(domain_dict):
@@ -340,6 +377,46 @@ def test_contact_needs_no_program(domain_dict):
     messages, texts, _ = answer(domain_dict, "ask_contact")
     assert messages[0]["response"] == "utter_answer_contact"
     assert ADMISSIONS_EMAIL in texts[0] and ADMISSIONS_PHONE in texts[0]
+
+
+# -- the welcome ----------------------------------------------------------------------------------
+
+
+def greet(domain, **kwargs):
+    return run(ActionGreet(), domain, make_tracker("greet", text="hi", **kwargs))
+
+
+def test_the_home_page_welcome_names_both_programs(domain_dict):
+    messages, texts, _ = greet(domain_dict)
+    assert "MISM" in texts[0] and "MSIT" in texts[0] and "on campus" in texts[0]
+    assert "Deadlines" in shown_buttons(domain_dict, messages[0])
+
+
+def test_a_program_page_welcome_says_which_program_it_answers_for(domain_dict):
+    _, texts, _ = greet(domain_dict, metadata={"program": "msit"})
+    assert "You're on the MSIT (Master of Science in Information Technology) page" in texts[0]
+    assert "if you mean MISM" in texts[0]
+    _, texts, _ = greet(domain_dict, metadata={"program": "mism"})
+    assert "You're on the MISM" in texts[0] and "if you mean MSIT" in texts[0]
+    _, texts, _ = greet(domain_dict, metadata={"program": "nonsense"})  # an unknown page: the general welcome
+    assert "MISM (Information Systems Management), on campus" in texts[0]
+
+
+def test_hi_later_in_the_conversation_does_not_repeat_the_welcome(domain_dict):
+    earlier = [user_event("greet", "/greet"), {"event": "bot", "text": "Hi! I am the admissions assistant"}]
+    messages, texts, _ = greet(domain_dict, history=earlier, metadata={"program": "mism"})
+    assert texts[0].startswith("Hi again!") and "virtual assistant" not in texts[0]
+    assert shown_buttons(domain_dict, messages[0]) == ["Deadlines", "How to apply", "Talk to a person"]
+
+
+def test_a_new_session_gets_the_whole_welcome_again(domain_dict):
+    earlier = [
+        user_event("greet", "/greet"),
+        {"event": "bot", "text": "Hi!"},
+        {"event": "action", "name": "action_session_start"},
+    ]
+    _, texts, _ = greet(domain_dict, history=earlier)
+    assert "virtual assistant" in texts[0]
 
 
 def test_follow_up_buttons_ask_declared_topics(domain_dict, knowledge):
