@@ -61,6 +61,9 @@ def answer_turn(
         # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
         marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
         dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)
+    more = answers.also_asked(knowledge, message, topics) if topic is None else []
+    if more:
+        dispatcher.utter_message(response="utter_also_asked", buttons=[topic_button(knowledge, t) for t in more])
     if misses.is_other_language(message) and intent != FALLBACK_INTENT:
         dispatcher.utter_message(response=misses.IN_ENGLISH_RESPONSE)
     events: List[EventType] = [SlotSet("topic", topics[-1]), SlotSet("track", context.track)]

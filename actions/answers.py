@@ -30,7 +30,7 @@ from core import timeline
 from core.clock import office_clock
 from core.handoff import REQUEST_HUMAN_INTENT
 from core.knowledge import Dated, Fact, Knowledge, Program, Topic, Track
-from core.topics import QUESTIONS, intent_for
+from core.topics import ALSO_ASKED, QUESTIONS, intent_for
 from core.topics import topic_for as topic_of_intent
 
 CONTACT_TOPIC = "contact"  # answered from the knowledge file's ``contact`` block
@@ -38,6 +38,7 @@ TRACKS_TOPIC = "tracks"  # its answer also lists the program's tracks, from the 
 DEFAULT_TOPIC = "program_overview"  # what a message naming only a program asks about
 COMPACT_ITEMS = 3  # bullets in a first answer; the rest behind "More details"
 FOLLOW_UPS = 3  # topic buttons after an answer
+MORE_QUESTIONS = 2  # buttons for the questions of a message beyond the two answered
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,14 @@ def topics_asked(knowledge: Knowledge, message: Mapping[str, Any], remembered: O
     if len(topics) == 2 and topic_of_intent(intent) == topics[0]:
         return topics
     return [topic_for(knowledge, intent, remembered)]
+
+
+def also_asked(knowledge: Knowledge, message: Mapping[str, Any], answered: Sequence[str]) -> List[str]:
+    """The topics of a message's questions beyond the two answered (the NLU's ``also_asked``): offered
+    as buttons, since more than two answers in one turn is more than a visitor reads."""
+    parts = [q for q in message.get(ALSO_ASKED) or [] if isinstance(q, Mapping)]
+    asked = [topic_of_intent((q.get("intent") or {}).get("name")) for q in parts]
+    return _unique(t for t in asked if t and t in knowledge.topics and t not in answered)[:MORE_QUESTIONS]
 
 
 def resolve_context(

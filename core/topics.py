@@ -24,6 +24,8 @@ GREET_ACTION = "action_greet"
 # actions read: the two questions of a two-question message, its language (``en`` or another ISO
 # code), and the second encoder's nearest training example (``{"name", "similarity"}``).
 QUESTIONS = "questions"
+# A message of three or more questions: the topics of those beyond the two answered, offered as buttons.
+ALSO_ASKED = "also_asked"
 LANGUAGE = "language"
 SECOND_OPINION = "second_opinion"
 

@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import ENGLISH, language_of
-from core.topics import ANSWER_INTENT_PREFIX, LANGUAGE, QUESTIONS
+from core.topics import ALSO_ASKED, ANSWER_INTENT_PREFIX, LANGUAGE, QUESTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,23 @@ def split_candidates(text: str) -> List[Tuple[str, str]]:
         if len(pairs) == MAX_SPLITS:
             break
     return pairs
+
+
+def question_parts(text: str) -> List[str]:
+    """Every clause of ``text`` that asks something of its own: a message with three or more of them
+    asks more than the two questions answered."""
+    pieces: List[str] = []
+    start = 0
+    for match in SPLIT.finditer(text):
+        pieces.append(text[start : match.start()])
+        start = match.end()
+    pieces.append(text[start:])
+    parts = [piece.strip(" ,") for piece in pieces]
+    return [
+        part
+        for part in parts
+        if re.search(r"\w\w", part) and asks(part) and set(re.findall(r"[a-z']+", part.lower())) - REFERRING
+    ]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -242,7 +259,32 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                 [{"text": part, INTENT: self._ranking(row)[0]} for part, row in questions],
                 add_to_output=True,
             )
+        answered = [self._ranking(row)[0]["name"] for _, row in questions] if questions else [ranking[0]["name"]]
+        also = self._also_asked(text, answered)
+        if also:
+            message.set(ALSO_ASKED, also, add_to_output=True)
         self._set_ranking(message, ranking)
+
+    def _also_asked(self, text: str, answered: Sequence[str]) -> List[Dict[str, Any]]:
+        """The topics of a message's further questions ("is there a fee? when's the deadline? do I
+        need the GRE?"), each confidently another topic than the ones answered; only for a message of
+        three or more questions, so the encoder runs again only for those."""
+        parts = question_parts(text)
+        if len(parts) < 3:
+            return []
+        also: List[Dict[str, Any]] = []
+        seen = set(answered)
+        for part, row in zip(parts, self.probabilities(parts)):
+            top = self._ranking(row)[0]
+            name = top["name"]
+            if (
+                name.startswith(ANSWER_INTENT_PREFIX)
+                and name not in seen
+                and top["confidence"] >= self.config["split_confidence"]
+            ):
+                seen.add(name)
+                also.append({"text": part, INTENT: top})
+        return also
 
     def _set_ranking(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
         message.set(INTENT, ranking[0], add_to_output=True)

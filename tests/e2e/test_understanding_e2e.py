@@ -70,6 +70,12 @@ def test_two_questions_in_one_message_get_both_answers(stack, knowledge, questio
     assert headings(knowledge, replies) == topics, shown(replies)
 
 
+def test_a_message_of_three_questions_answers_two_and_offers_the_third(stack, knowledge):
+    replies = ask(stack, "is there a fee? when's the deadline? do i need gre?", program="mism")
+    assert headings(knowledge, replies)[:2] == ["deadlines", "test_scores"], shown(replies)
+    assert knowledge.topics["application_fee"].title in buttons(replies[2:]), shown(replies)
+
+
 def test_one_question_with_and_gets_one_answer(stack, knowledge):
     replies = ask(stack, "Can I work and study at the same time?", program="msit")
     assert len([t for t in headings(knowledge, replies) if t]) <= 1, shown(replies)

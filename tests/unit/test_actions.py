@@ -590,6 +590,25 @@ def test_two_questions_in_one_message_get_both_answers_in_order(domain_dict):
     assert len(messages) == 1
 
 
+def test_a_third_question_is_offered_not_dropped(domain_dict):
+    """ "is there a fee? when's the deadline? do i need gre?": two answers, and the fee as a button."""
+    parse = {
+        "questions": [
+            {"text": "when's the deadline?", "intent": {"name": "ask_deadlines", "confidence": 0.95}},
+            {"text": "do i need gre?", "intent": {"name": "ask_test_scores", "confidence": 0.99}},
+        ],
+        "also_asked": [
+            {"text": "is there a fee?", "intent": {"name": "ask_application_fee", "confidence": 0.9}},
+            {"text": "do i need gre?", "intent": {"name": "ask_test_scores", "confidence": 0.99}},
+        ],
+    }
+    tracker = make_tracker("ask_deadlines", text="is there a fee? when's the deadline? do i need gre?", parse=parse)
+    messages, texts, _ = run(ActionAnswerTopic(), domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_answer", "utter_answer", "utter_also_asked"]
+    assert texts[0].startswith("Application deadlines") and texts[1].startswith("GRE and GMAT")
+    assert payloads(messages[2]) == ["/ask_application_fee"], "an answered topic is not offered again"
+
+
 def test_capstone_examples_are_in_the_answer_for_every_program(domain_dict, knowledge):
     _, texts, _ = answer(domain_dict, "ask_capstone")
     examples = knowledge.programs["mism"].facts["capstone"].items

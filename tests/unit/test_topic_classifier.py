@@ -17,7 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import language_of
-from bot.nlu.topic_classifier import TopicClassifier, split_candidates
+from bot.nlu.topic_classifier import TopicClassifier, question_parts, split_candidates
 from core.topics import LANGUAGE, QUESTIONS
 
 
@@ -39,6 +39,22 @@ from core.topics import LANGUAGE, QUESTIONS
 )
 def test_split_candidates(text: str, pairs: List[Tuple[str, str]]) -> None:
     assert split_candidates(text) == pairs
+
+
+@pytest.mark.parametrize(
+    "text, parts",
+    [
+        (
+            "is there a fee? when's the deadline? do i need gre?",
+            ["is there a fee?", "when's the deadline?", "do i need gre?"],
+        ),
+        ("Is there a fee, and when is the deadline?", ["Is there a fee", "when is the deadline?"]),
+        # Context and a part with no word of its own are not questions.
+        ("How long is MISM? I work full time. How does it work?", ["How long is MISM?"]),
+    ],
+)
+def test_question_parts(text: str, parts: List[str]) -> None:
+    assert question_parts(text) == parts
 
 
 @pytest.mark.parametrize(
