@@ -37,6 +37,9 @@ JUST_MORE = re.compile(r"^\s*(tell me )?(more|more details|more info|details)( p
 # Asking for examples or more: the remembered topic's answer with every detail.
 MORE_DETAIL = re.compile(r"\b(examples?|more|details?|like what|such as|list)\b", re.IGNORECASE)
 # Topics suggested for an unsure question: at most this many, each at least this likely.
+# The visitor speaking of themselves ("what if I have an MBA?"): a follow-up about their own case,
+# not about the city ("and the weather?").
+ABOUT_THEMSELVES = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine)\b", re.IGNORECASE)
 SUGGESTIONS = 3
 SUGGEST_MIN_CONFIDENCE = 0.08
 
@@ -158,12 +161,19 @@ def with_topic_discussed(message: Mapping[str, Any], remembered: Optional[str], 
 
 def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
     """Whether a miss is one to help with (suggestions, or the topic being discussed): the fallback,
-    or "out of scope" for a short follow-up in a conversation about a topic ("what if I have an
-    MBA?" after the GRE rules is about the GRE rules, not another degree)."""
+    or "out of scope" for a short follow-up about the visitor's own case in a conversation about a
+    topic ("what if I have an MBA?" after the GRE rules is about the GRE rules, not another degree;
+    "and the weather?" stays out of scope)."""
     intent = (message.get("intent") or {}).get("name")
     if intent == FALLBACK_INTENT:
         return True
-    return intent == OUT_OF_SCOPE_INTENT and bool(remembered) and is_follow_up(str(message.get("text") or ""))
+    text = str(message.get("text") or "").replace("\u2019", "'")
+    return (
+        intent == OUT_OF_SCOPE_INTENT
+        and bool(remembered)
+        and is_follow_up(text)
+        and bool(ABOUT_THEMSELVES.search(text))
+    )
 
 
 def is_other_language(message: Mapping[str, Any]) -> bool:

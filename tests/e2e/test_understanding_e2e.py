@@ -191,3 +191,13 @@ def test_a_detail_no_page_states_is_named_as_missing_with_the_topics_answer(stac
     replies = ask(stack, question)
     assert headings(knowledge, replies)[0] == topic, shown(replies)
     assert f"Not in my information: {missing} for MISM." in shown(replies)
+
+
+def test_a_follow_up_about_the_city_is_not_answered_with_the_topic(stack, knowledge):
+    """ "and the weather?" after the deadlines got the deadlines again (read as "inform")."""
+    sender = f"follow-{uuid.uuid4()}"
+    ask(stack, "what are the deadlines?", program="mism", sender=sender)
+    replies = ask(stack, "and the weather?", program="mism", sender=sender)
+    assert not [t for t in headings(knowledge, replies) if t], shown(replies)
+    assert "outside what I can help with" in shown(replies)
+    assert knowledge.topics["deadlines"].title not in buttons(replies)
