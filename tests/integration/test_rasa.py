@@ -27,13 +27,14 @@ def test_training_data_is_valid(domain_dict):
     result = rasa("data", "validate")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     warnings = re.findall(r"UserWarning: (.*)", result.stdout + result.stderr)
-    # Responses sent from custom actions (or, for utter_action_failed, by Rasa when the action server
-    # fails: bot/rasa_patches/action_guard.py; the follow-up form's questions by the form itself; the hand-off
-    # announcements by the web server) never appear in stories; anything else is a real problem.
+    # Responses sent from custom actions (the welcomes by action_greet; or, for utter_action_failed, by
+    # Rasa when the action server fails: bot/rasa_patches/action_guard.py; the follow-up form's questions
+    # by the form itself; the hand-off announcements by the web server) never appear in stories; anything
+    # else is a real problem.
     sent_by_actions = re.compile(
         r"The utterance '(utter_answer|utter_unknown|utter_answer_contact|utter_phrase_\w+|utter_fallback"
         r"|utter_handoff\w*|utter_out_of_scope|utter_action_failed|utter_feedback_helpful|utter_feedback_not_helpful"
-        r"|utter_offer_\w+|utter_suggest_topics?|utter_english_only|utter_in_english|utter_ask_followup_\w+|utter_invalid_\w+|utter_followup_\w+)'"
+        r"|utter_offer_\w+|utter_greet\w*|utter_also_asked|utter_suggest_topics?|utter_english_only|utter_in_english|utter_ask_followup_\w+|utter_invalid_\w+|utter_followup_\w+)'"
         r" is not used in any story or rule\."
     )
     # The feedback intent is only ever a button payload (/feedback{"helpful":"no"}): typed phrases
