@@ -86,3 +86,17 @@ def test_capstone_examples_and_another_language_in_the_widget(page, stack):
     assert not any(
         text.startswith(tuple(t.title for k, t in TOPICS.items() if k != "program_length")) for text in chinese
     )
+
+
+def test_the_welcome_names_the_pages_program_and_a_third_question_is_offered(page, stack):
+    w = open_chat(page, f"{stack.web_url}/msit")
+    welcome = page.locator(WidgetPage.BOT).first.locator(".hc-bubble").first.inner_text()
+    assert "You're on the MSIT" in welcome, welcome
+    again = replies_to(page, w, lambda: w.send("hello"))
+    assert again[0].startswith("Hi again!"), again
+    texts = replies_to(page, w, lambda: w.send("is there a fee? when's the deadline? do i need gre?"))
+    assert texts[0].startswith(f"{TOPICS['deadlines'].title}, MSIT"), texts
+    assert texts[1].startswith(f"{TOPICS['test_scores'].title}, MSIT"), texts
+    assert texts[-1].startswith("You also asked about"), texts
+    fee = replies_to(page, w, lambda: page.get_by_role("button", name=TOPICS["application_fee"].title).click())
+    assert fee[0].startswith(TOPICS["application_fee"].title), fee
