@@ -57,7 +57,7 @@ def answer_turn(
     answerer = answers.Answerer(knowledge, answers.phrases_from_domain(domain), office_clock().today())
     too_late = answers.asks_if_too_late(message.get("text"))
     for asked in topics:
-        reply = answerer.answer(asked, context, full, too_late, message.get("text") or "")
+        reply = answerer.answer(asked, context, full, too_late, answers.asked_text(message, asked, topics))
         # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
         marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
         dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)

@@ -82,6 +82,16 @@ def topics_asked(knowledge: Knowledge, message: Mapping[str, Any], remembered: O
     return [topic_for(knowledge, intent, remembered)]
 
 
+def asked_text(message: Mapping[str, Any], topic: str, topics: Sequence[str]) -> str:
+    """The words that ask about ``topic``: its own part of a two-question message ("how much is
+    tuition? and are there scholarships": "how much" is not asked of scholarships), else the message."""
+    if len(topics) > 1:
+        for question in message.get(QUESTIONS) or []:
+            if isinstance(question, Mapping) and topic_of_intent((question.get("intent") or {}).get("name")) == topic:
+                return str(question.get("text") or "")
+    return str(message.get("text") or "")
+
+
 def also_asked(knowledge: Knowledge, message: Mapping[str, Any], answered: Sequence[str]) -> List[str]:
     """The topics of a message's questions beyond the two answered (the NLU's ``also_asked``): offered
     as buttons, since more than two answers in one turn is more than a visitor reads."""

@@ -78,10 +78,22 @@ class ValidateFollowupForm(FormValidationAction):
     def validate_followup_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        """A name; an e-mail address or a question typed here instead is kept for its own step (a
+        visitor typed their address first and was only told it was not a name)."""
         name = None if is_conversational(tracker) else clean_name(value)
-        if name is None:
-            dispatcher.utter_message(response="utter_invalid_name")
-        return {"followup_name": name}
+        if name is not None:
+            return {"followup_name": name}
+        typed = str((tracker.latest_message or {}).get("text") or "")
+        email = clean_email(typed)
+        if email and not tracker.get_slot("followup_email"):
+            dispatcher.utter_message(response="utter_followup_email_kept", followup_email=email)
+            return {"followup_name": None, "followup_email": email}
+        question = clean_question(typed) if is_question(tracker) else None
+        if question and not tracker.get_slot("followup_question"):
+            dispatcher.utter_message(response="utter_followup_question_kept")
+            return {"followup_name": None, "followup_question": question}
+        dispatcher.utter_message(response="utter_invalid_name")
+        return {"followup_name": None}
 
     def validate_followup_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -274,6 +274,21 @@ def test_a_detail_asked_but_not_known_is_named_before_the_answer(domain_dict):
     assert "MISM" in texts[0] and "MSIT" in texts[0]
 
 
+def test_a_detail_is_looked_for_in_its_own_question_of_two(domain_dict):
+    """ "how much is tuition?? and are there scholarships": "how much" asks about tuition, not the
+    scholarship amounts."""
+    parse = {
+        "questions": [
+            {"text": "how much is tuition??", "intent": {"name": "ask_cost", "confidence": 0.9}},
+            {"text": "and are there scholarships", "intent": {"name": "ask_scholarships", "confidence": 0.9}},
+        ]
+    }
+    text = "how much is tuition?? and are there scholarships"
+    messages, texts, _ = run(ActionAnswerTopic(), domain_dict, make_tracker("ask_cost", text=text, parse=parse))
+    assert [m["response"] for m in messages] == ["utter_unknown", "utter_answer"]
+    assert texts[1].startswith("Scholarships") and "scholarship amounts" not in texts[1]
+
+
 def test_a_question_without_such_a_detail_gets_the_plain_answer(domain_dict):
     for text in ("I have three years of work experience, am I eligible for MSIT?", "what are the requirements"):
         _, texts, _ = answer(domain_dict, "ask_requirements", entities=[entity("program", "msit")], text=text)

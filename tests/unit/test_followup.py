@@ -216,6 +216,25 @@ def test_a_question_typed_where_the_program_was_asked_is_kept_not_lost(stack):
 
 
 @pytest.mark.slow
+def test_an_address_or_a_question_typed_for_the_name_is_kept_for_its_step(stack):
+    """A visitor typed their e-mail, then their question, where the name was asked: both were
+    refused as names, with the name question again, and had to be typed twice."""
+    sender = f"followup-{uuid.uuid4()}"
+    say(stack, sender, "/request_followup")
+    noted = texts(say(stack, sender, "kim@example.com"))
+    assert "I've noted kim@example.com" in noted and "Please tell me the name" not in noted
+    question = "Is a 3-year Indian bachelor's degree accepted for MISM?"
+    kept = texts(say(stack, sender, question))
+    assert "kept your question" in kept and "What's your name?" in kept
+    asked = texts(say(stack, sender, "Kim Lee"))
+    assert "Which program" in asked and "Which e-mail address" not in asked, asked
+    consent = texts(say(stack, sender, '/inform{"program":"mism"}'))
+    assert "contact you at kim@example.com" in consent and question in consent, consent
+    record = consent_and_record(stack, sender)
+    assert record["email"] == "kim@example.com" and record["question"] == question and record["program"] == "mism"
+
+
+@pytest.mark.slow
 def test_a_question_without_a_program_is_kept_and_the_program_asked_again(stack):
     sender = up_to_the_program(stack)
     question = "do you accept a three-year bachelor's degree from India?"
