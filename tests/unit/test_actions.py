@@ -296,6 +296,13 @@ def test_a_question_without_such_a_detail_gets_the_plain_answer(domain_dict):
         assert "three or more years" in texts[0]
 
 
+def test_a_background_question_hears_what_the_mism_page_says_of_backgrounds(domain_dict):
+    """ "do I need a CS degree?": the page's line on backgrounds, then the courses asked of everyone."""
+    _, texts, _ = answer(domain_dict, "ask_requirements", slots={"program": "mism"}, text="do I need a CS degree?")
+    assert "business, health care, law, agriculture or architecture" in texts[0]
+    assert "object-oriented programming" in texts[0]
+
+
 def test_details_asked_in_a_follow_up_are_named_too(domain_dict):
     _, texts, _ = answer(domain_dict, "ask_careers", slots={"program": "mism"}, text="and the average salary?")
     assert "Not in my information: salary figures for MISM." in texts[0]
@@ -420,7 +427,7 @@ def test_a_program_page_welcome_says_which_program_it_answers_for(domain_dict):
 def test_hi_later_in_the_conversation_does_not_repeat_the_welcome(domain_dict):
     earlier = [user_event("greet", "/greet"), {"event": "bot", "text": "Hi! I am the admissions assistant"}]
     messages, texts, _ = greet(domain_dict, history=earlier, metadata={"program": "mism"})
-    assert texts[0].startswith("Hi again!") and "virtual assistant" not in texts[0]
+    assert texts[0].startswith("Hello! What would you like to know?") and "virtual assistant" not in texts[0]
     assert shown_buttons(domain_dict, messages[0]) == ["Deadlines", "How to apply", "Talk to a person"]
 
 

@@ -93,7 +93,7 @@ def test_the_welcome_names_the_pages_program_and_a_third_question_is_offered(pag
     welcome = page.locator(WidgetPage.BOT).first.locator(".hc-bubble").first.inner_text()
     assert "You're on the MSIT" in welcome, welcome
     again = replies_to(page, w, lambda: w.send("hello"))
-    assert again[0].startswith("Hi again!"), again
+    assert again[0].startswith("Hello! What would you like to know?"), again
     texts = replies_to(page, w, lambda: w.send("is there a fee? when's the deadline? do i need gre?"))
     assert texts[0].startswith(f"{TOPICS['deadlines'].title}, MSIT"), texts
     assert texts[1].startswith(f"{TOPICS['test_scores'].title}, MSIT"), texts

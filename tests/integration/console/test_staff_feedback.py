@@ -50,7 +50,7 @@ def seeded(db_url) -> str:
         + [user("qwerty asdf", "nlu_fallback", 0.2, t + 1)]
         + typed_answer("Sorry, I'm not sure I understood that.", t + 2, "utter_fallback")
         + [user("can you book me a flight", "out_of_scope", 0.9, t + 10)]
-        + typed_answer("I'm having trouble with that one, sorry.", t + 11, "utter_handoff"),
+        + typed_answer("I can't help with that one, sorry.", t + 11, "utter_handoff"),
     )
     store.engine.dispose()
     return db_url
