@@ -85,8 +85,9 @@ class ActionAnswerTopic(Action):
 
 
 def greeting(knowledge: Knowledge, events: Sequence[Dict[str, Any]], page: Optional[str]) -> Tuple[str, Dict[str, str]]:
-    """The welcome and its variables: a short "hi again" once the bot has spoken in this session (the
-    widget greets on opening, so a typed "hi" would repeat the menu); on a program's page, that program."""
+    """The welcome and its variables: a short "Hello! What would you like to know?" once the bot has
+    spoken in this session (the widget greets on opening, so a typed "hi" would repeat the menu); on a
+    program's page, that program."""
     for event in reversed(events):
         if event.get("event") == "bot":
             return "utter_greet_again", {}
