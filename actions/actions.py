@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, handoff, misses
+from actions import answers, handoff, misses, scope
 from actions.context import current_knowledge, page_program
 from core.clock import office_clock
 from core.handoff import REQUEST_HUMAN_INTENT
@@ -30,6 +30,7 @@ from core.topics import (
     GREET_ACTION,
     HELPFUL,
     MISS_ACTION,
+    OTHER_PROGRAM_RESPONSE,
     asks_feedback,
     feedback_value,
     intent_for,
@@ -47,6 +48,8 @@ def answer_turn(
     page is about; a message that asks two things gets both answers, one after the other."""
     knowledge = current_knowledge()
     message = tracker.latest_message or {}
+    if topic is None and other_program_reply(dispatcher, domain, knowledge, message):
+        return []
     entities = misses.mentioned(message)
     intent = (message.get("intent") or {}).get("name")
     topics = [topic] if topic else answers.topics_asked(knowledge, message, tracker.get_slot("topic"))
@@ -72,6 +75,26 @@ def answer_turn(
     elif len(context.programs) > 1:
         events.append(SlotSet("program", None))  # a comparison: the next question covers both again
     return events
+
+
+def other_program_reply(
+    dispatcher: CollectingDispatcher, domain: Dict[Text, Any], knowledge: Knowledge, message: Dict[str, Any]
+) -> bool:
+    """Says "I can only answer about MISM and MSIT" (with the contact) to a question about a degree
+    the assistant does not cover, with the topic it asks about as a button for ours (a visitor
+    weighing the MBA may weigh MISM too), the overview and a person; whether it did."""
+    degree = scope.other_program_asked(message)
+    if not degree:
+        return False
+    ours = (answers.DEFAULT_TOPIC, answers.CONTACT_TOPIC)  # buttons of their own below
+    asked = [t for t in misses.suggested_topics(message, knowledge.topics) if t not in ours][:1]
+    talk = {"title": answers.phrases_from_domain(domain)["utter_phrase_talk"], "payload": f"/{REQUEST_HUMAN_INTENT}"}
+    buttons = [topic_button(knowledge, topic) for topic in [*asked, answers.DEFAULT_TOPIC]] + [talk]
+    contact = knowledge.contact
+    dispatcher.utter_message(
+        response=OTHER_PROGRAM_RESPONSE, buttons=buttons, degree=degree, email=contact.email, phone=contact.phone
+    )
+    return True
 
 
 class ActionAnswerTopic(Action):
@@ -123,6 +146,8 @@ class ActionHandleMiss(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
+        if other_program_reply(dispatcher, domain, current_knowledge(), message):
+            return []
         intent = (message.get("intent") or {}).get("name")
         remembered = tracker.get_slot("topic")
         unsure = misses.is_unsure(message, remembered)
@@ -162,14 +187,15 @@ def topic_button(knowledge: Knowledge, topic: str) -> Dict[str, str]:
 
 def feedback_response(entities: List[Dict[str, Any]]) -> str:
     """``utter_feedback_helpful`` for a "yes", else ``utter_feedback_not_helpful`` (which asks what the
-    visitor was looking for and gives the contact): a click we cannot read is not taken as praise."""
+    visitor was looking for and gives the contact): a click we cannot read, or a typed complaint (no
+    ``helpful`` entity), is not taken as praise."""
     values = [feedback_value(e.get("value")) for e in entities if e.get("entity") == FEEDBACK_ENTITY]
     return "utter_feedback_helpful" if values and values[-1] == HELPFUL else "utter_feedback_not_helpful"
 
 
 class ActionRecordFeedback(Action):
-    """Acknowledges a "helpful / not helpful" click. The click itself is the record: it is a visitor
-    event in the conversation, right after the answer it rates, where the staff console reads it."""
+    """Acknowledges a "helpful / not helpful" click or a typed complaint. The visitor's message itself
+    is the record: an event right after the answer it rates, where the staff console reads it."""
 
     def name(self) -> Text:
         return FEEDBACK_ACTION

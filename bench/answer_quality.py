@@ -76,10 +76,20 @@ DEVELOPMENT = [
 ]
 # Topic ids the first version of the bot used in its response names and labels.
 OLD_TOPIC_NAMES = {"overview": "program_overview", "length": "program_length"}
-MISS_RESPONSES = {"utter_fallback", "utter_out_of_scope", "utter_handoff", "utter_handoff_live", "utter_english_only"}
-# Replies that may offer the likeliest topics as buttons ("English only" does, for an unsure question).
-SUGGEST_RESPONSES = {"utter_suggest_topics", "utter_suggest_topic", "utter_english_only"}
-OUT_OF_SCOPE_RESPONSE = "utter_out_of_scope"
+# "I can only answer about MISM and MSIT" for a question about another degree is a miss too.
+MISS_RESPONSES = {
+    "utter_fallback",
+    "utter_out_of_scope",
+    "utter_other_program",
+    "utter_handoff",
+    "utter_handoff_live",
+    "utter_english_only",
+}
+# Replies that may offer the likeliest topics as buttons ("English only" does, for an unsure question;
+# "I can only answer about MISM and MSIT", for a question about another degree, offers its topic).
+SUGGEST_RESPONSES = {"utter_suggest_topics", "utter_suggest_topic", "utter_english_only", "utter_other_program"}
+# Replies that send a question away as not about our programs: for an admissions question, a failure.
+OUTSIDE_RESPONSES = {"utter_out_of_scope", "utter_other_program"}
 # "Can I talk to someone?" is answered with a way to reach a person (a live chat or a follow-up
 # request, with the admissions contact): the contact topic's answer.
 PERSON_RESPONSES = {"utter_offer_live", "utter_offer_followup", "utter_ask_followup_name"}
@@ -270,7 +280,7 @@ def score(outcomes: List[Outcome], unknowns: set) -> Dict[str, Tuple[int, int]]:
         ),
         "none handled honestly": (sum(o.first.kind in ("miss", "unknown", "suggest") for o in none_qs), len(none_qs)),
         '"outside what I can help with" (in scope)': (
-            sum(r.response == OUT_OF_SCOPE_RESPONSE for o in in_scope for r in o.replies[:1]),
+            sum(r.response in OUTSIDE_RESPONSES for o in in_scope for r in o.replies[:1]),
             len(in_scope),
         ),
         "both answered (two-topic questions)": (

@@ -29,6 +29,38 @@ ALSO_ASKED = "also_asked"
 LANGUAGE = "language"
 SECOND_OPINION = "second_opinion"
 
+# Degrees the assistant does not cover, as visitors name them (the NLU's ``other_program`` entity): a
+# question about one of them gets "I can only answer about MISM and MSIT" with the contact, never our
+# programs' answer. Not facts: only names, matched case-insensitively as whole words. A master's in
+# computer science is left out: visitors weigh it against ours ("is a masters in CS worth it?").
+OTHER_PROGRAM_ENTITY = "other_program"
+OTHER_PROGRAM_RESPONSE = "utter_other_program"
+OTHER_PROGRAMS = (
+    "mba",
+    "m.b.a.",
+    "executive mba",
+    "mpa",
+    "pmpa",
+    "master of public administration",
+    "masters in public administration",
+    "mpp",
+    "master of public policy",
+    "msppm",
+    "public policy and management",
+    "master of public management",
+    "arts management",
+    "mshca",
+    "health care policy and management",
+    "healthcare policy and management",
+    "mcds",
+    "computational data science",
+    "phd",
+    "ph.d.",
+    "ph.d",
+    "doctoral program",
+    "doctorate",
+)
+
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 # Intents that mean the assistant did not understand, with the label staff see for each.
@@ -39,6 +71,9 @@ FEEDBACK_INTENT = "feedback"
 FEEDBACK_ENTITY = "helpful"
 FEEDBACK_ACTION = "action_record_feedback"
 HELPFUL, NOT_HELPFUL = "yes", "no"
+# A typed complaint ("that's not what I asked", "not helpful"): gets the "not helpful" reply, and rates
+# "not helpful" the answer right before it, if that answer came after the visitor's previous message.
+COMPLAINT_INTENT = "complain"
 # The key of the ``custom`` payload the answer action adds to a message the visitor may rate; Rasa's
 # REST channel sends it as its own item right after the message (the widget's signal).
 FEEDBACK_MARKER = "feedback"
@@ -51,6 +86,7 @@ CONVERSATION_INTENTS = (
     *SMALL_TALK_INTENTS,
     "bot_challenge",
     FEEDBACK_INTENT,
+    COMPLAINT_INTENT,
     *PEOPLE_INTENTS,
 )
 
@@ -67,6 +103,7 @@ ANSWER_TYPES: Dict[str, str] = {
     "utter_suggest_topic": "fallback",
     "utter_english_only": "fallback",
     "utter_out_of_scope": "out_of_scope",
+    OTHER_PROGRAM_RESPONSE: "out_of_scope",
     "utter_handoff": "handoff",
     # The second miss while an officer is free, and the answers to "can I talk to a person?".
     "utter_handoff_live": "handoff",

@@ -1,4 +1,5 @@
-"""NLU component: find ``program`` and ``track`` entities from the names in the knowledge file.
+"""NLU component: find ``program`` and ``track`` entities from the names in the knowledge file, and
+``other_program`` for a degree the assistant does not cover (``core.topics.OTHER_PROGRAMS``).
 
 A spaCy ``PhraseMatcher`` (on a blank English pipeline: no model download) is built from every
 program and track name and alias in ``knowledge/programs.yml``. Adding an alias to that file is
@@ -16,12 +17,14 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
 from spacy.util import filter_spans
 
 from bot.nlu.base import ConfigOnlyComponent
 from core.knowledge import DESCRIPTION_ROLE, Knowledge, KnowledgeSource
+from core.topics import OTHER_PROGRAM_ENTITY, OTHER_PROGRAMS
 
-ENTITY_TYPES = ("program", "track")
+ENTITY_TYPES = ("program", "track", OTHER_PROGRAM_ENTITY)
 
 
 class AliasMatcher:
@@ -32,11 +35,24 @@ class AliasMatcher:
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         patterns: Dict[str, List[Any]] = {}
         for entity, value, phrase in knowledge.aliases():
-            patterns.setdefault(f"{entity}={value}", []).append(self.nlp.make_doc(phrase))
+            patterns.setdefault(f"{entity}={value}", []).extend(self.docs(phrase))
         for value, phrase in knowledge.descriptions():
-            patterns.setdefault(f"program={value}={DESCRIPTION_ROLE}", []).append(self.nlp.make_doc(phrase))
+            patterns.setdefault(f"program={value}={DESCRIPTION_ROLE}", []).extend(self.docs(phrase))
+        for phrase in OTHER_PROGRAMS:  # the value is the name as the visitor wrote it (see ``find``)
+            patterns.setdefault(f"{OTHER_PROGRAM_ENTITY}=", []).extend(self.docs(phrase))
         for label, docs in patterns.items():
             self.matcher.add(label, docs)
+
+    def docs(self, phrase: str) -> List[Any]:
+        """The phrase as spaCy may split it in a text: alone, inside a sentence, and word by word
+        ("ph.d." alone is two tokens, but "Ph.D." in a sentence is one)."""
+        variants = [
+            self.nlp.make_doc(phrase),
+            self.nlp.make_doc(f"{phrase} x")[:-1].as_doc(),
+            Doc(self.nlp.vocab, words=phrase.split()),
+        ]
+        unique = {tuple(token.text for token in doc): doc for doc in variants}
+        return list(unique.values())
 
     def find(self, text: str) -> List[Dict[str, Any]]:
         """Entities in ``text`` as Rasa entity dicts, longest match per entity type, in order; a
@@ -55,6 +71,7 @@ class AliasMatcher:
         for entity, spans in by_type.items():
             for span in filter_spans(spans):
                 _, value, *role = span.label_.split("=")
+                value = value or text[span.start_char : span.end_char]
                 found: Dict[str, Any] = {
                     "entity": entity,
                     "value": value,
@@ -70,7 +87,7 @@ class AliasMatcher:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class ProgramEntityExtractor(ConfigOnlyComponent, EntityExtractorMixin):
-    """Adds ``program``/``track`` entities using the aliases in the knowledge file.
+    """Adds ``program``/``track`` entities using the aliases in the knowledge file, and ``other_program``.
 
     Config: ``knowledge_file`` (optional) — path of the knowledge file; defaults to the
     ``KNOWLEDGE_FILE`` environment variable, then ``knowledge/programs.yml``.

@@ -19,6 +19,7 @@ from console.data.privacy import clean_text, clean_value
 from core.handoff import ACTIVE_STATES, FOLLOWUP_FORM, HANDOFF_EVENT_KEY, HANDOFF_SLOT, STAFF_NAME_KEY, is_staff_event
 from core.topics import (
     ANSWER_TYPE_LABELS,
+    COMPLAINT_INTENT,
     FEEDBACK_ENTITY,
     FEEDBACK_INTENT,
     MISS_ACTION,
@@ -346,6 +347,12 @@ class TurnBuilder:
             context.rated = context.rated_question = None
             context.action = None
             return turn
+        if message.intent == COMPLAINT_INTENT and context.rated is not None:
+            # Typed ("that's not what I asked"): shown as written, and rates the answer it follows.
+            context.rated.feedback = NOT_HELPFUL
+            question = context.rated_question
+            if question is not None and question.miss_reason is None:
+                question.miss_reason = NOT_HELPFUL_REASON
         context.rated = context.rated_question = None
         context.question = turn if self.rate_earlier_turns else None
         if parse_payload(message.text):

@@ -15,8 +15,11 @@ starts mid-conversation continues it. Staff messages (bot events marked by
 becomes a row of ``staff_followups`` (:mod:`console.followups.inbox`); a malformed one is logged and skipped.
 
 A feedback click (intent ``feedback``) is not a question: it marks the latest rateable answer
-before it (and, for "not helpful", the question that answer replied to). The topic of an answer is
-the ``topic`` slot its action set right after it, before the next action or visitor message.
+before it (and, for "not helpful", the question that answer replied to). A typed complaint (intent
+``complain``, "that's not what I asked") is kept as the visitor's message and counts as "not helpful"
+for the conversation; it marks an answer only when that answer replied to the message just before
+it. The topic of an answer is the ``topic`` slot its action set right after it, before the next
+action or visitor message.
 
 Each batch runs in one transaction that starts by updating the ``staff_sync`` row; that takes the
 database's write lock (SQLite) or a row lock (PostgreSQL), so concurrent catch-ups from several
@@ -61,6 +64,7 @@ from core.handoff import (
     is_staff_event,
 )
 from core.topics import (
+    COMPLAINT_INTENT,
     FEEDBACK_ENTITY,
     FEEDBACK_INTENT,
     FOLLOWUP_TAKEN,
@@ -166,12 +170,14 @@ def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
 @dataclass
 class Folded:
     """What a batch of events adds: per-conversation deltas, question rows, answer rows, feedback
-    clicks ``(sender, event id, "yes"/"no")`` and topics whose answer is in an earlier batch."""
+    clicks ``(sender, event id, "yes"/"no")``, typed complaints ``(sender, event id)`` and topics
+    whose answer is in an earlier batch."""
 
     deltas: Dict[str, ConversationDelta] = field(default_factory=dict)
     questions: List[Dict[str, Any]] = field(default_factory=list)
     answers: List[Dict[str, Any]] = field(default_factory=list)
     feedback: List[Tuple[str, int, str]] = field(default_factory=list)
+    complaints: List[Tuple[str, int]] = field(default_factory=list)
     late_topics: List[Tuple[str, int, str]] = field(default_factory=list)
     followups: List[Dict[str, Any]] = field(default_factory=list)
 
@@ -235,6 +241,9 @@ def fold_events(
             else:
                 folded.questions.append(_fold_user(delta, row, message, vocabulary))
                 last_question[sender] = row["id"]
+                if message.intent == COMPLAINT_INTENT:
+                    folded.complaints.append((sender, row["id"]))
+                    delta.not_helpful += 1
         else:  # an action or a session start ends the previous action's events
             open_answer.pop(sender, None)
     return folded
@@ -400,19 +409,32 @@ def _link_answers(connection: Connection, folded: Folded) -> None:
             connection.execute(sa.update(answers).where(a.event_id == previous.id).values(topic=topic))
     rated = responses_of(RATED_TYPES)
     for sender, event_id, value in folded.feedback:
-        answer = connection.execute(
-            sa.select(a.event_id, a.question_id)
-            .where(a.sender_id == sender, a.event_id < event_id, a.response.in_(rated))
-            .order_by(a.event_id.desc())
-            .limit(1)
-        ).first()
-        if answer is None:
-            continue
-        connection.execute(sa.update(answers).where(a.event_id == answer.event_id).values(feedback=value))
-        if answer.question_id is not None:
-            connection.execute(
-                sa.update(messages).where(messages.c.event_id == answer.question_id).values(feedback=value)
-            )
+        latest = sa.select(a.event_id, a.question_id).where(
+            a.sender_id == sender, a.event_id < event_id, a.response.in_(rated)
+        )
+        _rate(connection, latest, value)
+    for sender, event_id in folded.complaints:
+        previous = (
+            sa.select(sa.func.max(messages.c.event_id))
+            .where(messages.c.sender_id == sender, messages.c.event_id < event_id)
+            .scalar_subquery()
+        )
+        latest = sa.select(a.event_id, a.question_id).where(
+            a.sender_id == sender, a.event_id < event_id, a.question_id == previous, a.response.in_(rated)
+        )
+        _rate(connection, latest, NOT_HELPFUL)
+
+
+def _rate(connection: Connection, candidates: Any, value: str) -> None:
+    """Marks the newest of ``candidates`` (a select of answers' event and question ids) with the
+    visitor's feedback, and the question it answered too."""
+    a = answers.c
+    answer = connection.execute(candidates.order_by(a.event_id.desc()).limit(1)).first()
+    if answer is None:
+        return
+    connection.execute(sa.update(answers).where(a.event_id == answer.event_id).values(feedback=value))
+    if answer.question_id is not None:
+        connection.execute(sa.update(messages).where(messages.c.event_id == answer.question_id).values(feedback=value))
 
 
 def _find_gaps(watermark: int, rows: List[Mapping[str, Any]], now: float) -> List[int]:

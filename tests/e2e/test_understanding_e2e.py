@@ -201,3 +201,32 @@ def test_a_follow_up_about_the_city_is_not_answered_with_the_topic(stack, knowle
     assert not [t for t in headings(knowledge, replies) if t], shown(replies)
     assert "outside what I can help with" in shown(replies)
     assert knowledge.topics["deadlines"].title not in buttons(replies)
+
+
+@pytest.mark.parametrize("complaint", ["that's not what I asked", "not helpful", "wrong answer"])
+def test_a_typed_complaint_after_an_answer_gets_the_contact_not_no_problem(stack, knowledge, complaint):
+    """Typed "not helpful" used to be read as "no" and got "No problem. If anything else comes up…"."""
+    sender = f"complain-{uuid.uuid4()}"
+    assert headings(knowledge, ask(stack, "what's the application fee?", program="mism", sender=sender))[0] == (
+        "application_fee"
+    )
+    replies = ask(stack, complaint, program="mism", sender=sender)
+    text = shown(replies)
+    assert "No problem" not in text and knowledge.contact.email in text, text
+    assert "what were you looking for" in text
+    assert not [t for t in headings(knowledge, replies) if t], "the answer is not repeated"
+
+
+@pytest.mark.parametrize("page", [None, "mism"])
+def test_a_question_about_another_degree_gets_the_contact_not_our_answer(stack, knowledge, page):
+    """ "Does the MBA need the GMAT?" used to get MISM's test-score rules, which read as the MBA's."""
+    replies = ask(stack, "Does the MBA need the GMAT?", program=page)
+    text = shown(replies)
+    assert not [t for t in headings(knowledge, replies) if t], text
+    assert "can't tell you about the MBA" in text and knowledge.contact.email in text
+    assert knowledge.topics["test_scores"].title in buttons(replies), "the same topic is offered for ours"
+
+
+def test_another_degree_as_the_visitors_own_still_gets_our_answer(stack, knowledge):
+    replies = ask(stack, "I already have an MBA, do I still need the GRE?", program="mism")
+    assert headings(knowledge, replies)[0] == "test_scores", shown(replies)

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import ActionAnswerTopic, ActionGreet, ActionHandleMiss, ActionRecordFeedback
 from core.knowledge import load_knowledge
 from core.settings import PROJECT_ROOT
-from core.topics import FEEDBACK_INTENT, FEEDBACK_MARKER, intent_for
+from core.topics import FEEDBACK_INTENT, FEEDBACK_MARKER, intent_for, topic_for
 from tests.support.facts import ADMISSIONS_EMAIL, ADMISSIONS_PHONE
 
 URL = re.compile(r"https?://[^\s)]+")
@@ -841,3 +841,53 @@ def test_a_shortened_list_says_how_much_more_there_is(domain_dict, knowledge):
     assert hidden > 0 and f'…and {hidden} more under "More details".' in short[0]
     _, full, _ = answer(domain_dict, "ask_how_to_apply", entities=[entity("program", "mism"), entity("detail", "full")])
     assert "more under" not in full[0] and full[0].count("• ") == len(fact.items)
+
+
+# -- a degree the assistant does not cover -------------------------------------------------------
+
+
+def degree_entities(text: str, name: str, program: Optional[str] = None) -> List[Dict[str, Any]]:
+    start = text.index(name)
+    found = [{"entity": "other_program", "value": name, "start": start, "end": start + len(name)}]
+    if program:
+        found.append(entity("program", program))
+    return found
+
+
+@pytest.mark.parametrize(
+    "intent, text, name, shown",
+    [
+        ("ask_test_scores", "does the mba need the gmat?", "mba", "MBA"),
+        ("ask_requirements", "I want to pursue an MBA in the US. Am I eligible to apply?", "MBA", "MBA"),
+        ("ask_careers", "What jobs do MPA graduates hold?", "MPA", "MPA"),
+        ("nlu_fallback", "how is the phd funded", "phd", "PhD"),
+        ("ask_cost", "cost of the master of public policy?", "master of public policy", "master of public policy"),
+    ],
+)
+def test_a_question_about_another_degree_is_not_answered_for_ours(domain_dict, knowledge, intent, text, name, shown):
+    action = ActionHandleMiss() if intent == "nlu_fallback" else ActionAnswerTopic()
+    ranking = {"intent_ranking": [{"name": intent, "confidence": 0.9}, {"name": "ask_cost", "confidence": 0.05}]}
+    tracker = make_tracker(intent, degree_entities(text, name), text=text, parse=ranking)
+    messages, texts, slots = run(action, domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_other_program"]
+    assert f"can't tell you about the {shown}." in texts[0]
+    assert ADMISSIONS_EMAIL in texts[0] and "MISM and MSIT" in texts[0]
+    assert not slots, "the conversation's program and topic stay as they were"
+    # The topic asked about is offered for our programs (none for an unsure question), then the overview and a person.
+    asked = [] if intent == "nlu_fallback" else [knowledge.topics[topic_for(intent)].title]
+    assert titles(messages[0]) == [*asked, knowledge.topics["program_overview"].title, "Talk to a person"]
+
+
+@pytest.mark.parametrize(
+    "text, name, program",
+    [
+        ("I have an MBA, do I need the GRE?", "MBA", None),
+        ("with a phd can i skip the gre", "phd", None),
+        ("is the MISM better than an MBA? what are the test requirements", "MBA", "mism"),
+    ],
+)
+def test_another_degree_as_the_visitors_own_or_beside_ours_gets_our_answer(domain_dict, text, name, program):
+    found = degree_entities(text, name, program)
+    messages, texts, _ = answer(domain_dict, "ask_test_scores", entities=found, text=text)
+    assert messages[0]["response"] != "utter_other_program"
+    assert texts[0].startswith("Test scores") or "GRE" in texts[0], texts[0]

@@ -100,3 +100,14 @@ def test_the_welcome_names_the_pages_program_and_a_third_question_is_offered(pag
     assert texts[-1].startswith("You also asked about"), texts
     fee = replies_to(page, w, lambda: page.get_by_role("button", name=TOPICS["application_fee"].title).click())
     assert fee[0].startswith(TOPICS["application_fee"].title), fee
+
+
+def test_another_degree_and_a_typed_complaint_in_the_widget(page, stack):
+    w = open_chat(page, f"{stack.web_url}/mism")
+    mba = replies_to(page, w, lambda: w.send("does the MBA need the GMAT?"))
+    assert "can't tell you about the MBA" in mba[0] and not mba[0].startswith(TOPICS["test_scores"].title), mba
+    # The same topic for our programs is a click away, and answers for the page's program.
+    ours = replies_to(page, w, lambda: page.get_by_role("button", name=TOPICS["test_scores"].title).click())
+    assert ours[0].startswith(f"{TOPICS['test_scores'].title}, MISM"), ours
+    sorry = replies_to(page, w, lambda: w.send("that's not what I asked"))
+    assert sorry[0].startswith("Sorry about that") and "No problem" not in sorry[0], sorry

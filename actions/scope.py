@@ -1,0 +1,43 @@
+"""Whether a message asks about a degree the assistant does not cover ("does the MBA need the GMAT?").
+
+Such a question must not get MISM's or MSIT's answer: it would read as the other degree's rules. A
+visitor who names the other degree as their own background ("I have an MBA, do I need the GRE?",
+"with a PhD can I apply?") is asking about our programs, and so is any message that names MISM or MSIT.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping, Optional
+
+from core.topics import OTHER_PROGRAM_ENTITY
+
+# Words just before the degree's name that make it the visitor's own: "I have an", "my", "with a".
+OWN_DEGREE = re.compile(
+    r"\b(have|had|hold|holding|did|done|doing|completed?|completing|finished|finishing|earned|got|"
+    r"my|with|having|after|i'm|im|am|as)\b(\s+\S+){0,2}\s*$",
+    re.IGNORECASE,
+)
+ACRONYM = re.compile(r"^[a-z.]{2,6}$")
+
+
+def other_program_asked(message: Mapping[str, Any]) -> Optional[str]:
+    """The other degree the message asks about, as the visitor wrote it ("MBA"); ``None`` when the
+    message names MISM or MSIT, names none, or names it only as the visitor's own degree."""
+    entities = message.get("entities") or []
+    if any(e.get("entity") == "program" and not e.get("role") for e in entities):
+        return None
+    text = str(message.get("text") or "").replace("\u2019", "'")
+    for entity in entities:
+        if entity.get("entity") != OTHER_PROGRAM_ENTITY or not isinstance(entity.get("start"), int):
+            continue
+        if not OWN_DEGREE.search(text[: entity["start"]]):
+            return display_name(str(entity.get("value") or ""))
+    return None
+
+
+def display_name(typed: str) -> str:
+    """ "mba" -> "MBA", "phd" -> "PhD"; a longer name as typed."""
+    if typed.lower().replace(".", "") == "phd":
+        return "PhD"
+    return typed.upper() if ACRONYM.match(typed) else typed
