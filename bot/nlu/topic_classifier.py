@@ -237,7 +237,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
 
     def _classify(self, message: Message, text: str) -> None:
         """The n-grams first (the whole message, and each part of a possible two-question reading):
-        when they are confident the encoder is not run; otherwise the full model decides."""
+        when they are confident the encoder is not run; otherwise the full model decides, and for a
+        question wrapped in context, the question alone may make it surer."""
         pairs = split_candidates(text)
         parts = [part for pair in pairs for part in pair]
         rows = self.ngram_probabilities([text, *parts])
@@ -252,6 +253,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             else:
                 rows = whole
         ranking = self._ranking(rows[0])
+        if questions is None and float(rows[0].max()) < float(self.config["split_below"]):
+            ranking = self._with_the_question_alone(text, rows[0], ranking)
         if questions:
             ranking = self._ranking(questions[0][1])
             message.set(
@@ -264,6 +267,20 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         if also:
             message.set(ALSO_ASKED, also, add_to_output=True)
         self._set_ranking(message, ranking)
+
+    def _with_the_question_alone(
+        self, text: str, whole: np.ndarray, ranking: List[Dict[str, Any]]
+    ) -> List[Dict[str, Any]]:
+        """A message of context around one question ("im 38 and worried ill be the oldest"): when the
+        question alone is more clearly about the same topic as the whole message, its ranking. The
+        question alone is never trusted against the whole: "Is that OK?" names nothing."""
+        parts = question_parts(text)
+        if len(parts) != 1 or parts[0].strip() == text.strip():
+            return ranking
+        alone = self.probabilities(parts)[0]
+        if int(alone.argmax()) == int(whole.argmax()) and float(alone.max()) > float(whole.max()):
+            return self._ranking(alone)
+        return ranking
 
     def _also_asked(self, text: str, answered: Sequence[str]) -> List[Dict[str, Any]]:
         """The topics of a message's further questions ("is there a fee? when's the deadline? do I

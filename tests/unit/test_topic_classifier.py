@@ -156,3 +156,24 @@ def test_a_confident_ngram_match_skips_the_encoder(trained, monkeypatch) -> None
     classifier.process([full])
     assert shortcut.get(INTENT)["name"] == full.get(INTENT)["name"] == "ask_test_scores"
     assert len(calls) == 1, "only the message the n-grams were not sure of was encoded"
+
+
+def test_a_question_in_context_is_ranked_by_itself_when_it_agrees(trained, monkeypatch) -> None:
+    """Context around one question dilutes it; the question alone is trusted only when it names the
+    same topic as the whole message."""
+    classifier, _, _ = trained
+    monkeypatch.setitem(classifier.config, "shortcut_confidence", 1.1)  # the full model, as for an unsure message
+    monkeypatch.setitem(classifier.config, "split_below", 1.1)
+    text = "I come from a small town in Mongolia where nobody has heard of this school. When is the deadline?"
+    alone = classifier.probabilities(["When is the deadline?"])[0]
+    whole = classifier.probabilities([text])[0]
+    assert classifier.classes[int(whole.argmax())] == "ask_deadlines" and alone.max() > whole.max()
+    in_context = message(text)
+    classifier.process([in_context])
+    assert in_context.get(INTENT) == {"name": "ask_deadlines", "confidence": pytest.approx(float(alone.max()))}
+    # A question that names nothing ("Is that OK?") never overrides what the whole message is about.
+    vague = "do I need the GRE if I already took the GMAT. Is that OK?"
+    whole_vague = classifier.probabilities([vague])[0]
+    kept = message(vague)
+    classifier.process([kept])
+    assert kept.get(INTENT)["name"] == classifier.classes[int(whole_vague.argmax())] == "ask_test_scores"
