@@ -69,6 +69,7 @@ SPLIT = re.compile(
     re.IGNORECASE,
 )
 MAX_SPLITS = 2  # candidate split points tried per message (each adds two parts to encode)
+MAX_PARTS = 4  # questions of an unsure message encoded one by one
 # A part made only of these words names nothing of its own ("How does it work? How do I apply?"):
 # it asks about the part before it, so it is not a second question.
 REFERRING = frozenset(
@@ -271,16 +272,17 @@ class TopicClassifier(IntentClassifier, GraphComponent):
     def _with_the_question_alone(
         self, text: str, whole: np.ndarray, ranking: List[Dict[str, Any]]
     ) -> List[Dict[str, Any]]:
-        """A message of context around one question ("im 38 and worried ill be the oldest"): when the
-        question alone is more clearly about the same topic as the whole message, its ranking. The
-        question alone is never trusted against the whole: "Is that OK?" names nothing."""
-        parts = question_parts(text)
-        if len(parts) != 1 or parts[0].strip() == text.strip():
+        """A question wrapped in context ("im 38 and worried ill be the oldest"), or asked twice over
+        ("Is deferral normal? What are the acceptable reasons?"): when one of its questions alone is
+        more clearly about the same topic as the whole message, that question's ranking. A question
+        alone is never trusted against the whole: "Is that OK?" names nothing."""
+        parts = [part for part in question_parts(text)[:MAX_PARTS] if part.strip() != text.strip()]
+        if not parts:
             return ranking
-        alone = self.probabilities(parts)[0]
-        if int(alone.argmax()) == int(whole.argmax()) and float(alone.max()) > float(whole.max()):
-            return self._ranking(alone)
-        return ranking
+        top = int(whole.argmax())
+        agreeing = [row for row in self.probabilities(parts) if int(row.argmax()) == top]
+        best = max(agreeing, key=lambda row: float(row.max()), default=None)
+        return self._ranking(best) if best is not None and float(best.max()) > float(whole.max()) else ranking
 
     def _also_asked(self, text: str, answered: Sequence[str]) -> List[Dict[str, Any]]:
         """The topics of a message's further questions ("is there a fee? when's the deadline? do I

@@ -177,3 +177,16 @@ def test_a_question_in_context_is_ranked_by_itself_when_it_agrees(trained, monke
     kept = message(vague)
     classifier.process([kept])
     assert kept.get(INTENT)["name"] == classifier.classes[int(whole_vague.argmax())] == "ask_test_scores"
+
+
+def test_a_topic_asked_twice_over_is_ranked_by_its_clearest_question(trained, monkeypatch) -> None:
+    classifier, _, _ = trained
+    monkeypatch.setitem(classifier.config, "shortcut_confidence", 1.1)
+    monkeypatch.setitem(classifier.config, "split_below", 1.1)
+    text = "my family keeps asking about money. how much is tuition? is it the same every year?"
+    rows = classifier.probabilities(question_parts(text))
+    whole = classifier.probabilities([text])[0]
+    assert classifier.classes[int(whole.argmax())] == "ask_cost" and rows.max() > whole.max()
+    asked = message(text)
+    classifier.process([asked])
+    assert asked.get(INTENT) == {"name": "ask_cost", "confidence": pytest.approx(float(rows.max()))}
