@@ -80,13 +80,12 @@ FEEDBACK_MARKER = "feedback"
 # Intents that are conversation mechanics rather than a question about a topic (with asking for a
 # person and the follow-up form's, declared in core/handoff.py).
 # Small talk: never an answer to a form's question (a name, a question for admissions).
-SMALL_TALK_INTENTS = ("greet", "goodbye", "thank", "affirm", "deny")
+SMALL_TALK_INTENTS = ("greet", "goodbye", "thank", "affirm", "deny", COMPLAINT_INTENT)
 CONVERSATION_INTENTS = (
     "inform",
     *SMALL_TALK_INTENTS,
     "bot_challenge",
     FEEDBACK_INTENT,
-    COMPLAINT_INTENT,
     *PEOPLE_INTENTS,
 )
 

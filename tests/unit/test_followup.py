@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.followup import (
     ActionSubmitFollowup,
     ProcessLimit,
+    ValidateFollowupForm,
     clean_name,
     clean_program,
     clean_question,
@@ -261,3 +262,14 @@ def test_not_sure_at_the_program_step_is_a_choice_not_the_question(stack):
     say(stack, sender, "Which program suits a data analyst?")
     record = consent_and_record(stack, sender)
     assert record["program"] == "undecided" and record["question"] == "Which program suits a data analyst?"
+
+
+@pytest.mark.parametrize("intent, text", [("complain", "that's wrong"), ("deny", "no"), ("thank", "thanks")])
+def test_a_complaint_or_small_talk_is_not_taken_as_a_name_or_a_question(intent, text):
+    """ "that's wrong" was a ``deny`` example before complaints had an intent of their own."""
+    latest = {"intent": {"name": intent}, "entities": [], "text": text, "metadata": {}}
+    tracker = Tracker("visitor", {}, latest, [], False, None, {"name": "followup_form"}, "action_listen")
+    form = ValidateFollowupForm()
+    name = form.validate_followup_name(text, CollectingDispatcher(), tracker, {})
+    question = form.validate_followup_question(text, CollectingDispatcher(), tracker, {})
+    assert name.get("followup_name") is None and question == {"followup_question": None}
