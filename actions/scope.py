@@ -2,7 +2,8 @@
 
 Such a question must not get MISM's or MSIT's answer: it would read as the other degree's rules. A
 visitor who names the other degree as their own background ("I have an MBA, do I need the GRE?",
-"with a PhD can I apply?") is asking about our programs, and so is any message that names MISM or MSIT.
+"with a PhD can I apply?") or as one of our requirements ("is a PhD required?") is asking about our
+programs, and so is any message that names MISM or MSIT.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import Any, Mapping, Optional
 
 from core.topics import OTHER_PROGRAM_ENTITY
 
-# Words just before the degree's name that make it the visitor's own: "I have an", "my", "with a".
+# Words just before the degree's name that make it the visitor's own ("I have an", "my", "with a"),
+# or a requirement of ours ("do I need a PhD"); and just after it ("is a PhD required?").
 OWN_DEGREE = re.compile(
     r"\b(have|had|hold|holding|did|done|doing|completed?|completing|finished|finishing|earned|got|"
-    r"my|with|having|after|i'm|im|am|as)\b(\s+\S+){0,2}\s*$",
+    r"my|with|having|after|i'm|im|am|as|need|needed|require|requires)\b(\s+\S+){0,2}\s*$",
     re.IGNORECASE,
 )
+REQUIRED_AFTER = re.compile(r"^\W*(degree\s+)?(is\s+|be\s+)?(required|needed|necessary|mandatory)\b", re.IGNORECASE)
 ACRONYM = re.compile(r"^[a-z.]{2,6}$")
 
 
@@ -31,7 +34,8 @@ def other_program_asked(message: Mapping[str, Any]) -> Optional[str]:
     for entity in entities:
         if entity.get("entity") != OTHER_PROGRAM_ENTITY or not isinstance(entity.get("start"), int):
             continue
-        if not OWN_DEGREE.search(text[: entity["start"]]):
+        end = entity.get("end") if isinstance(entity.get("end"), int) else entity["start"]
+        if not OWN_DEGREE.search(text[: entity["start"]]) and not REQUIRED_AFTER.search(text[end:]):
             return display_name(str(entity.get("value") or ""))
     return None
 

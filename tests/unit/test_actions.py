@@ -883,6 +883,8 @@ def test_a_question_about_another_degree_is_not_answered_for_ours(domain_dict, k
     [
         ("I have an MBA, do I need the GRE?", "MBA", None),
         ("with a phd can i skip the gre", "phd", None),
+        ("is a PhD required to apply? what about the GRE", "PhD", None),
+        ("do I need an MBA before applying, or is the GRE enough", "MBA", None),
         ("is the MISM better than an MBA? what are the test requirements", "MBA", "mism"),
     ],
 )
