@@ -146,14 +146,14 @@ class ActionHandleMiss(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
-        if other_program_reply(dispatcher, domain, current_knowledge(), message):
+        knowledge = current_knowledge()
+        if other_program_reply(dispatcher, domain, knowledge, message):
             return []
         intent = (message.get("intent") or {}).get("name")
         remembered = tracker.get_slot("topic")
         unsure = misses.is_unsure(message, remembered)
         if unsure and misses.continues_topic(message, remembered):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
-        knowledge = current_knowledge()
         contact = knowledge.contact
         suggested = (
             misses.with_topic_discussed(message, remembered, misses.suggested_topics(message, knowledge.topics))

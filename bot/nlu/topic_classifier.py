@@ -239,23 +239,25 @@ class TopicClassifier(IntentClassifier, GraphComponent):
     def _classify(self, message: Message, text: str) -> None:
         """The n-grams first (the whole message, and each part of a possible two-question reading):
         when they are confident the encoder is not run; otherwise the full model decides, and for a
-        question wrapped in context, the question alone may make it surer."""
+        question wrapped in context, the question alone may make it surer. Each text of the message
+        is encoded at most once (``encoded``)."""
         pairs = split_candidates(text)
         parts = [part for pair in pairs for part in pair]
         rows = self.ngram_probabilities([text, *parts])
         shortcut = float(self.config["shortcut_confidence"])
         questions = self._two_questions(pairs, rows[1:], shortcut)
-        if questions is None and float(rows[0].max()) < shortcut:
-            whole = self.probabilities([text])
-            # The parts are encoded only when the whole message is not clearly about one topic.
-            if parts and float(whole[0].max()) < float(self.config["split_below"]):
-                rows = np.vstack([whole, self.probabilities(parts)])
-                questions = self._two_questions(pairs, rows[1:], float(self.config["split_confidence"]))
-            else:
-                rows = whole
+        encoded: Dict[str, np.ndarray] = {}
         ranking = self._ranking(rows[0])
-        if questions is None and float(rows[0].max()) < float(self.config["split_below"]):
-            ranking = self._with_the_question_alone(text, rows[0], ranking)
+        if questions is None and float(rows[0].max()) < shortcut:
+            whole = self._encoded([text], encoded)[0]
+            ranking = self._ranking(whole)
+            # The parts are encoded only when the whole message is not clearly about one topic.
+            if float(whole.max()) < float(self.config["split_below"]):
+                if parts:
+                    split = float(self.config["split_confidence"])
+                    questions = self._two_questions(pairs, self._encoded(parts, encoded), split)
+                if questions is None:
+                    ranking = self._with_the_question_alone(text, whole, ranking, encoded)
         if questions:
             ranking = self._ranking(questions[0][1])
             message.set(
@@ -264,13 +266,20 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                 add_to_output=True,
             )
         answered = [self._ranking(row)[0]["name"] for _, row in questions] if questions else [ranking[0]["name"]]
-        also = self._also_asked(text, answered)
+        also = self._also_asked(text, answered, encoded)
         if also:
             message.set(ALSO_ASKED, also, add_to_output=True)
         self._set_ranking(message, ranking)
 
+    def _encoded(self, texts: Sequence[str], encoded: Dict[str, np.ndarray]) -> np.ndarray:
+        """The full model's rows for ``texts``, encoding only those not in ``encoded`` (which keeps them)."""
+        new = [text for text in dict.fromkeys(texts) if text not in encoded]
+        if new:
+            encoded.update(zip(new, self.probabilities(new)))
+        return np.vstack([encoded[text] for text in texts])
+
     def _with_the_question_alone(
-        self, text: str, whole: np.ndarray, ranking: List[Dict[str, Any]]
+        self, text: str, whole: np.ndarray, ranking: List[Dict[str, Any]], encoded: Dict[str, np.ndarray]
     ) -> List[Dict[str, Any]]:
         """A question wrapped in context ("im 38 and worried ill be the oldest"), or asked twice over
         ("Is deferral normal? What are the acceptable reasons?"): when one of its questions alone is
@@ -280,11 +289,11 @@ class TopicClassifier(IntentClassifier, GraphComponent):
         if not parts:
             return ranking
         top = int(whole.argmax())
-        agreeing = [row for row in self.probabilities(parts) if int(row.argmax()) == top]
+        agreeing = [row for row in self._encoded(parts, encoded) if int(row.argmax()) == top]
         best = max(agreeing, key=lambda row: float(row.max()), default=None)
         return self._ranking(best) if best is not None and float(best.max()) > float(whole.max()) else ranking
 
-    def _also_asked(self, text: str, answered: Sequence[str]) -> List[Dict[str, Any]]:
+    def _also_asked(self, text: str, answered: Sequence[str], encoded: Dict[str, np.ndarray]) -> List[Dict[str, Any]]:
         """The topics of a message's further questions ("is there a fee? when's the deadline? do I
         need the GRE?"), each confidently another topic than the ones answered; only for a message of
         three or more questions, so the encoder runs again only for those."""
@@ -293,7 +302,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             return []
         also: List[Dict[str, Any]] = []
         seen = set(answered)
-        for part, row in zip(parts, self.probabilities(parts)):
+        for part, row in zip(parts, self._encoded(parts, encoded)):
             top = self._ranking(row)[0]
             name = top["name"]
             if (

@@ -223,6 +223,17 @@ class Turn:
         return self.action in FALLBACK_ACTIONS
 
 
+def _rate(context: "_Context", value: Optional[str]) -> None:
+    """The visitor's feedback on the answer just before it (for "not helpful", its question becomes
+    a miss); then nothing is left to rate until the next answer."""
+    if context.rated is not None:
+        context.rated.feedback = value
+        question = context.rated_question
+        if value == NOT_HELPFUL and question is not None and question.miss_reason is None:
+            question.miss_reason = NOT_HELPFUL_REASON
+    context.rated = context.rated_question = None
+
+
 @dataclass
 class _Context:
     """What the builder remembers about one conversation between two rows of it."""
@@ -339,20 +350,11 @@ class TurnBuilder:
             turn.feedback = next(filter(None, values), None)
             turn.miss_reason = None
             turn.text = f"Feedback on the answer: {turn.feedback_label}"
-            if context.rated is not None:
-                context.rated.feedback = turn.feedback
-                question = context.rated_question
-                if turn.feedback == NOT_HELPFUL and question is not None and question.miss_reason is None:
-                    question.miss_reason = NOT_HELPFUL_REASON
-            context.rated = context.rated_question = None
+            _rate(context, turn.feedback)
             context.action = None
             return turn
-        if message.intent == COMPLAINT_INTENT and context.rated is not None:
-            # Typed ("that's not what I asked"): shown as written, and rates the answer it follows.
-            context.rated.feedback = NOT_HELPFUL
-            question = context.rated_question
-            if question is not None and question.miss_reason is None:
-                question.miss_reason = NOT_HELPFUL_REASON
+        if message.intent == COMPLAINT_INTENT:
+            _rate(context, NOT_HELPFUL)  # typed ("that's not what I asked"): shown as written
         context.rated = context.rated_question = None
         context.question = turn if self.rate_earlier_turns else None
         if parse_payload(message.text):

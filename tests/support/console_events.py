@@ -161,13 +161,28 @@ def typed_answer(text: str, at: float, utter: str, topic: Optional[str] = None, 
 def feedback_click(value: str, at: float) -> List[Event]:
     """A click on "helpful" ("yes") or "not helpful" ("no") under an answer, and the acknowledgement."""
     payload = '/feedback{"helpful":"%s"}' % value
+    return [user(payload, "feedback", 1.0, at, [{"entity": "helpful", "value": value}])] + feedback_reply(value, at + 1)
+
+
+def typed_complaint(text: str, at: float) -> List[Event]:
+    """A typed "that's not what I asked" (intent ``complain``) and the "not helpful" reply."""
+    return [user(text, "complain", 0.93, at)] + feedback_reply("no", at + 1)
+
+
+def feedback_reply(value: str, at: float) -> List[Event]:
     response = "utter_feedback_helpful" if value == "yes" else "utter_feedback_not_helpful"
-    return [user(payload, "feedback", 1.0, at, [{"entity": "helpful", "value": value}])] + typed_answer(
-        "Thanks!" if value == "yes" else "Sorry about that — what were you looking for?",
-        at + 1,
-        response,
-        name="action_record_feedback",
-    )
+    text = "Thanks!" if value == "yes" else "Sorry about that — what were you looking for?"
+    return typed_answer(text, at, response, name="action_record_feedback")
+
+
+def seed_with(url: str, conversations: Dict[str, List[Event]]) -> str:
+    """The shared conversations (``seed``) plus ``conversations`` (sender -> events); returns ``url``."""
+    seed(url)
+    store = tracker_store(url)
+    for sender, events in conversations.items():
+        save(store, sender, events)
+    store.engine.dispose()
+    return url
 
 
 SCRIPT_TEXT = "<script>alert('x')</script> do you have a basket weaving track?"

@@ -172,11 +172,16 @@ def test_a_question_in_context_is_ranked_by_itself_when_it_agrees(trained, monke
     classifier.process([in_context])
     assert in_context.get(INTENT) == {"name": "ask_deadlines", "confidence": pytest.approx(float(alone.max()))}
     # A question that names nothing ("Is that OK?") never overrides what the whole message is about.
-    vague = "do I need the GRE if I already took the GMAT. Is that OK?"
-    whole_vague = classifier.probabilities([vague])[0]
-    kept = message(vague)
-    classifier.process([kept])
-    assert kept.get(INTENT)["name"] == classifier.classes[int(whole_vague.argmax())] == "ask_test_scores"
+    # The rule itself, on set rows: a question alone that is surer of another topic is ignored.
+    vague = "I already took the GMAT last year and my scores were fine. Is that OK?"
+    scores, cost = classifier.classes.index("ask_test_scores"), classifier.classes.index("ask_cost")
+    whole_vague, alone_vague = np.full(len(classifier.classes), 0.1), np.full(len(classifier.classes), 0.02)
+    whole_vague[scores], alone_vague[cost] = 0.5, 0.9
+    ranking = classifier._ranking(whole_vague)
+    assert classifier._with_the_question_alone(vague, whole_vague, ranking, {"Is that OK?": alone_vague}) == ranking
+    alone_vague[scores], alone_vague[cost] = 0.9, 0.02
+    surer = classifier._with_the_question_alone(vague, whole_vague, ranking, {"Is that OK?": alone_vague})
+    assert surer[0] == {"name": "ask_test_scores", "confidence": pytest.approx(0.9)}
 
 
 def test_a_topic_asked_twice_over_is_ranked_by_its_clearest_question(trained, monkeypatch) -> None:
@@ -190,3 +195,16 @@ def test_a_topic_asked_twice_over_is_ranked_by_its_clearest_question(trained, mo
     asked = message(text)
     classifier.process([asked])
     assert asked.get(INTENT) == {"name": "ask_cost", "confidence": pytest.approx(float(rows.max()))}
+
+
+def test_each_question_of_an_unsure_message_is_encoded_once(trained, monkeypatch) -> None:
+    """The two-question reading, the question alone and the third question share their encodings."""
+    classifier, _, _ = trained
+    encoded: List[str] = []
+    real_vectors = classifier._vectors
+    monkeypatch.setattr(classifier, "_vectors", lambda texts: encoded.extend(texts) or real_vectors(texts))
+    monkeypatch.setitem(classifier.config, "shortcut_confidence", 1.1)
+    monkeypatch.setitem(classifier.config, "split_below", 1.1)
+    monkeypatch.setitem(classifier.config, "split_confidence", 1.1)  # no two-question reading: every path runs
+    classifier.process([message("how much is tuition? when is the deadline? do I need the GRE?")])
+    assert "when is the deadline?" in encoded and len(encoded) == len(set(encoded)), encoded

@@ -10,7 +10,7 @@ import pytest
 
 from console.conversations.queries import ConversationFilter
 from console.missed.queries import MissedFilter
-from tests.support.console_events import DAY, NOW, save, seed, start, tracker_store, typed_answer, user
+from tests.support.console_events import DAY, NOW, seed_with, start, typed_answer, typed_complaint, user
 
 COMPLAINED_QUESTION = "what do i need to get in to mism"
 ANSWERED_QUESTION = "is there an application fee for msit"
@@ -18,36 +18,22 @@ COMPLAINT = "thats not what i asked, i meant the gpa"
 AFTER_A_MISS = "you didnt understand me at all"
 
 
-def complaint(text: str, at: float) -> list:
-    return [user(text, "complain", 0.93, at)] + typed_answer(
-        "Sorry about that — what were you looking for?",
-        at + 1,
-        "utter_feedback_not_helpful",
-        name="action_record_feedback",
-    )
-
-
 @pytest.fixture
 def seeded(db_url) -> str:
     """The shared conversations, plus one with a complaint after an answer and one after a miss."""
-    seed(db_url)
-    store = tracker_store(db_url)
     t = NOW - 1 * DAY + 7200
-    save(
-        store,
-        "visitor-complaints",
+    events = (
         start(t)
         + [user(COMPLAINED_QUESTION, "ask_requirements", 0.91, t + 1)]
         + typed_answer("Requirements, MISM: a bachelor's degree …", t + 2, "utter_answer", "requirements")
-        + complaint(COMPLAINT, t + 10)
+        + typed_complaint(COMPLAINT, t + 10)
         + [user(ANSWERED_QUESTION, "ask_application_fee", 0.97, t + 20)]
         + typed_answer("Application fee, MSIT: $75 …", t + 21, "utter_answer", "application_fee")
         + [user("qwerty zxcv", "nlu_fallback", 0.2, t + 30)]
         + typed_answer("Sorry, I'm not sure I understood that.", t + 31, "utter_fallback")
-        + complaint(AFTER_A_MISS, t + 40),
+        + typed_complaint(AFTER_A_MISS, t + 40)
     )
-    store.engine.dispose()
-    return db_url
+    return seed_with(db_url, {"visitor-complaints": events})
 
 
 def not_helpful_queue(console) -> list:

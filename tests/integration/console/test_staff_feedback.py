@@ -17,7 +17,7 @@ from console.conversations.queries import ConversationFilter
 from console.data.dates import day_range, local_day, today
 from console.exports.formats import export_chunks
 from console.missed.queries import MissedFilter
-from tests.support.console_events import DAY, NOW, feedback_click, save, seed, start, tracker_store, typed_answer, user
+from tests.support.console_events import DAY, NOW, feedback_click, seed_with, start, typed_answer, user
 
 RATED_QUESTION = "How much does the MISM program cost in total?"
 PRAISED_QUESTION = "are there scholarships for MISM students"
@@ -26,12 +26,8 @@ PRAISED_QUESTION = "are there scholarships for MISM students"
 @pytest.fixture
 def seeded(db_url) -> str:
     """The shared seven conversations, plus one with rated answers and one that ends in a hand-off."""
-    seed(db_url)
-    store = tracker_store(db_url)
     t = NOW - 1 * DAY + 3600
-    save(
-        store,
-        "visitor-feedback",
+    rated = (
         start(t)
         + [user(RATED_QUESTION, "ask_cost", 0.97, t + 1)]
         + typed_answer("Cost, MISM: tuition is on the official page.", t + 2, "utter_answer", "cost")
@@ -40,20 +36,17 @@ def seeded(db_url) -> str:
         + typed_answer(
             "I'm sorry — I don't have scholarship amounts for MISM.", t + 21, "utter_unknown", "scholarships"
         )
-        + feedback_click("yes", t + 30),
+        + feedback_click("yes", t + 30)
     )
     t = NOW - 2 * DAY + 3600
-    save(
-        store,
-        "visitor-handoff",
+    handed_off = (
         start(t)
         + [user("qwerty asdf", "nlu_fallback", 0.2, t + 1)]
         + typed_answer("Sorry, I'm not sure I understood that.", t + 2, "utter_fallback")
         + [user("can you book me a flight", "out_of_scope", 0.9, t + 10)]
-        + typed_answer("I can't help with that one, sorry.", t + 11, "utter_handoff"),
+        + typed_answer("I can't help with that one, sorry.", t + 11, "utter_handoff")
     )
-    store.engine.dispose()
-    return db_url
+    return seed_with(db_url, {"visitor-feedback": rated, "visitor-handoff": handed_off})
 
 
 def last_30_days(console):
