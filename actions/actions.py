@@ -31,6 +31,7 @@ from core.topics import (
     HELPFUL,
     MISS_ACTION,
     OTHER_PROGRAM_RESPONSE,
+    READ_CHARS,
     asks_feedback,
     feedback_value,
     intent_for,
@@ -48,7 +49,7 @@ def answer_turn(
     page is about; a message that asks two things gets both answers, one after the other."""
     knowledge = current_knowledge()
     message = tracker.latest_message or {}
-    if topic is None and other_program_reply(dispatcher, domain, knowledge, message):
+    if topic is None and other_program_reply(dispatcher, domain, knowledge, tracker):
         return []
     entities = misses.mentioned(message)
     intent = (message.get("intent") or {}).get("name")
@@ -78,12 +79,13 @@ def answer_turn(
 
 
 def other_program_reply(
-    dispatcher: CollectingDispatcher, domain: Dict[Text, Any], knowledge: Knowledge, message: Dict[str, Any]
+    dispatcher: CollectingDispatcher, domain: Dict[Text, Any], knowledge: Knowledge, tracker: Tracker
 ) -> bool:
     """Says "I can only answer about MISM and MSIT" (with the contact) to a question about a degree
     the assistant does not cover, with the topic it asks about as a button for ours (a visitor
     weighing the MBA may weigh MISM too), the overview and a person; whether it did."""
-    degree = scope.other_program_asked(message)
+    message = tracker.latest_message or {}
+    degree = scope.other_program_asked(message, tracker.get_slot("topic"))
     if not degree:
         return False
     ours = (answers.DEFAULT_TOPIC, answers.CONTACT_TOPIC)  # buttons of their own below
@@ -97,6 +99,14 @@ def other_program_reply(
     return True
 
 
+def note_long_message(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Tells a visitor whose message was longer than the NLU reads that only its start was read: a
+    question further down must not go unanswered without a word."""
+    read = (tracker.latest_message or {}).get(READ_CHARS)
+    if isinstance(read, int):
+        dispatcher.utter_message(response="utter_read_start", chars=f"{read:,}")
+
+
 class ActionAnswerTopic(Action):
     """Answers every ``ask_*`` intent and ``inform`` from the knowledge file."""
 
@@ -104,6 +114,7 @@ class ActionAnswerTopic(Action):
         return ANSWER_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        note_long_message(dispatcher, tracker)
         return answer_turn(dispatcher, tracker, domain)
 
 
@@ -147,10 +158,15 @@ class ActionHandleMiss(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         message = tracker.latest_message or {}
         knowledge = current_knowledge()
-        if other_program_reply(dispatcher, domain, knowledge, message):
+        note_long_message(dispatcher, tracker)
+        if other_program_reply(dispatcher, domain, knowledge, tracker):
             return []
         intent = (message.get("intent") or {}).get("name")
         remembered = tracker.get_slot("topic")
+        wanted = misses.corrected_topic(message, knowledge.topics, remembered)
+        if wanted:  # an unsure complaint that says what was wanted ("that's wrong, I meant the BIDA track")
+            dispatcher.utter_message(response="utter_feedback_corrected")
+            return answer_turn(dispatcher, tracker, domain, wanted)
         unsure = misses.is_unsure(message, remembered)
         if unsure and misses.continues_topic(message, remembered):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
@@ -201,7 +217,18 @@ class ActionRecordFeedback(Action):
         return FEEDBACK_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        entities = (tracker.latest_message or {}).get("entities") or []
-        contact = current_knowledge().contact
-        dispatcher.utter_message(response=feedback_response(entities), email=contact.email, phone=contact.phone)
+        message = tracker.latest_message or {}
+        knowledge = current_knowledge()
+        wanted = misses.corrected_topic(message, knowledge.topics, tracker.get_slot("topic"))
+        if wanted:  # "that's not what I asked, I wanted the start date": say sorry, then answer that
+            dispatcher.utter_message(response="utter_feedback_corrected")
+            return answer_turn(dispatcher, tracker, domain, wanted)
+        response = feedback_response(message.get("entities") or [])
+        # "Not helpful": what were you looking for, the contact, and a person one click away.
+        talk = answers.phrases_from_domain(domain)["utter_phrase_talk"]
+        buttons = (
+            [{"title": talk, "payload": f"/{REQUEST_HUMAN_INTENT}"}] if response != "utter_feedback_helpful" else None
+        )
+        contact = knowledge.contact
+        dispatcher.utter_message(response=response, buttons=buttons, email=contact.email, phone=contact.phone)
         return []

@@ -70,10 +70,34 @@ def topic_for(knowledge: Knowledge, intent: Optional[str], remembered: Optional[
     return DEFAULT_TOPIC
 
 
+# "how much is that?" names no cost of its own: it asks the amount of what was just discussed.
+AMOUNT_OF_IT = re.compile(
+    r"^\W*(?:(?:and|so|ok|okay|oh)\W+)*how much(?:\s+(?:is|was|does|would|will))?\s+(?:that|it|this)"
+    r"(?:\s+(?:cost|be))?\W*$",
+    re.IGNORECASE,
+)
+
+
+def has_amount(knowledge: Knowledge, topic: str) -> bool:
+    """Whether any fact of ``topic`` states a dollar amount (the deposit's $500, the tuition)."""
+    return any(
+        "$" in " ".join([fact.text, fact.summary or "", *fact.items])
+        for _, topic_id, fact in knowledge.facts()
+        if topic_id == topic
+    )
+
+
 def topics_asked(knowledge: Knowledge, message: Mapping[str, Any], remembered: Optional[str]) -> List[str]:
     """The topics a message asks about: both of a two-question message (the NLU's ``questions``,
-    when its intent is still the first question's), else the one of ``topic_for``."""
+    when its intent is still the first question's), else the one of ``topic_for``; "how much is
+    that?" after an answer about an amount (the deposit's, the scholarships') asks that amount, not the tuition."""
     intent = (message.get("intent") or {}).get("name")
+    text = str(message.get("text") or "")
+    if remembered in knowledge.topics and AMOUNT_OF_IT.match(text):
+        topic = knowledge.topics[str(remembered)]
+        # An amount the topic states, or one it knows it does not have (the scholarships' amounts).
+        if has_amount(knowledge, str(remembered)) or topic.unknowns_asked(text):
+            return [str(remembered)]
     questions = [q for q in message.get(QUESTIONS) or [] if isinstance(q, Mapping)]
     asked = [topic_of_intent((q.get("intent") or {}).get("name")) for q in questions]
     topics = _unique(t for t in asked if t and t in knowledge.topics)
@@ -166,6 +190,39 @@ def asks_if_too_late(text: Optional[str]) -> bool:
     return bool(text and TOO_LATE.search(text))
 
 
+# A start the visitor names ("the spring 2027 start", "in may"), by the season deadlines are named for.
+SEASONS = {"fall": "fall", "autumn": "fall", "august": "fall", "spring": "spring", "january": "spring"}
+SEASONS.update({"summer": "summer", "may": "summer"})
+START = re.compile(
+    r"\b(fall|autumn|august|spring|january|summer|(?:(?<=\bin )|(?<=\bthe ))may)\b(?:\s+(?:of\s+)?(20\d\d))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A start named in a question: its season, its year if given, and the words as written."""
+
+    season: str
+    year: Optional[int]
+    said: str
+
+    def matches(self, item: Dated) -> bool:
+        """Whether a deadline is for this start (its label or what it applies to names the season)."""
+        words = re.findall(r"[a-z0-9]+", f"{item.label} {item.applies_to or ''}".lower())
+        seasons = {SEASONS[w] for w in words if w in SEASONS}
+        return self.season in seasons and (self.year is None or str(self.year) in words)
+
+
+def asked_start(text: Optional[str]) -> Optional[Start]:
+    """The start a question names ("can I still apply for the spring 2027 start?"), if any."""
+    found = START.search(text or "")
+    if not found:
+        return None
+    year = int(found.group(2)) if found.group(2) else None
+    return Start(SEASONS[found.group(1).lower()], year, found.group(0).lower())
+
+
 class Answerer:
     """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts and
     ``today`` the office's day that dates are told relative to (``core/clock.py``)."""
@@ -176,6 +233,7 @@ class Answerer:
         self.today = today or office_clock().today()
         self.contact = {"email": knowledge.contact.email, "phone": knowledge.contact.phone}
         self.too_late = False
+        self.start: Optional[Start] = None
         self.asked_unknowns: List[str] = []
 
     def answer(
@@ -186,6 +244,7 @@ class Answerer:
         ``question``: the visitor's words, for the topic's details known to be missing)."""
         topic = self.knowledge.topics[topic_id]
         self.too_late = too_late
+        self.start = asked_start(question)
         self.asked_unknowns = topic.unknowns_asked(question)
         if topic_id == CONTACT_TOPIC:
             return self._contact(topic)
@@ -331,15 +390,16 @@ class Answerer:
         the reply already named a missing detail with the contact, so the fact's gaps do not repeat it)."""
         lines: List[str] = []
         status = self._when_lines(fact)
-        if self.too_late and fact.deadlines():
-            lines.extend(status)  # "Is it too late?": yes or no comes first
+        lead = bool(fact.deadlines()) and (self.too_late or self._asked_start_deadlines(fact) is not None)
+        if lead:
+            lines.extend(status)  # "Is it too late?", or the start asked about: said first
         if fact.general:
             lines.append(self._phrase("utter_phrase_general"))
         if fact.cycle and fact.as_of:
             # A cycle that has ended is said to be over: "For the August 2026 start" read as current.
             phrase = "utter_phrase_cycle_past" if self._past_cycle(fact) else "utter_phrase_cycle"
             lines.append(self._phrase(phrase, cycle=fact.cycle, as_of=_date(fact.as_of), **self.contact))
-        if not (self.too_late and fact.deadlines()):
+        if not lead:
             lines.extend(status)
         lines.append(fact.text)
         every = [*self._date_items(fact), *fact.items, *extra_items]
@@ -400,6 +460,9 @@ class Answerer:
 
     def _deadline_lines(self, fact: Fact) -> List[str]:
         status = timeline.deadlines(fact, self.today)
+        asked = self._asked_start_lines(fact, status)
+        if asked is not None:
+            return asked
         upcoming = status.next
         if upcoming is None:
             last = status.closed[-1]
@@ -428,6 +491,39 @@ class Answerer:
                 )
             )
         return lines
+
+    def _asked_start_deadlines(self, fact: Fact) -> Optional[List[Dated]]:
+        """The fact's deadlines for the start the question names (maybe none); ``None`` when it names
+        no start, or one that every deadline is for."""
+        every = fact.deadlines()
+        asked = [d for d in every if self.start and self.start.matches(d)]
+        return None if self.start is None or len(asked) == len(every) else asked
+
+    def _asked_start_lines(self, fact: Fact, status: timeline.Deadlines) -> Optional[List[str]]:
+        """The deadline of the start the visitor named, said first: "can I still apply for the spring
+        2027 start?" must not hear "not too late" about the summer's. ``None`` when the question names
+        no start, or one that every deadline of the fact is for."""
+        asked = self._asked_start_deadlines(fact)
+        if asked is None or self.start is None:
+            return None
+        upcoming = status.next
+        then = [
+            self._phrase(
+                "utter_phrase_deadline_next", label=upcoming.label, date=_day(upcoming), when=self._in(upcoming)
+            )
+            if upcoming
+            else self._phrase("utter_phrase_late_contact", **self.contact)
+        ]
+        if not asked:
+            return [self._phrase("utter_phrase_start_unknown", start=self.start.said, **self.contact), *then]
+        still_open = [d for d in asked if not timeline.is_past(d, self.today)]
+        if still_open:
+            first = still_open[0]
+            phrase = "utter_phrase_not_too_late" if self.too_late else "utter_phrase_deadline_asked"
+            return [self._phrase(phrase, label=first.label, date=_day(first), when=self._in(first))]
+        last = asked[-1]
+        phrase = "utter_phrase_start_too_late" if self.too_late else "utter_phrase_start_closed"
+        return [self._phrase(phrase, label=last.label, date=_day(last)), *then]
 
     def _date_items(self, fact: Fact) -> List[str]:
         """Each deadline as a bullet, the passed ones marked closed."""

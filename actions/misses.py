@@ -13,7 +13,15 @@ import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from core.knowledge import DESCRIPTION_ROLE
-from core.topics import FALLBACK_INTENT, LANGUAGE, MISS_INTENTS, OUT_OF_SCOPE_INTENT, SECOND_OPINION, topic_for
+from core.topics import (
+    CORRECTION,
+    FALLBACK_INTENT,
+    LANGUAGE,
+    MISS_INTENTS,
+    OUT_OF_SCOPE_INTENT,
+    SECOND_OPINION,
+    topic_for,
+)
 
 HANDOFF_AFTER = 2  # misses in a row before the human contact comes first
 HANDOFF_RESPONSE = "utter_handoff"  # the contact and a follow-up request
@@ -23,12 +31,13 @@ SUGGEST_ONE_RESPONSE = "utter_suggest_topic"  # only one likely topic: "Is this 
 ENGLISH_ONLY_RESPONSE = "utter_english_only"  # an unsure message in another language
 IN_ENGLISH_RESPONSE = "utter_in_english"  # after an answer to a message in another language
 # A low-confidence message this short that names a program or starts like a follow-up ("and for
-# spring?", "what about the online one", "any examples?") continues the topic being discussed; a
+# spring?", "ok what about the online one", "any examples?") continues the topic being discussed; a
 # longer one is a new question the NLU did not understand, and answering it with the remembered topic
 # would answer a different question.
 FOLLOW_UP_MAX_WORDS = 6
 FOLLOW_UP_START = re.compile(
-    r"^\s*(and|also|what about|how about|what if|same for|for the|for|is that|does that|"
+    r"^\s*(?:(?:ok|okay|oh|so|but|well|then|hmm|cool|great|thanks|right)\b[\s,.!]*)*"
+    r"(and|also|what about|how about|what if|same for|for the|for|is that|does that|"
     r"any|more|tell me more|examples?|e\.g|like what|such as)\b",
     re.IGNORECASE,
 )
@@ -39,6 +48,9 @@ MORE_DETAIL = re.compile(r"\b(examples?|more|details?|like what|such as|list)\b"
 # Topics suggested for an unsure question: at most this many, each at least this likely.
 # The visitor speaking of themselves ("what if I have an MBA?"): a follow-up about their own case,
 # not about the city ("and the weather?").
+# A follow-up that puts a case to the topic being discussed ("what if its an MBA instead"), unlike
+# one that asks it of another degree ("and for the MBA?").
+HYPOTHETICAL = re.compile(r"^\s*(and\s+)?(what if|if|even if|suppose|say)\b", re.IGNORECASE)
 ABOUT_THEMSELVES = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine)\b", re.IGNORECASE)
 SUGGESTIONS = 3
 SUGGEST_MIN_CONFIDENCE = 0.08
@@ -112,6 +124,21 @@ def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str])
     return is_follow_up(text) and leans_to(message, remembered_topic)
 
 
+def corrected_topic(
+    message: Mapping[str, Any], known_topics: Iterable[str], remembered: Optional[str]
+) -> Optional[str]:
+    """The topic a complaint says it wanted: "that's not what I asked, I wanted the start date" (the
+    NLU's reading of the wanted words), or the topic being discussed when those words only name a
+    program or track ("no, I meant for MSIT"); ``None`` for a complaint that says nothing more."""
+    correction = message.get(CORRECTION)
+    if not isinstance(correction, Mapping):
+        return None
+    wanted = topic_for((correction.get("intent") or {}).get("name"))
+    if wanted and wanted in known_topics:
+        return wanted
+    return remembered if remembered and names_program_or_track(message) else None
+
+
 def leans_to(message: Mapping[str, Any], topic: str) -> bool:
     """Whether the classifier's ranking gives ``topic`` at least the suggestion floor."""
     return any(
@@ -161,8 +188,9 @@ def with_topic_discussed(message: Mapping[str, Any], remembered: Optional[str], 
 
 def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
     """Whether a miss is one to help with (suggestions, or the topic being discussed): the fallback,
-    or "out of scope" for a short follow-up about the visitor's own case in a conversation about a
-    topic ("what if I have an MBA?" after the GRE rules is about the GRE rules, not another degree;
+    or "out of scope" for a short follow-up about the visitor's own case or a case put to the topic in
+    a conversation about it ("what if I have an MBA?", "what if its an MBA instead" after the GRE rules
+    are about the GRE rules, not another degree;
     "and the weather?" stays out of scope)."""
     intent = (message.get("intent") or {}).get("name")
     if intent == FALLBACK_INTENT:
@@ -172,7 +200,7 @@ def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
         intent == OUT_OF_SCOPE_INTENT
         and bool(remembered)
         and is_follow_up(text)
-        and bool(ABOUT_THEMSELVES.search(text))
+        and bool(ABOUT_THEMSELVES.search(text) or HYPOTHETICAL.match(text))
     )
 
 

@@ -2,8 +2,9 @@
 
 Such a question must not get MISM's or MSIT's answer: it would read as the other degree's rules. A
 visitor who names the other degree as their own background ("I have an MBA, do I need the GRE?",
-"with a PhD can I apply?") or as one of our requirements ("is a PhD required?") is asking about our
-programs, and so is any message that names MISM or MSIT.
+"with a PhD can I apply?"), as one of our requirements ("is a PhD required?", "is an MBA enough?")
+or in a follow-up on the topic being discussed is asking about our programs, and so is any message
+that names MISM or MSIT.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
+from actions.misses import ABOUT_THEMSELVES, HYPOTHETICAL, is_follow_up
 from core.topics import OTHER_PROGRAM_ENTITY
 
 # Words just before the degree's name that make it the visitor's own ("I have an", "my", "with a"),
@@ -20,17 +22,26 @@ OWN_DEGREE = re.compile(
     r"my|with|having|after|i'm|im|am|as|need|needed|require|requires)\b(\s+\S+){0,2}\s*$",
     re.IGNORECASE,
 )
-REQUIRED_AFTER = re.compile(r"^\W*(degree\s+)?(is\s+|be\s+)?(required|needed|necessary|mandatory)\b", re.IGNORECASE)
+REQUIRED_AFTER = re.compile(
+    r"^\W*(degree\s+)?(is\s+|be\s+)?(required|needed|necessary|mandatory|enough|sufficient|count|counts|"
+    r"qualify|qualifies|accepted|ok|okay|fine)\b",
+    re.IGNORECASE,
+)
 ACRONYM = re.compile(r"^[a-z.]{2,6}$")
 
 
-def other_program_asked(message: Mapping[str, Any]) -> Optional[str]:
+def other_program_asked(message: Mapping[str, Any], remembered: Optional[str] = None) -> Optional[str]:
     """The other degree the message asks about, as the visitor wrote it ("MBA"); ``None`` when the
-    message names MISM or MSIT, names none, or names it only as the visitor's own degree."""
+    message names MISM or MSIT, names none, names it as the visitor's own degree or as one of our
+    requirements ("is an MBA enough to skip the GRE?"), or puts the visitor's case in a short
+    follow-up on the topic being discussed (``remembered``: "what if its an MBA instead" after the
+    GRE rules; "and for the MBA?" still asks about the MBA)."""
     entities = message.get("entities") or []
     if any(e.get("entity") == "program" and not e.get("role") for e in entities):
         return None
     text = str(message.get("text") or "").replace("\u2019", "'")
+    if remembered and is_follow_up(text) and (HYPOTHETICAL.match(text) or ABOUT_THEMSELVES.search(text)):
+        return None
     for entity in entities:
         if entity.get("entity") != OTHER_PROGRAM_ENTITY or not isinstance(entity.get("start"), int):
             continue

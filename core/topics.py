@@ -27,6 +27,12 @@ QUESTIONS = "questions"
 # A message of three or more questions: the topics of those beyond the two answered, offered as buttons.
 ALSO_ASKED = "also_asked"
 LANGUAGE = "language"
+# A message longer than the NLU reads (its ``max_chars``): how many characters were read, so the
+# reply can say the rest was not.
+READ_CHARS = "read_chars"
+# A complaint that says what was wanted ("that's not what I asked, I wanted the start date"): the
+# wanted words and their own top intent (``{"text", "intent"}``), answered after a short apology.
+CORRECTION = "correction"
 SECOND_OPINION = "second_opinion"
 
 # Degrees the assistant does not cover, as visitors name them (the NLU's ``other_program`` entity): a

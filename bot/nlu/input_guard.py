@@ -7,7 +7,8 @@ with no words left (empty, emoji, punctuation, markup only) or that is code rath
 zero-confidence intent so the FallbackClassifier turns it into ``nlu_fallback`` and the bot answers
 with its friendly "not sure" instead of another topic's answer.
 The visitor's original text is untouched in the conversation log: Rasa stores ``UserUttered.text``
-from the incoming message, not from the parsed copy.
+from the incoming message, not from the parsed copy. A message cut to ``max_chars`` says so
+(``read_chars``), and the reply tells the visitor only its start was read.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.base import ConfigOnlyComponent
+from core.topics import READ_CHARS
 
 TAG = re.compile(r"<[^>]{0,500}>")
 SPACE = re.compile(r"\s+")
@@ -37,8 +39,13 @@ PLACEHOLDER = "?"  # what the tokenizer sees for a message with no words, or cod
 
 def clean_text(text: str, max_chars: int) -> str:
     """Markup removed, entities decoded, whitespace folded, cut to ``max_chars``."""
+    return folded(text, max_chars)[:max_chars]
+
+
+def folded(text: str, max_chars: int) -> str:
+    """Markup removed, entities decoded, whitespace folded (of a bounded prefix: a little over ``max_chars``)."""
     text = html.unescape(TAG.sub(" ", text[: max_chars * 4]))
-    return SPACE.sub(" ", text).strip()[:max_chars]
+    return SPACE.sub(" ", text).strip()
 
 
 def has_words(text: str) -> bool:
@@ -63,8 +70,11 @@ class InputGuard(ConfigOnlyComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            cleaned = clean_text(message.get(TEXT) or "", self.max_chars)
+            whole = folded(message.get(TEXT) or "", self.max_chars)
+            cleaned = whole[: self.max_chars]
             message.set(TEXT, cleaned if has_words(cleaned) and not looks_like_code(cleaned) else PLACEHOLDER)
+            if len(whole) > self.max_chars:  # the reply says only the start was read
+                message.set(READ_CHARS, self.max_chars, add_to_output=True)
         return messages
 
 

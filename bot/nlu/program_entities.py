@@ -9,6 +9,7 @@ when the file changes, so even a running server picks up a new alias.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import spacy
@@ -25,6 +26,10 @@ from core.knowledge import DESCRIPTION_ROLE, Knowledge, KnowledgeSource
 from core.topics import OTHER_PROGRAM_ENTITY, OTHER_PROGRAMS
 
 ENTITY_TYPES = ("program", "track", OTHER_PROGRAM_ENTITY)
+# Chinese, Japanese and Korean write no space between a name and the next word ("MISM的学费"): a
+# Latin letter or digit next to one of these scripts is a token boundary.
+CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+SCRIPT_CHANGE = re.compile(rf"(?<=[A-Za-z0-9])(?=[{CJK}])|(?<=[{CJK}])(?=[A-Za-z0-9])")
 
 
 class AliasMatcher:
@@ -54,12 +59,23 @@ class AliasMatcher:
         unique = {tuple(token.text for token in doc): doc for doc in variants}
         return list(unique.values())
 
+    def split_scripts(self, doc: Doc) -> Doc:
+        """``doc`` with tokens split where Latin meets CJK script ("MISM的学费" is "MISM", "的学费"); the
+        text, and so every offset, stays the same."""
+        words: List[str] = []
+        spaces: List[bool] = []
+        for token in doc:
+            pieces = [piece for piece in SCRIPT_CHANGE.split(token.text) if piece]
+            words.extend(pieces)
+            spaces.extend([False] * (len(pieces) - 1) + [bool(token.whitespace_)])
+        return doc if len(words) == len(doc) else Doc(self.nlp.vocab, words=words, spaces=spaces)
+
     def find(self, text: str) -> List[Dict[str, Any]]:
         """Entities in ``text`` as Rasa entity dicts, longest match per entity type, in order; a
         program's description ("online") has the role ``description`` (a name, "online program", wins)."""
         # A typographic apostrophe ("online master’s") matches the names' plain one; same length, so
         # the offsets still point into ``text``.
-        doc = self.nlp.make_doc(text.replace("\u2019", "'"))
+        doc = self.split_scripts(self.nlp.make_doc(text.replace("\u2019", "'")))
         by_type: Dict[str, list] = {entity: [] for entity in ENTITY_TYPES}
         for match_id, start, end in self.matcher(doc):
             label = self.nlp.vocab.strings[match_id]

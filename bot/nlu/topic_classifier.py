@@ -46,7 +46,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import ENGLISH, language_of
-from core.topics import ALSO_ASKED, ANSWER_INTENT_PREFIX, LANGUAGE, QUESTIONS
+from core.topics import ALSO_ASKED, ANSWER_INTENT_PREFIX, COMPLAINT_INTENT, CORRECTION, LANGUAGE, QUESTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,23 @@ REFERRING = frozenset(
 )
 # A second part that starts like a question ("... and when is the deadline").
 QUESTION_START = re.compile(r"^(?:(?:and|also|plus|&)\s+)?(?:" + ASKING + r")\b", re.IGNORECASE)
+
+# What a complaint says was wanted: the words after "I meant", "I wanted", "I was asking about".
+WANTED = re.compile(
+    r"^.*\b(?:i\s+(?:meant|mean|wanted|want|was\s+asking|am\s+asking|asked|was\s+looking\s+for|need(?:ed)?)"
+    r"|my\s+question\s+(?:is|was))\b(?:\s+(?:to\s+know|to\s+ask|about|for|is|was|the\s+answer\s+to))*"
+    r"\s*[:,-]?\s*(?P<wanted>.*\w.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+NOTHING_WANTED = re.compile(r"^(?:to\s+(?:know|ask|say|hear)|it|that|this)?\W*$", re.IGNORECASE)
+
+
+def wanted_part(text: str) -> Optional[str]:
+    """The words of a complaint that say what was wanted ("i wanted the start date": "the start date";
+    the last such clause, and none in "that isn't what I wanted to know")."""
+    found = WANTED.search(text)
+    wanted = found.group("wanted").strip(" ?.!,") if found else ""
+    return None if NOTHING_WANTED.match(wanted) else wanted
 
 
 def asks(part: str) -> bool:
@@ -265,11 +282,25 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                 [{"text": part, INTENT: self._ranking(row)[0]} for part, row in questions],
                 add_to_output=True,
             )
+        if ranking[0]["name"] == COMPLAINT_INTENT:
+            self._correction(message, text, encoded)
         answered = [self._ranking(row)[0]["name"] for _, row in questions] if questions else [ranking[0]["name"]]
         also = self._also_asked(text, answered, encoded)
         if also:
             message.set(ALSO_ASKED, also, add_to_output=True)
         self._set_ranking(message, ranking)
+
+    def _correction(self, message: Message, text: str, encoded: Dict[str, np.ndarray]) -> None:
+        """A complaint that says what was wanted carries those words and, when they alone are
+        confidently about a topic, that topic (else the action keeps the topic being discussed)."""
+        wanted = wanted_part(text)
+        if not wanted:
+            return
+        top = self._ranking(self._encoded([wanted], encoded)[0])[0]
+        confident = (
+            top["name"].startswith(ANSWER_INTENT_PREFIX) and top["confidence"] >= self.config["split_confidence"]
+        )
+        message.set(CORRECTION, {"text": wanted, INTENT: top if confident else None}, add_to_output=True)
 
     def _encoded(self, texts: Sequence[str], encoded: Dict[str, np.ndarray]) -> np.ndarray:
         """The full model's rows for ``texts``, encoding only those not in ``encoded`` (which keeps them)."""

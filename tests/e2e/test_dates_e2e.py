@@ -91,3 +91,15 @@ def test_the_application_opening_and_events_from_the_home_page(dated_stack, know
     assert f"{opens.label} opened in {opens.date:%B} {opens.date.year}." in text, text
     text = shown(ask(dated_stack, "are there any upcoming info sessions?", program="mism"))
     assert "Next:" not in text and f"The most recent one I know of was the {event.label}" in text, text
+
+
+def test_too_late_for_a_closed_start_says_so_and_gives_the_next_one(dated_stack, knowledge):
+    """A tryout's visitor on the MSIT page asked "can i still apply for the spring 2027 start?" after
+    that deadline and heard "No, it's not too late" (about the summer start)."""
+    msit = knowledge.lookup("msit", None, "deadlines")
+    spring, summer = msit.deadlines()[1:]
+    on_day(dated_stack, spring.date + datetime.timedelta(days=34))
+    question = f"can i still apply for the spring {spring.date.year + 1} start?"
+    text = shown(ask(dated_stack, question, program="msit"))
+    assert f"Yes, that deadline has passed: {spring.label} ({said(spring.date)})." in text, text
+    assert f"The next deadline is {summer.label}: {said(summer.date)}" in text and "not too late" not in text, text

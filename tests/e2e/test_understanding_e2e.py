@@ -230,3 +230,49 @@ def test_a_question_about_another_degree_gets_the_contact_not_our_answer(stack, 
 def test_another_degree_as_the_visitors_own_still_gets_our_answer(stack, knowledge):
     replies = ask(stack, "I already have an MBA, do I still need the GRE?", program="mism")
     assert headings(knowledge, replies)[0] == "test_scores", shown(replies)
+
+
+def test_another_degree_put_to_our_rules_gets_our_answer(stack, knowledge):
+    """A tryout's visitor was told "I can't tell you about the MBA" for both of these."""
+    replies = ask(stack, "is an MBA enough to skip gre", program="msit")
+    assert headings(knowledge, replies)[0] == "test_scores", shown(replies)
+    sender = f"follow-{uuid.uuid4()}"
+    ask(stack, "i have a masters in computer science from 2019, do i need to take gre for msit", "msit", sender)
+    replies = ask(stack, "what if its an MBA instead", program="msit", sender=sender)
+    assert "can't tell you about" not in shown(replies), shown(replies)
+    assert headings(knowledge, replies)[0] == "test_scores" or knowledge.topics["test_scores"].title in buttons(
+        replies
+    ), shown(replies)
+
+
+def test_start_dates_are_answered_not_the_deadline_list(stack, knowledge):
+    """A tryout's "when does the program start" and "can i start mism in january?" got the deadlines."""
+    replies = ask(stack, "when does the program start", program="msit")
+    assert headings(knowledge, replies)[0] == "start_dates" and "early January" in shown(replies), shown(replies)
+    replies = ask(stack, "can i start mism in january?")
+    assert headings(knowledge, replies)[0] == "start_dates", shown(replies)
+    assert "in August and in May" in shown(replies) and "Round 1" not in shown(replies), shown(replies)
+
+
+def test_a_complaint_that_says_what_was_wanted_gets_it(stack, knowledge):
+    sender = f"complain-{uuid.uuid4()}"
+    ask(stack, "what's the application deadline?", "mism", sender)
+    replies = ask(stack, "thats not what i asked, i wanted the start date", "mism", sender)
+    assert replies[0]["text"].startswith("Sorry about that"), shown(replies)
+    assert headings(knowledge, replies)[1:2] == ["start_dates"], shown(replies)
+
+
+def test_how_much_is_that_after_the_deposit_is_the_deposit(stack, knowledge):
+    sender = f"deposit-{uuid.uuid4()}"
+    ask(stack, "is there an enrollment deposit?", "msit", sender)
+    replies = ask(stack, "how much is that", "msit", sender)
+    assert headings(knowledge, replies)[0] == "deposit" and "$500" in shown(replies), shown(replies)
+
+
+def test_a_pasted_message_longer_than_read_says_so(stack, knowledge):
+    story = "I have been working in logistics for years and want to move into information systems. " * 20
+    replies = ask(stack, "When is the MISM application deadline? " + story, program="mism")
+    assert "read only its first 1,000 characters" in replies[0]["text"], shown(replies)
+    # Then the reply to what was read: the deadlines, or (the long story dilutes it) the deadlines offered.
+    deadlines = knowledge.topics["deadlines"]
+    assert headings(knowledge, replies)[1] == "deadlines" or deadlines.title in buttons(replies), shown(replies)

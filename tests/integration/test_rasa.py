@@ -34,7 +34,7 @@ def test_training_data_is_valid(domain_dict):
     sent_by_actions = re.compile(
         r"The utterance '(utter_answer|utter_unknown|utter_answer_contact|utter_phrase_\w+|utter_fallback"
         r"|utter_handoff\w*|utter_out_of_scope|utter_other_program|utter_action_failed"
-        r"|utter_feedback_helpful|utter_feedback_not_helpful"
+        r"|utter_feedback_helpful|utter_feedback_not_helpful|utter_feedback_corrected|utter_read_start"
         r"|utter_offer_\w+|utter_greet\w*|utter_also_asked|utter_suggest_topics?|utter_english_only|utter_in_english|utter_ask_followup_\w+|utter_invalid_\w+|utter_followup_\w+)'"
         r" is not used in any story or rule\."
     )

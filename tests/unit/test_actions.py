@@ -20,7 +20,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import ActionAnswerTopic, ActionGreet, ActionHandleMiss, ActionRecordFeedback
 from core.knowledge import load_knowledge
 from core.settings import PROJECT_ROOT
-from core.topics import FEEDBACK_INTENT, FEEDBACK_MARKER, intent_for, topic_for
+from core.topics import (
+    COMPLAINT_INTENT,
+    CORRECTION,
+    FEEDBACK_INTENT,
+    FEEDBACK_MARKER,
+    READ_CHARS,
+    intent_for,
+    topic_for,
+)
 from tests.support.facts import ADMISSIONS_EMAIL, ADMISSIONS_PHONE
 
 URL = re.compile(r"https?://[^\s)]+")
@@ -248,6 +256,39 @@ def test_deadlines_name_the_cycle(domain_dict, knowledge):
     _, texts, _ = answer(domain_dict, "ask_deadlines", entities=[entity("program", "mism")])
     assert f"For the {fact.cycle} (as of {fact.as_of:%B} {fact.as_of.day}, {fact.as_of.year}):" in texts[0]
     assert f"{first.label}: {first.date:%B} {first.date.day}, {first.date.year}" in texts[0]
+
+
+def test_a_start_date_question_gets_the_starts_not_the_deadline_list(domain_dict):
+    """A tryout's "can i start mism in january?" got the deadline list: the starts were never said."""
+    _, texts, _ = answer(domain_dict, "ask_start_dates", entities=[entity("program", "mism")])
+    assert "two starts, in August and in May" in texts[0] and "Round 1" not in texts[0], texts[0]
+    _, texts, _ = answer(domain_dict, "ask_start_dates", metadata={"program": "msit"}, text="is there a spring start")
+    assert "Spring semester: early January" in texts[0], texts[0]
+    _, texts, _ = answer(domain_dict, "ask_start_dates")  # the home page: each program's starts
+    assert "MISM: Mid-August" in texts[0] and "MSIT: Three starts a year" in texts[0], texts[0]
+
+
+@pytest.mark.parametrize("remembered, said", [("deposit", "$500"), ("scholarships", "scholarship amounts")])
+def test_how_much_is_that_asks_the_amount_just_discussed(domain_dict, knowledge, remembered, said):
+    """A tryout's "how much is that" after the deposit got the tuition answer."""
+    text = "how much is that"
+    _, texts, _ = answer(domain_dict, "ask_cost", text=text, slots={"topic": remembered, "program": "msit"})
+    assert said in texts[0] and knowledge.topics["cost"].missing not in texts[0], texts[0]
+    _, texts, _ = answer(domain_dict, "ask_cost", text=text, slots={"topic": "deadlines", "program": "msit"})
+    assert knowledge.topics["cost"].missing in texts[0], "after the deadlines, it asks the cost"
+
+
+def test_a_message_cut_to_what_the_nlu_reads_says_so_before_the_answer(domain_dict):
+    """A tryout's pasted 1,500-character message was answered from its start without a word."""
+    pasted = "deadline " * 200
+    messages, texts, _ = answer(domain_dict, "ask_deadlines", text=pasted, parse={READ_CHARS: 1000})
+    assert messages[0]["response"] == "utter_read_start" and "first 1,000 characters" in texts[0], texts
+    assert messages[1]["response"] == "utter_answer"
+    tracker = make_tracker("nlu_fallback", text=pasted, parse={READ_CHARS: 1000})
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_read_start" and len(messages) == 2
+    messages, _, _ = answer(domain_dict, "ask_deadlines", text="deadline?")
+    assert messages[0]["response"] == "utter_answer", "a message read whole gets no note"
 
 
 def test_gaps_are_stated_with_the_contact(domain_dict):
@@ -543,7 +584,9 @@ def test_a_miss_with_no_likely_topic_is_honest_and_offers_a_person_not_a_menu(do
 
 def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
     leaning = ranking(("ask_capstone", 0.2), ("out_of_scope", 0.18), ("ask_events", 0.05))  # as the model does
-    for text, parse in (("any examples?", leaning), ("more details?", {}), ("and for the 12 month one?", {})):
+    follow_ups = (("any examples?", leaning), ("more details?", {}), ("and for the 12 month one?", {}))
+    # "ok ..." as a tryout's visitor wrote after a complaint ("ok what about summer") is a follow-up too.
+    for text, parse in (*follow_ups, ("ok, any examples?", leaning)):
         entities = [entity("track", "12_month")] if "12 month" in text else []
         tracker = make_tracker(
             "nlu_fallback", text=text, entities=entities, slots={"topic": "capstone", "program": "mism"}, parse=parse
@@ -691,6 +734,19 @@ def test_every_response_the_actions_use_exists_in_the_domain(domain_dict):
         assert name in responses, name
 
 
+def test_every_talk_to_a_person_button_asks_for_a_person(domain_dict):
+    """A tryout's "Talk to a person" under "outside what I can help with" only repeated the contact:
+    every such button offers the live chat or a follow-up request."""
+    talk = {
+        button["payload"]
+        for variations in domain_dict["responses"].values()
+        for variation in variations
+        for button in variation.get("buttons") or []
+        if button["title"] == "Talk to a person"
+    }
+    assert talk == {"/request_human"}
+
+
 def test_responses_without_buttons_stay_one_bubble(domain_dict):
     # Rasa's output channels split button-less text at blank lines into separate messages, which
     # would strand a link in a bubble of its own; responses with buttons are sent whole.
@@ -735,6 +791,66 @@ def test_not_helpful_feedback_asks_what_was_wanted_and_gives_the_contact(domain_
     assert messages[0]["response"] == "utter_feedback_not_helpful"
     assert "what were you looking for?" in texts[0]
     assert knowledge.contact.email in texts[0] and knowledge.contact.phone in texts[0]
+
+
+def test_not_helpful_offers_a_person_one_click_away(domain_dict):
+    messages, _, _ = feedback(domain_dict, "no")
+    assert titles(messages[0]) == ["Talk to a person"] and payloads(messages[0]) == ["/request_human"]
+
+
+def complaint(domain, text: str, wanted: Optional[str], **kwargs):
+    """A typed complaint whose wanted words the NLU read as ``wanted`` (an intent, or ``None``)."""
+    words = text.split(" i meant ")[-1]
+    reading = {"text": words, "intent": {"name": wanted, "confidence": 0.8} if wanted else None}
+    parse = {CORRECTION: reading}
+    return run(ActionRecordFeedback(), domain, make_tracker(COMPLAINT_INTENT, text=text, parse=parse, **kwargs))
+
+
+def test_a_complaint_that_says_what_was_wanted_gets_that_answer(domain_dict):
+    """A tryout's "thats not what i asked, i wanted the start date" got "what were you looking for?"."""
+    text = "thats not what i asked i meant the start date"
+    messages, texts, slots = complaint(domain_dict, text, "ask_start_dates", slots={"topic": "deadlines"})
+    assert [m["response"] for m in messages] == ["utter_feedback_corrected", "utter_answer"], texts
+    assert texts[1].startswith("When the program starts"), texts[1]
+    assert slots["topic"] == "start_dates", "the conversation goes on about what was wanted"
+
+
+def test_a_complaint_naming_only_a_program_answers_the_topic_for_it(domain_dict):
+    text = "no i meant msit"
+    found = [entity("program", "msit")]
+    messages, texts, _ = complaint(domain_dict, text, None, entities=found, slots={"topic": "deadlines"})
+    assert messages[-1]["response"] == "utter_answer" and "MSIT" in texts[-1] and "Spring" in texts[-1], texts
+    # Nothing wanted that we can read: the usual "what were you looking for?", with a person.
+    messages, _, _ = complaint(domain_dict, "that's wrong i meant something else", None, slots={"topic": "deadlines"})
+    assert [m["response"] for m in messages] == ["utter_feedback_not_helpful"]
+
+
+def test_an_unsure_complaint_naming_a_track_answers_the_topic_for_that_track(domain_dict):
+    """A tryout's "thats wrong, i meant the bida track" (a complaint the NLU was unsure of) got topic buttons."""
+    text = "thats wrong, i meant the bida track"
+    parse = {CORRECTION: {"text": "the bida track", "intent": None}}
+    tracker = make_tracker(
+        "nlu_fallback",
+        [entity("track", "bida")],
+        slots={"topic": "requirements", "program": "mism"},
+        text=text,
+        parse=parse,
+    )
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert [m["response"] for m in messages] == ["utter_feedback_corrected", "utter_answer"], texts
+    assert "BIDA" in texts[1] and "database course" in texts[1], texts[1]
+
+
+def test_a_case_put_to_the_topic_is_not_out_of_scope(domain_dict, knowledge):
+    """ "what if its an MBA instead" after the GRE rules (read as out of scope) is about the GRE rules."""
+    text = "what if its an MBA instead"
+    parse = ranking(("out_of_scope", 0.95), ("ask_deferral", 0.01))
+    tracker = make_tracker(
+        "out_of_scope", degree_entities(text, "MBA"), slots={"topic": "test_scores"}, text=text, parse=parse
+    )
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_out_of_scope"
+    assert knowledge.topics["test_scores"].title in titles(messages[0]), messages
 
 
 def test_unreadable_feedback_is_not_taken_as_praise(domain_dict):
@@ -885,6 +1001,7 @@ def test_a_question_about_another_degree_is_not_answered_for_ours(domain_dict, k
         ("with a phd can i skip the gre", "phd", None),
         ("is a PhD required to apply? what about the GRE", "PhD", None),
         ("do I need an MBA before applying, or is the GRE enough", "MBA", None),
+        ("is an MBA enough to skip gre", "MBA", None),
         ("is the MISM better than an MBA? what are the test requirements", "MBA", "mism"),
     ],
 )
@@ -893,3 +1010,22 @@ def test_another_degree_as_the_visitors_own_or_beside_ours_gets_our_answer(domai
     messages, texts, _ = answer(domain_dict, "ask_test_scores", entities=found, text=text)
     assert messages[0]["response"] != "utter_other_program"
     assert texts[0].startswith("Test scores") or "GRE" in texts[0], texts[0]
+
+
+def test_a_follow_up_putting_another_degree_to_the_topic_is_about_ours(domain_dict, knowledge):
+    """ "what if its an MBA instead" after the GRE rules asks about the GRE rules (the waiver); "and for
+    the MBA?" asks them of the MBA."""
+    own_case = "what if its an MBA instead"
+    messages, texts, _ = run(
+        ActionAnswerTopic(),
+        domain_dict,
+        make_tracker("inform", degree_entities(own_case, "MBA"), slots={"topic": "test_scores"}, text=own_case),
+    )
+    assert messages[0]["response"] != "utter_other_program" and "GRE" in texts[0], texts
+    other = "and for the MBA?"
+    messages, texts, _ = run(
+        ActionAnswerTopic(),
+        domain_dict,
+        make_tracker("inform", degree_entities(other, "MBA"), slots={"topic": "test_scores"}, text=other),
+    )
+    assert [m["response"] for m in messages] == ["utter_other_program"], texts

@@ -19,6 +19,7 @@ from bot.nlu.input_guard import (
 )
 from bot.nlu.program_entities import AliasMatcher, ProgramEntityExtractor
 from core.knowledge import DEFAULT_KNOWLEDGE_FILE
+from core.topics import READ_CHARS
 
 
 def found(matcher: AliasMatcher, text: str):
@@ -79,6 +80,16 @@ def test_a_word_that_describes_a_program_is_told_from_one_that_names_it(matcher,
     """ "part-time" in "a part-time job" describes MSIT; "the part-time option" names it."""
     [entity] = matcher.find(text)
     assert entity["entity"] == "program" and entity.get("role") == role
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [("MISM的学费是多少？", "MISM"), ("msit需要GRE吗", "msit"), ("MISM는 얼마인가요?", "MISM"), ("学费MSIT", "MSIT")],
+)
+def test_a_name_written_against_chinese_or_korean_is_found(matcher, text, name):
+    """A tryout's "MISM的学费是多少？" was answered for both programs: the name touching the next word
+    was not found."""
+    assert [(entity, said) for entity, _, said in found(matcher, text)] == [("program", name)]
 
 
 def test_longest_alias_wins_within_a_type(matcher):
@@ -159,6 +170,7 @@ def test_guard_and_filter_turn_wordless_messages_into_a_fallback():
     guard = InputGuard.create({"max_chars": 50}, None, None, None)
     messages = guard.process([Message({TEXT: "😀😀"}), Message({TEXT: "x" * 20000}), Message({TEXT: "<p>hi</p>"})])
     assert [m.get(TEXT) for m in messages] == [PLACEHOLDER, "x" * 50, "hi"]
+    assert [m.get(READ_CHARS) for m in messages] == [None, 50, None], "a cut message says how much was read"
     for message in messages:
         message.set(INTENT, {"name": "greet", "confidence": 0.97})
     WordlessMessageFilter.create({}, None, None, None).process(messages)

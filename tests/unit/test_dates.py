@@ -54,10 +54,13 @@ def msit(knowledge) -> Fact:
     return knowledge.lookup("msit", None, "deadlines")
 
 
-def reply(knowledge, phrases, day: datetime.date, topic: str, programs: List[str], too_late: bool = False) -> str:
+def reply(
+    knowledge, phrases, day: datetime.date, topic: str, programs: List[str], too_late: bool = False, question: str = ""
+) -> str:
     """The answer's text on ``day``: one program (its page, or named) or none (the home page)."""
     answerer = answers.Answerer(knowledge, phrases, day)
-    result = answerer.answer(topic, answers.Context(programs, named=bool(programs)), too_late=too_late)
+    context = answers.Context(programs, named=bool(programs))
+    result = answerer.answer(topic, context, too_late=too_late, question=question)
     return result.variables["body"]
 
 
@@ -276,6 +279,49 @@ def test_msit_gives_the_next_start_term_and_its_deadline(knowledge, phrases, msi
     text = reply(knowledge, phrases, day, "deadlines", ["msit"])
     assert f"The next deadline is {summer.label}: {said(summer.date)}, in {(summer.date - day).days} days." in text
     assert f"{spring.label}: {said(spring.date)} (closed)" in text
+
+
+def test_too_late_for_a_named_start_is_about_that_start(knowledge, phrases, msit):
+    """A tryout's visitor asked "can i still apply for the spring 2027 start?" after its deadline and
+    heard "No, it's not too late", about the summer start's deadline."""
+    spring, summer = msit.deadlines()[1:]
+    day = spring.date + datetime.timedelta(days=34)
+    question = f"can i still apply for the spring {spring.date.year + 1} start?"
+    text = reply(knowledge, phrases, day, "deadlines", ["msit"], too_late=True, question=question)
+    first, second = text.splitlines()[:2]
+    assert first == f"Yes, that deadline has passed: {spring.label} ({said(spring.date)}).", text
+    assert second.startswith(f"The next deadline is {summer.label}: {said(summer.date)}"), text
+    assert "not too late" not in text
+    summer_question = "is it too late for the summer start?"
+    text = reply(knowledge, phrases, day, "deadlines", ["msit"], too_late=True, question=summer_question)
+    assert text.splitlines()[0].startswith(f"No, it's not too late: the next deadline is {summer.label}"), text
+
+
+def test_a_deadline_asked_for_a_start_comes_first_or_is_said_unknown(knowledge, phrases, mism, msit):
+    spring, summer = msit.deadlines()[1:]
+    day = spring.date - datetime.timedelta(days=10)
+    text = reply(knowledge, phrases, day, "deadlines", ["msit"], question="whats the deadline for spring?")
+    assert text.splitlines()[0] == f"{spring.label}: the deadline is {said(spring.date)}, in 10 days.", text
+    # MISM's rounds are all for one August start: a spring start is not one the file has a date for.
+    text = reply(knowledge, phrases, day, "deadlines", ["mism"], question="mism deadline for a spring start")
+    assert text.splitlines()[0].startswith("I don't have a deadline for a spring start"), text
+    assert knowledge.contact.email in text.splitlines()[0]
+    later = mism.deadlines()[0].date.year + 2
+    text = reply(knowledge, phrases, day, "deadlines", ["mism"], question=f"deadline for fall {later}")
+    assert text.splitlines()[0].startswith(f"I don't have a deadline for a fall {later} start"), text
+    # The start every deadline is for changes nothing: the usual status line.
+    text = reply(knowledge, phrases, day, "deadlines", ["mism"], question="deadline for the august start")
+    assert text == reply(knowledge, phrases, day, "deadlines", ["mism"]), text
+
+
+def test_a_named_start_is_read_from_the_question():
+    assert answers.asked_start("can i still apply for the Spring 2027 start?") == answers.Start(
+        "spring", 2027, "spring 2027"
+    )
+    assert answers.asked_start("is there a January intake").season == "spring"
+    assert answers.asked_start("what about in may").season == "summer"
+    for text in ("May I apply late?", "when is the deadline", ""):
+        assert answers.asked_start(text) is None, text
 
 
 def test_too_late_questions_are_recognised():

@@ -17,8 +17,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import language_of
-from bot.nlu.topic_classifier import TopicClassifier, question_parts, split_candidates
-from core.topics import LANGUAGE, QUESTIONS
+from bot.nlu.topic_classifier import TopicClassifier, question_parts, split_candidates, wanted_part
+from core.topics import CORRECTION, LANGUAGE, QUESTIONS
 
 
 @pytest.mark.parametrize(
@@ -208,3 +208,40 @@ def test_each_question_of_an_unsure_message_is_encoded_once(trained, monkeypatch
     monkeypatch.setitem(classifier.config, "split_confidence", 1.1)  # no two-question reading: every path runs
     classifier.process([message("how much is tuition? when is the deadline? do I need the GRE?")])
     assert "when is the deadline?" in encoded and len(encoded) == len(set(encoded)), encoded
+
+
+@pytest.mark.parametrize(
+    "text, wanted",
+    [
+        ("thats not what i asked, i wanted the start date", "the start date"),
+        ("thats wrong, i meant the bida track", "the bida track"),
+        ("not helpful, my question was whether the gre is required", "whether the gre is required"),
+        ("no i meant for msit", "msit"),
+        ("that isn't what i wanted to know", None),
+        ("you didn't answer what i asked", None),
+        ("wrong", None),
+    ],
+)
+def test_what_a_complaint_says_was_wanted(text: str, wanted) -> None:
+    assert wanted_part(text) == wanted
+
+
+def test_a_complaint_carries_the_topic_it_wanted_only_when_sure(trained) -> None:
+    """ "that's not what I asked, I wanted the deadline": the wanted words' own topic, for the action
+    to answer; words that name no topic confidently leave it to the topic being discussed."""
+    classifier, _, _ = trained
+    text = "thats not what i asked, i wanted the deadline"
+    sure, unsure = np.full(len(classifier.classes), 0.02), np.full(len(classifier.classes), 0.2)
+    sure[classifier.classes.index("ask_deadlines")] = 0.9
+    complaint = message(text)
+    classifier._correction(complaint, text, {"the deadline": sure})
+    assert complaint.get(CORRECTION) == {
+        "text": "the deadline",
+        INTENT: {"name": "ask_deadlines", "confidence": pytest.approx(0.9)},
+    }
+    vague = message(text)
+    classifier._correction(vague, text, {"the deadline": unsure})
+    assert vague.get(CORRECTION) == {"text": "the deadline", INTENT: None}
+    plain = message("wrong")
+    classifier._correction(plain, "wrong", {})
+    assert plain.get(CORRECTION) is None
