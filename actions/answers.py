@@ -223,6 +223,28 @@ def asked_start(text: Optional[str]) -> Optional[Start]:
     return Start(SEASONS[found.group(1).lower()], year, found.group(0).lower())
 
 
+# Words too common in admissions questions to say which bullet of an answer a question asks about.
+COMMON_WORDS = frozenset(
+    "about also apply applying application applications could deadline deadlines does "
+    "doing from have heinz into just know like many more much need program programs should than that "
+    "their there these they this those want what when where which will with would your mism msit".split()
+)
+
+
+def _stems(text: str) -> set:
+    return {word[:6] for word in re.findall(r"[a-z]{4,}", text.lower()) if word not in COMMON_WORDS}
+
+
+def asked_first(items: Sequence[str], question: str) -> List[str]:
+    """The bullets that share the most words with the question first ("when do I get a decision?":
+    the decision line before the dates), the rest in their own order: a compact answer must not hide
+    what was asked behind "More details"."""
+    asked = _stems(question)
+    if not asked:
+        return list(items)
+    return sorted(items, key=lambda item: -len(asked & _stems(item)))  # stable: ties keep their order
+
+
 class Answerer:
     """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts and
     ``today`` the office's day that dates are told relative to (``core/clock.py``)."""
@@ -234,6 +256,7 @@ class Answerer:
         self.contact = {"email": knowledge.contact.email, "phone": knowledge.contact.phone}
         self.too_late = False
         self.start: Optional[Start] = None
+        self.question = ""
         self.asked_unknowns: List[str] = []
 
     def answer(
@@ -245,6 +268,7 @@ class Answerer:
         topic = self.knowledge.topics[topic_id]
         self.too_late = too_late
         self.start = asked_start(question)
+        self.question = question
         self.asked_unknowns = topic.unknowns_asked(question)
         if topic_id == CONTACT_TOPIC:
             return self._contact(topic)
@@ -405,6 +429,7 @@ class Answerer:
         every = [*self._date_items(fact), *fact.items, *extra_items]
         if fact.late and timeline.deadlines(fact, self.today).next is not None:
             every.append(fact.late)  # said in the status once the last deadline has passed
+        every = asked_first(every, self.question)
         items = every if full else every[:COMPACT_ITEMS]
         lines.extend(f"• {item}" for item in items)
         hidden = len(every) - len(items)

@@ -314,6 +314,18 @@ def test_a_deadline_asked_for_a_start_comes_first_or_is_said_unknown(knowledge, 
     assert text == reply(knowledge, phrases, day, "deadlines", ["mism"]), text
 
 
+def test_the_bullet_a_follow_up_asks_about_comes_first(knowledge, phrases, mism, msit):
+    """A tryout's "when do i get a decision" and "what if i apply after the final round" got the
+    dates again, the line that answers them hidden behind "More details"."""
+    day = mism.deadlines()[0].date + datetime.timedelta(days=4)
+    for program, fact in (("mism", mism), ("msit", msit)):
+        text = reply(knowledge, phrases, day, "deadlines", [program], question="when do i get a decision")
+        decision = next(item for item in fact.items if "decision" in item)
+        assert text.split("• ")[1].startswith(decision), text
+    text = reply(knowledge, phrases, day, "deadlines", ["mism"], question="what if i apply after the final round")
+    assert f"• {mism.late}" in text and "More details" in text, text
+
+
 def test_a_named_start_is_read_from_the_question():
     assert answers.asked_start("can i still apply for the Spring 2027 start?") == answers.Start(
         "spring", 2027, "spring 2027"
