@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import phrases_from_domain
-from actions.context import current_knowledge
+from actions.context import current_knowledge, page_program
 from core.handoff import (
     HANDOFF_KEY_METADATA,
     HANDOFF_SLOT,
@@ -114,6 +114,12 @@ async def offer_person(dispatcher: CollectingDispatcher, domain: Dict[Text, Any]
         offer_follow_up(dispatcher, domain, availability)
 
 
+def handoff_program(tracker: Tracker) -> Optional[str]:
+    """The program the officer sees for the chat: the one discussed, else the page's (``/msit``)."""
+    program = tracker.get_slot("program")
+    return program if isinstance(program, str) and program else page_program(tracker)
+
+
 def visitor_key(tracker: Tracker) -> Optional[str]:
     """The hash of the widget's per-conversation secret, from the latest message's metadata."""
     metadata = (tracker.latest_message or {}).get("metadata")
@@ -147,7 +153,7 @@ class ActionStartHandoff(Action):
         if key is None:
             offer_follow_up(dispatcher, domain, Availability(False, "unreachable"))
             return []
-        result = await desk().queue(tracker.sender_id, key, tracker.get_slot("program"))
+        result = await desk().queue(tracker.sender_id, key, handoff_program(tracker))
         if not result.available:
             offer_follow_up(dispatcher, domain, result)
             return []

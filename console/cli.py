@@ -239,6 +239,8 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
             out.write(f"{when}  BOT      {turn.text}{buttons}\n{'':21}({turn.action or 'response'}){rated}\n")
         elif turn.kind == "session":
             out.write(f"{when}  --- session started ---\n")
+        elif turn.kind == "opened":
+            out.write(f"{when}  --- visitor opened the chat ---\n")
         elif turn.kind == "slot":
             out.write(f"{when}  slot {turn.action} = {turn.slot_value}\n")
     return 0

@@ -19,6 +19,9 @@ ANSWER_INTENT_PREFIX = "ask_"
 ANSWER_ACTION = "action_answer_topic"
 MISS_ACTION = "action_handle_miss"
 GREET_ACTION = "action_greet"
+# What the chat widget sends when it opens (widget/src/strings.js ``greetingPayload``): the page
+# greeting the visitor, not a message the visitor wrote.
+GREETING_PAYLOAD = "/greet"
 
 # What the NLU adds to a message's parse data beside Rasa's intent and ranking (bot/nlu/), which the
 # actions read: the two questions of a two-question message, its language (``en`` or another ISO
@@ -132,6 +135,9 @@ ANSWER_TYPE_LABELS: Dict[str, str] = {
 }
 # Replies the visitor may rate (the answers to a question), and the ones that suggest contacting a person.
 RATED_TYPES = ("knowledge", "known_unknown")
+# A reply saying the question is outside what the assistant covers ("I can only answer about MISM and
+# MSIT"): its question was not answered, whatever topic the NLU gave it.
+OUT_OF_SCOPE_TYPE = "out_of_scope"
 HANDOFF_TYPES = ("handoff",)
 # Replies that mean a person took the conversation over: a live hand-off the visitor accepted
 # (queued), or a follow-up request taken. A conversation with neither is *contained*.
@@ -158,6 +164,11 @@ def topic_labels(knowledge: "Knowledge") -> Dict[str, str]:
 def answer_type(utter_action: Optional[str]) -> Optional[str]:
     """``utter_unknown`` -> ``known_unknown``; ``None`` for small talk and unknown names."""
     return ANSWER_TYPES.get(utter_action or "")
+
+
+def replies_out_of_scope(utter_action: Optional[str]) -> bool:
+    """Whether this response tells the visitor their question is outside what the assistant covers."""
+    return answer_type(utter_action) == OUT_OF_SCOPE_TYPE
 
 
 def responses_of(types: Any) -> List[str]:

@@ -49,8 +49,9 @@ logger = logging.getLogger(__name__)
 # each conversation an opaque reference; version 3 adds answers, feedback and hand-off counts;
 # version 4 adds live hand-offs and follow-ups taken per conversation, the conversation's hand-off
 # state, and marks visitor messages written to a person: older summaries are rebuilt on start
-# (see _migrate); version 6 gives each login a role.
-SCHEMA_VERSION = 6
+# (see _migrate); version 6 gives each login a role; version 7 marks button clicks and questions
+# replied to as out of scope, and leaves the widget's greeting out of the visitor's messages.
+SCHEMA_VERSION = 7
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -132,11 +133,26 @@ messages = sa.Table(
     sa.Column("feedback", sa.String(8)),
     # Written while a person owned the conversation (live hand-off): a message to staff, never a miss.
     sa.Column("to_person", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A button click (a payload Rasa takes as its intent): the visitor typed nothing, so never a miss.
+    sa.Column("clicked", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The assistant replied that it is outside what it covers (another degree): a miss, whatever the intent.
+    sa.Column("out_of_scope", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("staff_messages_sender", "sender_id"),
-    sa.Index("staff_messages_day", "timestamp", "intent", "confidence", "feedback", "to_person"),
+    sa.Index(
+        "staff_messages_day", "timestamp", "intent", "confidence", "feedback", "to_person", "clicked", "out_of_scope"
+    ),
     # Covers the missed-questions page: group by text, filter by intent/confidence/time.
     sa.Index(
-        "staff_messages_missed", "norm_text", "timestamp", "confidence", "intent", "feedback", "to_person", "sender_id"
+        "staff_messages_missed",
+        "norm_text",
+        "timestamp",
+        "confidence",
+        "intent",
+        "feedback",
+        "to_person",
+        "clicked",
+        "out_of_scope",
+        "sender_id",
     ),
 )
 answers = sa.Table(
@@ -479,9 +495,11 @@ class ConsoleDatabase:
         4 -> 5: hand-offs gain ``since_event`` (added in place: staff's work is kept), and the summary
         counts are named for what they count (``contact_suggestions``, ``live_chats``); 5 -> 6: logins
         gain a ``role`` (existing ones become editors, as they could do everything before), and assigned
-        questions are copied into ``staff_training_examples``.
-        Summaries are derived from ``events`` alone, so up to version 5 they are
-        dropped, recreated and read again from the first event.
+        questions are copied into ``staff_training_examples``; 6 -> 7: visitor messages gain ``clicked``
+        and ``out_of_scope``, and the widget's greeting is no longer a visitor message.
+        Summaries are derived from ``events`` alone, so up to version 6 they are
+        dropped, recreated and read again from the first event (staff's reviews are keyed by event ids
+        and kept).
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
         add_missing_column(connection, handoffs.c.since_event)  # 4 -> 5: where a hand-off's chat starts
@@ -502,7 +520,7 @@ class ConsoleDatabase:
             )
             columns = ["event_id", "sender_id", "text", "intent", "added_by", "added_at"]
             connection.execute(sa.insert(training_examples).from_select(columns, assigned))
-        if stored < 5:
+        if stored < 7:
             for table in SUMMARY_TABLES:
                 table.drop(connection, checkfirst=True)
             metadata.create_all(connection, tables=list(SUMMARY_TABLES))

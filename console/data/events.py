@@ -22,12 +22,15 @@ from core.topics import (
     COMPLAINT_INTENT,
     FEEDBACK_ENTITY,
     FEEDBACK_INTENT,
+    GREETING_PAYLOAD,
     MISS_ACTION,
     MISS_INTENTS,
     NOT_HELPFUL,
+    OUT_OF_SCOPE_INTENT,
     answer_type,
     asks_feedback,
     feedback_value,
+    replies_out_of_scope,
 )
 
 # Actions that only mark turn boundaries; the transcript does not show them.
@@ -39,6 +42,11 @@ NAME_LIMIT = 255
 FEEDBACK_LABELS = {"yes": "Helpful", "no": "Not helpful"}
 # Why a question whose answer the visitor marked "not helpful" is in the missed queue.
 NOT_HELPFUL_REASON = "not helpful"
+# Why a question the assistant replied to as outside what it covers is missed, whatever its intent.
+OUT_OF_SCOPE_REASON = MISS_INTENTS[OUT_OF_SCOPE_INTENT]
+# Slots Rasa keeps for itself, never shown to staff: ``session_started_metadata`` (Rasa's
+# ``SESSION_START_METADATA_SLOT``) holds the widget's metadata of the session's first message.
+HIDDEN_SLOTS = frozenset({"session_started_metadata"})
 
 
 def too_large_note(length: Any) -> str:
@@ -90,6 +98,16 @@ class UserMessage:
 
     def values_of(self, entity: str) -> List[Any]:
         return [value for name, value in self.entities if name == entity]
+
+    @property
+    def clicked(self) -> bool:
+        """Sent by a button (``/intent{...}``): Rasa takes its intent as given, so it is never a missed question."""
+        return parse_payload(self.text) is not None
+
+    @property
+    def opens_chat(self) -> bool:
+        """The widget's greeting payload, sent when the chat opens: not something the visitor wrote."""
+        return self.text.strip() == GREETING_PAYLOAD
 
 
 def _name(value: Any) -> Optional[str]:
@@ -162,7 +180,7 @@ class Turn:
 
     event_id: int
     sender_id: str
-    kind: str  # visitor | bot | session | slot | action
+    kind: str  # visitor | bot | session | slot | action | opened (the widget's greeting on opening)
     timestamp: Optional[float]
     text: str = ""
     intent: Optional[str] = None
@@ -225,11 +243,11 @@ class Turn:
 
 def _rate(context: "_Context", value: Optional[str]) -> None:
     """The visitor's feedback on the answer just before it (for "not helpful", its question becomes
-    a miss); then nothing is left to rate until the next answer."""
+    a miss, unless it was a button click); then nothing is left to rate until the next answer."""
     if context.rated is not None:
         context.rated.feedback = value
         question = context.rated_question
-        if value == NOT_HELPFUL and question is not None and question.miss_reason is None:
+        if value == NOT_HELPFUL and question is not None and question.miss_reason is None and not question.payload:
             question.miss_reason = NOT_HELPFUL_REASON
     context.rated = context.rated_question = None
 
@@ -301,12 +319,15 @@ class TurnBuilder:
             return self._bot(load_data(row["data"]), context, base)
         if kind == "slot":
             data = load_data(row["data"])
-            if row.get("action_name") == HANDOFF_SLOT:
+            name = _name(row.get("action_name") or data.get("name"))
+            if name == HANDOFF_SLOT:
                 value = data.get("value")
                 context.handoff_state = value if isinstance(value, str) else None
+            if name in HIDDEN_SLOTS:
+                return None
             return Turn(
                 kind="slot",
-                action=_name(row.get("action_name") or data.get("name")),
+                action=name,
                 slot_value=self.mask(clean_value(data.get("value"))),
                 **base,
             )
@@ -334,6 +355,11 @@ class TurnBuilder:
 
     def _visitor(self, data: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Turn:
         message = parse_user(data)
+        if message.opens_chat:
+            # The widget greeting on opening: a marker, neither a visitor message nor a question.
+            context.offered, context.action = [], None
+            return Turn(kind="opened", intent=message.intent, **base)
+        asks_assistant = not (context.to_person or message.clicked)
         turn = Turn(
             kind="visitor",
             text=self.mask(message.text),
@@ -341,7 +367,7 @@ class TurnBuilder:
             confidence=message.confidence,
             entities=[(name, self.mask(value)) for name, value in message.entities],
             ranking=message.ranking[:5],
-            miss_reason=None if context.to_person else miss_reason(message.intent, message.confidence, self.threshold),
+            miss_reason=miss_reason(message.intent, message.confidence, self.threshold) if asks_assistant else None,
             **base,
         )
         if message.intent == FEEDBACK_INTENT:
@@ -394,6 +420,11 @@ class TurnBuilder:
             turn.action = turn.policy = turn.action_confidence = None
         if asks_feedback(turn.utter_action) and self.rate_earlier_turns:
             context.rated, context.rated_question = turn, context.question
+        question = context.question
+        if replies_out_of_scope(turn.utter_action) and question is not None and question.miss_reason is None:
+            # "I can only answer about MISM and MSIT": the question was not answered, whatever its intent.
+            if not (context.to_person or question.payload):
+                question.miss_reason = OUT_OF_SCOPE_REASON
         return turn
 
     def build(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Turn]:

@@ -30,13 +30,19 @@ c, m = conversations.c, messages.c
 
 
 def missed(threshold: float) -> Any:
-    """A visitor message the assistant missed: no intent, a miss intent, low confidence, or an answer
-    the visitor marked "not helpful". Messages written to a person during a live hand-off (or
-    answering the follow-up form) were not questions for the assistant and are never missed."""
+    """A visitor message the assistant missed: no intent, a miss intent, low confidence, a reply saying
+    it is out of scope, or an answer the visitor marked "not helpful". Messages written to a person
+    during a live hand-off (or answering the follow-up form) were not questions for the assistant, and
+    a button click is not a typed question: neither is ever missed."""
     return sa.and_(
         m.to_person == sa.false(),
+        m.clicked == sa.false(),
         sa.or_(
-            m.intent.is_(None), m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold, m.feedback == NOT_HELPFUL
+            m.intent.is_(None),
+            m.intent.in_(list(MISS_INTENTS)),
+            m.confidence < threshold,
+            m.out_of_scope == sa.true(),
+            m.feedback == NOT_HELPFUL,
         ),
     )
 
@@ -49,7 +55,7 @@ def contained() -> Any:
 def miss_reason(reason: str, threshold: float) -> Any:
     return {
         "fallback": sa.or_(m.intent == FALLBACK_INTENT, m.intent.is_(None)),
-        "out_of_scope": m.intent == OUT_OF_SCOPE_INTENT,
+        "out_of_scope": sa.or_(m.intent == OUT_OF_SCOPE_INTENT, m.out_of_scope == sa.true()),
         "low_confidence": sa.and_(m.intent.not_in(list(MISS_INTENTS)), m.confidence < threshold),
         "not_helpful": m.feedback == NOT_HELPFUL,
     }[reason]

@@ -75,6 +75,7 @@ from core.topics import (
     RATED_TYPES,
     answer_type,
     feedback_value,
+    replies_out_of_scope,
     responses_of,
 )
 
@@ -180,6 +181,8 @@ class Folded:
     complaints: List[Tuple[str, int]] = field(default_factory=list)
     late_topics: List[Tuple[str, int, str]] = field(default_factory=list)
     followups: List[Dict[str, Any]] = field(default_factory=list)
+    # Out-of-scope replies ``(sender, event id)`` whose question is in an earlier batch.
+    late_out_of_scope: List[Tuple[str, int]] = field(default_factory=list)
 
 
 def fold_events(
@@ -191,7 +194,7 @@ def fold_events(
     conversations as they were before it (their hand-off and form state carries on)."""
     folded = Folded()
     stored = stored or {}
-    last_question: Dict[str, int] = {}
+    asked: Dict[str, List[Dict[str, Any]]] = {}  # each sender's question rows in this batch, in order
     open_answer: Dict[str, Dict[str, Any]] = {}  # the answer whose action is still running, per sender
     interrupted: Set[str] = set()  # senders with a non-slot event earlier in this batch
     for row in rows:
@@ -210,10 +213,16 @@ def fold_events(
             if is_staff_event(load_data(row["data"]).get("metadata")):
                 continue  # a staff member's message: not an assistant reply
             delta.bot_messages += 1
-            answer = _fold_bot(delta, row, last_question.get(sender))
+            questions = asked.get(sender) or []
+            answer = _fold_bot(delta, row, questions[-1]["event_id"] if questions else None)
             if answer is not None:
                 folded.answers.append(answer)
                 open_answer[sender] = answer
+                if replies_out_of_scope(answer["response"]):
+                    if questions:
+                        _fold_out_of_scope(delta, questions)
+                    else:
+                        folded.late_out_of_scope.append((sender, row["id"]))
             continue
         if kind == "slot":
             _fold_slot(delta, row, vocabulary)
@@ -232,6 +241,8 @@ def fold_events(
         if kind == "user":
             open_answer.pop(sender, None)
             message = parse_user(load_data(row["data"]))
+            if message.opens_chat:
+                continue  # the widget greeting on opening: the visitor wrote nothing
             if message.intent == FEEDBACK_INTENT:
                 value = next(filter(None, map(feedback_value, message.values_of(FEEDBACK_ENTITY))), None)
                 if value:
@@ -239,14 +250,37 @@ def fold_events(
                     if value == NOT_HELPFUL:
                         delta.not_helpful += 1
             else:
-                folded.questions.append(_fold_user(delta, row, message, vocabulary))
-                last_question[sender] = row["id"]
+                question = _fold_user(delta, row, message, vocabulary)
+                folded.questions.append(question)
+                asked.setdefault(sender, []).append(question)
                 if message.intent == COMPLAINT_INTENT:
                     folded.complaints.append((sender, row["id"]))
                     delta.not_helpful += 1
         else:  # an action or a session start ends the previous action's events
             open_answer.pop(sender, None)
     return folded
+
+
+def _hard_miss(intent: Optional[str]) -> bool:
+    """Whether a message's intent alone makes it a miss (none, or a miss intent)."""
+    return not intent or intent in MISS_INTENTS
+
+
+def _fold_out_of_scope(delta: ConversationDelta, questions: List[Dict[str, Any]]) -> None:
+    """The assistant said the latest of ``questions`` (this batch's, in order) is outside what it
+    covers: it is a miss, and its intent is no topic the visitor asked about."""
+    question = questions[-1]
+    if question["to_person"] or question["clicked"] or question["out_of_scope"]:
+        return
+    question["out_of_scope"] = True
+    if not _hard_miss(question["intent"]):
+        delta.hard_misses += 1
+    delta.intents = _asked_intents(questions)
+
+
+def _asked_intents(questions: Iterable[Mapping[str, Any]]) -> Set[str]:
+    """The intents of questions put to the assistant (not to a person, not replied to as out of scope)."""
+    return {q["intent"] for q in questions if q["intent"] and not q["to_person"] and not q["out_of_scope"]}
 
 
 def _fold_state_slot(folded: Folded, delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
@@ -314,9 +348,9 @@ def _fold_user(
     # Written to a person or to the follow-up form: neither a miss nor a topic asked of the assistant.
     to_person = delta.to_person
     if not to_person:
-        if not message.intent or message.intent in MISS_INTENTS:
-            delta.hard_misses += 1
-        delta.min_confidence = _min(delta.min_confidence, message.confidence)
+        if not message.clicked:  # a click names its intent itself: never a miss
+            delta.hard_misses += 1 if _hard_miss(message.intent) else 0
+            delta.min_confidence = _min(delta.min_confidence, message.confidence)
         if message.intent:
             delta.intents.add(message.intent)
     delta.programs.update(filter(None, map(vocabulary.normalise_program, message.values_of("program"))))
@@ -335,6 +369,8 @@ def _fold_user(
         "confidence": message.confidence,
         "feedback": None,
         "to_person": to_person,
+        "clicked": message.clicked,
+        "out_of_scope": False,
     }
 
 
@@ -376,6 +412,10 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
     # Keyed by the event: a re-read (rebuild, late commit) never resets staff's work on a request.
     upsert(connection, followups, folded.followups, ["event_id"])
     _link_answers(connection, folded)
+    for sender, event_id in folded.late_out_of_scope:
+        stored = _late_out_of_scope(connection, sender, event_id, deltas[sender])
+        if stored is not None:
+            existing[sender] = {**(existing.get(sender) or {}), "intents": stored}
     if not deltas:
         return
     updates = [
@@ -383,6 +423,30 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
         for sender_id, delta in deltas.items()
     ]
     upsert(connection, conversations, updates, ["sender_id"], _SUMMARY_COLUMNS)
+
+
+def _late_out_of_scope(connection: Connection, sender: str, event_id: int, delta: ConversationDelta) -> Optional[str]:
+    """An out-of-scope reply whose question is in an earlier batch: marks that question (a miss, counted
+    in ``delta``) and returns the conversation's intents without it (``None`` when nothing changed)."""
+    question = connection.execute(
+        sa.select(
+            messages.c.event_id, messages.c.intent, messages.c.to_person, messages.c.clicked, messages.c.out_of_scope
+        )
+        .where(messages.c.sender_id == sender, messages.c.event_id < event_id)
+        .order_by(messages.c.event_id.desc())
+        .limit(1)
+    ).first()
+    if question is None or question.to_person or question.clicked or question.out_of_scope:
+        return None
+    connection.execute(sa.update(messages).where(messages.c.event_id == question.event_id).values(out_of_scope=True))
+    if not _hard_miss(question.intent):
+        delta.hard_misses += 1
+    rows = connection.execute(
+        sa.select(messages.c.intent, messages.c.to_person, messages.c.out_of_scope).where(
+            messages.c.sender_id == sender
+        )
+    )
+    return _join(_asked_intents(row._mapping for row in rows))
 
 
 def _link_answers(connection: Connection, folded: Folded) -> None:

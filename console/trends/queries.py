@@ -118,7 +118,8 @@ class TrendQueries:
             self._add(message_counts, index, row["d"], row["n"])
             self._add(missed_counts, index, row["d"], row["missed"] or 0)
         n = sa.func.count().label("n")
-        asked = sa.and_(written, m.to_person == sa.false())
+        # Topics asked of the assistant: not messages to a person, nor questions it said it does not cover.
+        asked = sa.and_(written, m.to_person == sa.false(), m.out_of_scope == sa.false())
         topic_query = sa.select(m.intent, n).where(asked).group_by(m.intent).order_by(n.desc(), m.intent)
         topics = [(row["intent"], int(row["n"])) for row in self.store.rows(topic_query) if is_topic(row["intent"])]
         programs: Dict[str, List[int]] = {program: [0] * len(days) for program in program_ids}

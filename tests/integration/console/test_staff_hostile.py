@@ -285,7 +285,7 @@ def test_a_version_4_console_keeps_its_handoffs_and_gains_event_ids(console, db_
 
 def test_a_version_5_console_keeps_its_logins_as_editors_and_its_assigned_questions(console, db_url):
     """6 adds a role to every login (existing ones could do everything, so they become editors) and
-    copies the questions staff assigned into the training examples; no summary is rebuilt."""
+    copies the questions staff assigned into the training examples, before 7 rebuilds the summaries."""
     from console.data.database import message_reviews, messages, training_examples, users
 
     event_id = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
@@ -311,11 +311,51 @@ def test_a_version_5_console_keeps_its_logins_as_editors_and_its_assigned_questi
         upgraded.create_schema()
         with upgraded.connect() as connection:
             assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
-            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == watermark, "not rebuilt"
+            assert watermark and connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0, "rebuilt for 7"
             assert (
                 connection.execute(sa.select(users.c.role).where(users.c.username == "old-hand")).scalar() == "editor"
             )
             copied = connection.execute(sa.select(training_examples.c.intent, training_examples.c.added_by)).all()
         assert copied == [("ask_cost", "old-hand")]
+    finally:
+        upgraded.dispose()
+
+
+def test_a_version_6_console_reads_its_summaries_again_and_keeps_staffs_work(console, db_url):
+    """7 marks button clicks and questions replied to as out of scope, and no longer counts the widget's
+    greeting as a visitor message: summaries of version 6 are read again; staff's reviews stay."""
+    from console.data.database import training_examples
+
+    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
+    with console.store.session_scope() as connection:
+        connection.execute(sa.insert(message_reviews).values(**question, status="dismissed", updated_by="jane"))
+        connection.execute(sa.update(sync_state).values(schema_version=6))
+        examples = connection.execute(sa.select(sa.func.count()).select_from(training_examples)).scalar()
+    with console.store.engine.begin() as connection:  # the table as version 6 declared it
+        messages.drop(connection)
+        version_6 = sa.Table(
+            messages.name,
+            sa.MetaData(),
+            *[
+                sa.Column(c.name, c.type, primary_key=c.primary_key)
+                for c in messages.c
+                if c.name not in ("clicked", "out_of_scope")
+            ],
+        )
+        version_6.create(connection)
+    upgraded = ConsoleDatabase(db_url)
+    try:
+        upgraded.create_schema()
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
+            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
+            columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
+        assert {"clicked", "out_of_scope"} <= columns
+        console.refresh(force=True)
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sa.func.count()).select_from(messages)).scalar() > 0
+            kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
+            assert kept == [(question["event_id"], "dismissed")]
+            assert connection.execute(sa.select(sa.func.count()).select_from(training_examples)).scalar() == examples
     finally:
         upgraded.dispose()
