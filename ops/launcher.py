@@ -438,6 +438,36 @@ def refuse_workers_without_redis(settings: Settings) -> None:
         )
 
 
+def taken_ports(settings: Settings) -> List[str]:
+    """The stack's ports another process already listens on, each with the setting that names it."""
+    taken = []
+    for name, port in (
+        ("WEB_PORT", settings.web_port),
+        ("RASA_PORT", settings.rasa_port),
+        ("ACTION_PORT", settings.action_port),
+    ):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
+            try:
+                sock.bind((settings.host, port))
+            except OSError:
+                taken.append(f"{name}={port}")
+    return taken
+
+
+def refuse_taken_ports(settings: Settings) -> None:
+    """Exit before starting anything when a port is in use: a second ``make run`` beside a running
+    one restarted its servers forever on "Address already in use", and stopping it deleted the
+    first stack's runtime files."""
+    taken = taken_ports(settings)
+    if taken:
+        sys.exit(
+            f"Not started: {', '.join(taken)} already in use, probably by another `make run` (stop it with "
+            "Ctrl-C in its terminal) or another program. Set free ports, e.g. WEB_PORT=8100 RASA_PORT=5105 "
+            "ACTION_PORT=5155 make run."
+        )
+
+
 class StopRequested(Exception):
     """SIGTERM or SIGHUP arrived while the stack was starting: stop what started, then exit."""
 
@@ -459,6 +489,7 @@ def main() -> None:
     settings = load_settings()
     refuse_without_database(settings.database_url)
     refuse_workers_without_redis(settings)
+    refuse_taken_ports(settings)
     # RASA_MODEL: another trained model (the benchmark compares a console candidate with the current one).
     stack = Stack(settings, model=Path(os.environ.get("RASA_MODEL") or DEFAULT_MODEL))
     print("Starting the action server, the Rasa server (loading the model takes ~30 s) and the web server...")

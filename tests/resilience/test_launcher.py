@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
 import sys
 import urllib.request
 
@@ -12,7 +13,7 @@ import pytest
 
 from core.settings import Settings
 from core.stack_status import read_stack_status
-from ops.launcher import RESTART_DELAYS, STABLE_AFTER, Stack, free_port
+from ops.launcher import RESTART_DELAYS, STABLE_AFTER, VAR_DIR, Stack, free_port
 from tests.support.launched import Launched
 
 pytestmark = pytest.mark.slow
@@ -32,6 +33,24 @@ def test_launcher_prints_urls_and_stops_everything_on_ctrl_c(trained_model, tmp_
     ):
         with urllib.request.urlopen(url, timeout=5) as response:
             assert response.status == 200
+
+    # A second `make run` on the same ports refuses at once and leaves the first stack alone (it used
+    # to restart its servers forever on "Address already in use", then delete the first's files).
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    second = Launched(second_dir, ports=ports)
+    try:
+        assert second.process.wait(60) != 0
+    except subprocess.TimeoutExpired:
+        second.stop()
+        raise AssertionError("a second launcher on the same ports kept running: " + "".join(second.output)) from None
+    refusal = "".join(second.output)
+    assert "Not started:" in refusal and f"WEB_PORT={ports['WEB_PORT']}" in refusal, refusal
+    assert "already in use" in refusal and "Starting the action server" not in refusal, refusal
+    first_status = read_stack_status(str(VAR_DIR / f"stack-{ports['WEB_PORT']}.json"))
+    assert first_status and first_status != {"stack": "unknown"}, "the first stack's status file is still there"
+    with urllib.request.urlopen(launched.url("WEB_PORT", "/healthz"), timeout=5) as response:
+        assert response.status == 200
 
     everything = launched.stop()
     assert launched.process.returncode == 0

@@ -12,7 +12,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from core.settings import PROJECT_ROOT
 from ops.launcher import free_port
@@ -24,8 +24,8 @@ TOKEN = f"edge-token-{uuid.uuid4().hex}"
 class Launched:
     """``python -m ops.launcher`` as ``make run`` starts it, with its output collected."""
 
-    def __init__(self, tmp_path: Path, **extra_env: str) -> None:
-        self.ports = {"WEB_PORT": free_port(), "RASA_PORT": free_port(), "ACTION_PORT": free_port()}
+    def __init__(self, tmp_path: Path, ports: Optional[Dict[str, int]] = None, **extra_env: str) -> None:
+        self.ports = ports or {"WEB_PORT": free_port(), "RASA_PORT": free_port(), "ACTION_PORT": free_port()}
         env = {
             **os.environ,
             **extra_env,
