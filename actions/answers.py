@@ -235,14 +235,22 @@ def _stems(text: str) -> set:
     return {word[:6] for word in re.findall(r"[a-z]{4,}", text.lower()) if word not in COMMON_WORDS}
 
 
-def asked_first(items: Sequence[str], question: str) -> List[str]:
+def asked_first(groups: Sequence[Sequence[str]], question: str) -> List[str]:
     """The bullets that share the most words with the question first ("when do I get a decision?":
     the decision line before the dates), the rest in their own order: a compact answer must not hide
-    what was asked behind "More details"."""
+    what was asked behind "More details". A group (the dates) moves as one, keeping its order."""
     asked = _stems(question)
-    if not asked:
-        return list(items)
-    return sorted(items, key=lambda item: -len(asked & _stems(item)))  # stable: ties keep their order
+
+    def score(group: Sequence[str]) -> int:
+        return max((len(asked & _stems(item)) for item in group), default=0)
+
+    # Stable; on a tie a single bullet goes before a group (the status lines already tell the dates).
+    ordered = (
+        sorted(groups, key=lambda group: (-score(group), score(group) > 0 and len(group) > 1))
+        if asked
+        else list(groups)
+    )
+    return [item for group in ordered for item in group]
 
 
 class Answerer:
@@ -426,10 +434,10 @@ class Answerer:
         if not lead:
             lines.extend(status)
         lines.append(fact.text)
-        every = [*self._date_items(fact), *fact.items, *extra_items]
+        groups: List[Sequence[str]] = [self._date_items(fact), *([item] for item in [*fact.items, *extra_items])]
         if fact.late and timeline.deadlines(fact, self.today).next is not None:
-            every.append(fact.late)  # said in the status once the last deadline has passed
-        every = asked_first(every, self.question)
+            groups.append([fact.late])  # said in the status once the last deadline has passed
+        every = asked_first(groups, self.question)
         items = every if full else every[:COMPACT_ITEMS]
         lines.extend(f"• {item}" for item in items)
         hidden = len(every) - len(items)

@@ -55,12 +55,19 @@ def msit(knowledge) -> Fact:
 
 
 def reply(
-    knowledge, phrases, day: datetime.date, topic: str, programs: List[str], too_late: bool = False, question: str = ""
+    knowledge,
+    phrases,
+    day: datetime.date,
+    topic: str,
+    programs: List[str],
+    too_late: bool = False,
+    question: str = "",
+    full: bool = False,
 ) -> str:
     """The answer's text on ``day``: one program (its page, or named) or none (the home page)."""
     answerer = answers.Answerer(knowledge, phrases, day)
     context = answers.Context(programs, named=bool(programs))
-    result = answerer.answer(topic, context, too_late=too_late, question=question)
+    result = answerer.answer(topic, context, full=full, too_late=too_late, question=question)
     return result.variables["body"]
 
 
@@ -324,6 +331,11 @@ def test_the_bullet_a_follow_up_asks_about_comes_first(knowledge, phrases, mism,
         assert text.split("• ")[1].startswith(decision), text
     text = reply(knowledge, phrases, day, "deadlines", ["mism"], question="what if i apply after the final round")
     assert f"• {mism.late}" in text and "More details" in text, text
+    # The dates move as one list, in their order, however many of them the question names.
+    text = reply(knowledge, phrases, day, "deadlines", ["msit"], question="can i apply for the spring start", full=True)
+    shown = [line for line in text.splitlines() if any(line.startswith(f"• {d.label}:") for d in msit.deadlines())]
+    assert shown == sorted(shown, key=lambda line: [d.label for d in msit.deadlines()].index(line[2:].split(":")[0]))
+    assert len(shown) == len(msit.deadlines()), text
 
 
 def test_a_named_start_is_read_from_the_question():
