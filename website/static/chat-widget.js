@@ -36,6 +36,7 @@
     placeholder: "Type your question…",
     send: "Send",
     hint: "Press Enter to send, Shift+Enter for a new line. Up to {max} characters.",
+    pasteCut: "Only the first {max} characters fit: the end of what you pasted was left out.",
     newTab: "opens in a new tab",
     suggestedReplies: "Suggested replies",
     notSent: "Not sent. ",
@@ -826,6 +827,17 @@
       var len = n.input.value.length;
       n.counter.textContent = len + "/" + this.opts.maxLength;
       n.counter.classList.toggle("hc-counter--full", len >= this.opts.maxLength);
+      if (len < this.opts.maxLength) n.cut.hidden = true;
+    };
+    Widget2.prototype.notePaste = function(event) {
+      var data = event.clipboardData || window.clipboardData;
+      var pasted = data && data.getData ? String(data.getData("text") || "") : "";
+      var input = this.nodes.input;
+      var selected = Math.max(0, (input.selectionEnd || 0) - (input.selectionStart || 0));
+      var room = this.opts.maxLength - (input.value.length - selected);
+      if (pasted.length <= room) return;
+      this.nodes.cut.textContent = fill(this.opts.strings.pasteCut, { max: this.opts.maxLength });
+      this.nodes.cut.hidden = false;
     };
     Widget2.prototype.autosize = function() {
       var input = this.nodes.input;
@@ -1097,6 +1109,7 @@
       text: fill(t.hint, { max: o.maxLength })
     });
     var newTab = el("div", { id: ids.newTab, hidden: true, text: t.newTab });
+    var cut = el("div", { className: "hc-cut", role: "status", "aria-live": "polite", hidden: true });
     var panel = el("section", {
       id: ids.panel,
       className: "hc-panel",
@@ -1110,6 +1123,7 @@
       handoffBar,
       body,
       form,
+      cut,
       hint,
       newTab
     ]);
@@ -1129,6 +1143,7 @@
       send,
       form,
       counter,
+      cut,
       restart,
       close,
       handoffBar,
@@ -1193,6 +1208,9 @@
     n.input.addEventListener("input", function() {
       self.updateCounter();
       self.autosize();
+    });
+    n.input.addEventListener("paste", function(event) {
+      self.notePaste(event);
     });
     window.addEventListener("storage", this.onStorage);
     window.addEventListener("online", this.onOnline);

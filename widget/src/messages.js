@@ -219,6 +219,19 @@ export function addMessages(Widget) {
     var len = n.input.value.length;
     n.counter.textContent = len + "/" + this.opts.maxLength;
     n.counter.classList.toggle("hc-counter--full", len >= this.opts.maxLength);
+    if (len < this.opts.maxLength) n.cut.hidden = true; // shortened, or sent: the notice no longer holds
+  };
+
+  /** A paste longer than the room left in the box is cut by its maxlength: say so, not silently. */
+  Widget.prototype.notePaste = function (event) {
+    var data = event.clipboardData || window.clipboardData;
+    var pasted = data && data.getData ? String(data.getData("text") || "") : "";
+    var input = this.nodes.input;
+    var selected = Math.max(0, (input.selectionEnd || 0) - (input.selectionStart || 0));
+    var room = this.opts.maxLength - (input.value.length - selected);
+    if (pasted.length <= room) return;
+    this.nodes.cut.textContent = fill(this.opts.strings.pasteCut, { max: this.opts.maxLength });
+    this.nodes.cut.hidden = false;
   };
 
   Widget.prototype.autosize = function () {

@@ -21,6 +21,7 @@ export var STRINGS = {
   placeholder: "Type your question…",
   send: "Send",
   hint: "Press Enter to send, Shift+Enter for a new line. Up to {max} characters.",
+  pasteCut: "Only the first {max} characters fit: the end of what you pasted was left out.",
   newTab: "opens in a new tab",
   suggestedReplies: "Suggested replies",
   notSent: "Not sent. ",

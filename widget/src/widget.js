@@ -132,6 +132,8 @@ Widget.prototype.mount = function () {
     text: fill(t.hint, { max: o.maxLength }),
   });
   var newTab = el("div", { id: ids.newTab, hidden: true, text: t.newTab });
+  // Said when a paste did not fit in the message box (its maxlength cuts it silently otherwise).
+  var cut = el("div", { className: "hc-cut", role: "status", "aria-live": "polite", hidden: true });
 
   var panel = el("section", {
     id: ids.panel,
@@ -146,6 +148,7 @@ Widget.prototype.mount = function () {
     handoffBar,
     body,
     form,
+    cut,
     hint,
     newTab,
   ]);
@@ -158,7 +161,7 @@ Widget.prototype.mount = function () {
   ]);
   this.nodes = {
     root: root, launcher: launcher, panel: panel, log: log, body: body, typing: typing,
-    input: input, send: send, form: form, counter: counter, restart: restart, close: close,
+    input: input, send: send, form: form, counter: counter, cut: cut, restart: restart, close: close,
     handoffBar: handoffBar, handoffStatus: handoffStatus, handoffEnd: handoffEnd,
   };
 
@@ -226,6 +229,9 @@ Widget.prototype.bindEvents = function () {
   n.input.addEventListener("input", function () {
     self.updateCounter();
     self.autosize();
+  });
+  n.input.addEventListener("paste", function (event) {
+    self.notePaste(event);
   });
   window.addEventListener("storage", this.onStorage);
   window.addEventListener("online", this.onOnline);

@@ -609,3 +609,30 @@ test("a destroyed widget drops a reply still on its way: nothing saved over the 
   assert.equal(requests.length, 1, "nothing else was requested");
   assert.equal(next.offline, false);
 });
+
+/** Paste `text` into the message box as a browser does: the event, then the box cut to its maxlength. */
+function paste(widget, text) {
+  const input = widget.nodes.input;
+  const event = new window.Event("paste", { bubbles: true, cancelable: true });
+  Object.defineProperty(event, "clipboardData", { value: { getData: () => text } });
+  input.dispatchEvent(event);
+  input.value = (input.value + text).slice(0, widget.opts.maxLength);
+  input.dispatchEvent(new window.Event("input", { bubbles: true }));
+}
+
+test("a paste longer than the box holds is said to be cut, and the notice goes once the text fits", async () => {
+  fakeRasa(() => []);
+  const widget = loadWidget();
+  widget.open();
+  const cut = widget.nodes.cut;
+  paste(widget, "a short question?");
+  assert.equal(cut.hidden, true, "a paste that fits says nothing");
+  widget.nodes.input.value = "";
+  paste(widget, "x".repeat(DEFAULTS.maxLength + 500));
+  assert.equal(cut.hidden, false);
+  assert.match(cut.textContent, new RegExp(`Only the first ${DEFAULTS.maxLength} characters fit`));
+  assert.equal(cut.getAttribute("role"), "status", "announced to screen readers");
+  widget.nodes.input.value = "shorter now";
+  widget.nodes.input.dispatchEvent(new window.Event("input", { bubbles: true }));
+  assert.equal(cut.hidden, true);
+});
