@@ -36,7 +36,9 @@
     placeholder: "Type your question…",
     send: "Send",
     hint: "Press Enter to send, Shift+Enter for a new line. Up to {max} characters.",
+    // Under the message box when text would not fit in it (its maxlength cuts it silently otherwise):
     pasteCut: "Only the first {max} characters fit: the end of what you pasted was left out.",
+    typedFull: "That's the limit: a message can be up to {max} characters.",
     newTab: "opens in a new tab",
     suggestedReplies: "Suggested replies",
     notSent: "Not sent. ",
@@ -827,17 +829,21 @@
       var len = n.input.value.length;
       n.counter.textContent = len + "/" + this.opts.maxLength;
       n.counter.classList.toggle("hc-counter--full", len >= this.opts.maxLength);
-      if (len < this.opts.maxLength) n.cut.hidden = true;
+      if (len < this.opts.maxLength) this.setCut("");
     };
-    Widget2.prototype.notePaste = function(event) {
-      var data = event.clipboardData || window.clipboardData;
-      var pasted = data && data.getData ? String(data.getData("text") || "") : "";
+    Widget2.prototype.noteInsert = function(text, how) {
       var input = this.nodes.input;
-      var selected = Math.max(0, (input.selectionEnd || 0) - (input.selectionStart || 0));
-      var room = this.opts.maxLength - (input.value.length - selected);
-      if (pasted.length <= room) return;
-      this.nodes.cut.textContent = fill(this.opts.strings.pasteCut, { max: this.opts.maxLength });
-      this.nodes.cut.hidden = false;
+      var max = this.opts.maxLength;
+      var added = String(text || "").replace(/\r\n?/g, "\n").length;
+      var replaced = how === "drop" ? 0 : Math.max(0, (input.selectionEnd || 0) - (input.selectionStart || 0));
+      if (!added || added <= max - (input.value.length - replaced)) return;
+      var t = this.opts.strings;
+      if (how === "typed" && this.nodes.cut.textContent) return;
+      this.setCut(fill(how === "typed" ? t.typedFull : t.pasteCut, { max }));
+    };
+    Widget2.prototype.setCut = function(text) {
+      var cut = this.nodes.cut;
+      if (cut.textContent !== text) cut.textContent = text;
     };
     Widget2.prototype.autosize = function() {
       var input = this.nodes.input;
@@ -1109,7 +1115,7 @@
       text: fill(t.hint, { max: o.maxLength })
     });
     var newTab = el("div", { id: ids.newTab, hidden: true, text: t.newTab });
-    var cut = el("div", { className: "hc-cut", role: "status", "aria-live": "polite", hidden: true });
+    var cut = el("div", { className: "hc-cut", role: "status", "aria-live": "polite" });
     var panel = el("section", {
       id: ids.panel,
       className: "hc-panel",
@@ -1210,7 +1216,17 @@
       self.autosize();
     });
     n.input.addEventListener("paste", function(event) {
-      self.notePaste(event);
+      var data = event.clipboardData || window.clipboardData;
+      self.noteInsert(data && data.getData ? data.getData("text") : "", "paste");
+    });
+    n.input.addEventListener("beforeinput", function(event) {
+      var type = event.inputType || "";
+      if (!/^insert/.test(type) || type === "insertCompositionText") return;
+      var text = event.data;
+      if (text == null && event.dataTransfer) text = event.dataTransfer.getData("text/plain");
+      if (text == null) text = /LineBreak|Paragraph/.test(type) ? "\n" : "";
+      var how = type === "insertFromDrop" ? "drop" : /^insertFromPaste/.test(type) ? "paste" : "typed";
+      self.noteInsert(text, how);
     });
     window.addEventListener("storage", this.onStorage);
     window.addEventListener("online", this.onOnline);

@@ -219,19 +219,32 @@ export function addMessages(Widget) {
     var len = n.input.value.length;
     n.counter.textContent = len + "/" + this.opts.maxLength;
     n.counter.classList.toggle("hc-counter--full", len >= this.opts.maxLength);
-    if (len < this.opts.maxLength) n.cut.hidden = true; // shortened, or sent: the notice no longer holds
+    if (len < this.opts.maxLength) this.setCut(""); // shortened, or sent: the notice no longer holds
   };
 
-  /** A paste longer than the room left in the box is cut by its maxlength: say so, not silently. */
-  Widget.prototype.notePaste = function (event) {
-    var data = event.clipboardData || window.clipboardData;
-    var pasted = data && data.getData ? String(data.getData("text") || "") : "";
+  /**
+   * `text` is about to go into the message box (`how`: "paste", "drop" or "typed"). If it does not
+   * fit in the room left, the box's maxlength will cut it without a word: say so under the box, and
+   * to screen readers, until the text is shortened or sent.
+   */
+  Widget.prototype.noteInsert = function (text, how) {
     var input = this.nodes.input;
-    var selected = Math.max(0, (input.selectionEnd || 0) - (input.selectionStart || 0));
-    var room = this.opts.maxLength - (input.value.length - selected);
-    if (pasted.length <= room) return;
-    this.nodes.cut.textContent = fill(this.opts.strings.pasteCut, { max: this.opts.maxLength });
-    this.nodes.cut.hidden = false;
+    var max = this.opts.maxLength;
+    // The box stores a line break as "\n" however the clipboard holds it ("\r\n" from Windows).
+    var added = String(text || "").replace(/\r\n?/g, "\n").length;
+    // A drop goes in where it is dropped; a paste or a key replaces the selection.
+    var replaced = how === "drop" ? 0 : Math.max(0, (input.selectionEnd || 0) - (input.selectionStart || 0));
+    if (!added || added <= max - (input.value.length - replaced)) return;
+    var t = this.opts.strings;
+    // A key pressed in a box already full after a cut paste: the paste's notice says more.
+    if (how === "typed" && this.nodes.cut.textContent) return;
+    this.setCut(fill(how === "typed" ? t.typedFull : t.pasteCut, { max: max }));
+  };
+
+  /** The notice under the box ("" = none). Unchanged text is not set again, so not announced again. */
+  Widget.prototype.setCut = function (text) {
+    var cut = this.nodes.cut;
+    if (cut.textContent !== text) cut.textContent = text;
   };
 
   Widget.prototype.autosize = function () {

@@ -21,7 +21,9 @@ export var STRINGS = {
   placeholder: "Type your question…",
   send: "Send",
   hint: "Press Enter to send, Shift+Enter for a new line. Up to {max} characters.",
+  // Under the message box when text would not fit in it (its maxlength cuts it silently otherwise):
   pasteCut: "Only the first {max} characters fit: the end of what you pasted was left out.",
+  typedFull: "That's the limit: a message can be up to {max} characters.",
   newTab: "opens in a new tab",
   suggestedReplies: "Suggested replies",
   notSent: "Not sent. ",

@@ -132,8 +132,10 @@ Widget.prototype.mount = function () {
     text: fill(t.hint, { max: o.maxLength }),
   });
   var newTab = el("div", { id: ids.newTab, hidden: true, text: t.newTab });
-  // Said when a paste did not fit in the message box (its maxlength cuts it silently otherwise).
-  var cut = el("div", { className: "hc-cut", role: "status", "aria-live": "polite", hidden: true });
+  // Said when text did not fit in the message box (its maxlength cuts it silently otherwise). A live
+  // region is only announced if it is already on the page when its text changes: so it is never
+  // hidden, only empty (and then takes no room).
+  var cut = el("div", { className: "hc-cut", role: "status", "aria-live": "polite" });
 
   var panel = el("section", {
     id: ids.panel,
@@ -231,7 +233,19 @@ Widget.prototype.bindEvents = function () {
     self.autosize();
   });
   n.input.addEventListener("paste", function (event) {
-    self.notePaste(event);
+    var data = event.clipboardData || window.clipboardData;
+    self.noteInsert(data && data.getData ? data.getData("text") : "", "paste");
+  });
+  // Drops, and typing into a full box; a paste is said by the paste event (its clipboard text is
+  // there in every browser), the same notice again here changes nothing.
+  n.input.addEventListener("beforeinput", function (event) {
+    var type = event.inputType || "";
+    if (!/^insert/.test(type) || type === "insertCompositionText") return; // an IME's word in progress
+    var text = event.data;
+    if (text == null && event.dataTransfer) text = event.dataTransfer.getData("text/plain");
+    if (text == null) text = /LineBreak|Paragraph/.test(type) ? "\n" : "";
+    var how = type === "insertFromDrop" ? "drop" : /^insertFromPaste/.test(type) ? "paste" : "typed";
+    self.noteInsert(text, how);
   });
   window.addEventListener("storage", this.onStorage);
   window.addEventListener("online", this.onOnline);

@@ -610,29 +610,122 @@ test("a destroyed widget drops a reply still on its way: nothing saved over the 
   assert.equal(next.offline, false);
 });
 
-/** Paste `text` into the message box as a browser does: the event, then the box cut to its maxlength. */
-function paste(widget, text) {
+/**
+ * Put `text` into the message box as a browser does (Chromium's order): `paste` (with the clipboard)
+ * for a paste, then `beforeinput`, then the text in place of the selection with line breaks as "\n",
+ * cut to the box's maxlength (not when a full box refuses it), then `input`.
+ */
+function insert(widget, text, inputType = "insertFromPaste") {
   const input = widget.nodes.input;
-  const event = new window.Event("paste", { bubbles: true, cancelable: true });
-  Object.defineProperty(event, "clipboardData", { value: { getData: () => text } });
-  input.dispatchEvent(event);
-  input.value = (input.value + text).slice(0, widget.opts.maxLength);
-  input.dispatchEvent(new window.Event("input", { bubbles: true }));
+  if (inputType === "insertFromPaste") {
+    const event = new window.Event("paste", { bubbles: true, cancelable: true });
+    Object.defineProperty(event, "clipboardData", { value: { getData: () => text } });
+    input.dispatchEvent(event);
+  }
+  input.dispatchEvent(new window.InputEvent("beforeinput", { bubbles: true, cancelable: true, inputType, data: text }));
+  const { selectionStart: start, selectionEnd: end, value } = input;
+  const room = widget.opts.maxLength - (value.length - (end - start));
+  if (room <= 0) return;
+  const added = (text ?? "\n").replace(/\r\n?/g, "\n").slice(0, room);
+  input.value = value.slice(0, start) + added + value.slice(end);
+  input.dispatchEvent(new window.InputEvent("input", { bubbles: true, inputType, data: text }));
 }
+
+/** The visitor changes the box's text by hand (deletes some, say). */
+function edit(widget, value) {
+  widget.nodes.input.value = value;
+  widget.nodes.input.dispatchEvent(new window.Event("input", { bubbles: true }));
+}
+
+const PASTE_CUT = `Only the first ${DEFAULTS.maxLength} characters fit: the end of what you pasted was left out.`;
+const TYPED_FULL = `That's the limit: a message can be up to ${DEFAULTS.maxLength} characters.`;
 
 test("a paste longer than the box holds is said to be cut, and the notice goes once the text fits", async () => {
   fakeRasa(() => []);
   const widget = loadWidget();
   widget.open();
   const cut = widget.nodes.cut;
-  paste(widget, "a short question?");
-  assert.equal(cut.hidden, true, "a paste that fits says nothing");
-  widget.nodes.input.value = "";
-  paste(widget, "x".repeat(DEFAULTS.maxLength + 500));
+  // A live region is only heard if it is on the page before its text changes: never hidden, only empty.
   assert.equal(cut.hidden, false);
-  assert.match(cut.textContent, new RegExp(`Only the first ${DEFAULTS.maxLength} characters fit`));
-  assert.equal(cut.getAttribute("role"), "status", "announced to screen readers");
-  widget.nodes.input.value = "shorter now";
-  widget.nodes.input.dispatchEvent(new window.Event("input", { bubbles: true }));
-  assert.equal(cut.hidden, true);
+  assert.equal(cut.getAttribute("role"), "status");
+  assert.equal(cut.getAttribute("aria-live"), "polite");
+  assert.equal(widget.nodes.panel.contains(cut), true);
+  insert(widget, "a short question?");
+  assert.equal(cut.textContent, "", "a paste that fits says nothing");
+  edit(widget, "");
+  insert(widget, "x".repeat(DEFAULTS.maxLength + 500));
+  assert.equal(widget.nodes.input.value.length, DEFAULTS.maxLength);
+  assert.equal(cut.textContent, PASTE_CUT);
+  assert.equal(cut.hidden, false);
+  edit(widget, "shorter now");
+  assert.equal(cut.textContent, "", "shortened: the notice goes");
+});
+
+test("a paste is measured against the room left: what it replaces counts, what stays does not", async () => {
+  fakeRasa(() => []);
+  const widget = loadWidget();
+  const input = widget.nodes.input;
+  edit(widget, "a".repeat(DEFAULTS.maxLength - 10));
+  insert(widget, "b".repeat(10));
+  assert.equal(widget.nodes.cut.textContent, "", "exactly fills the box");
+  edit(widget, "a".repeat(DEFAULTS.maxLength - 10));
+  insert(widget, "b".repeat(11));
+  assert.equal(widget.nodes.cut.textContent, PASTE_CUT, "one character too many");
+  edit(widget, "a".repeat(DEFAULTS.maxLength - 10));
+  input.setSelectionRange(0, 5); // pasted over
+  insert(widget, "b".repeat(15));
+  assert.equal(widget.nodes.cut.textContent, "", "the selection it replaces made room");
+  assert.equal(input.value.length, DEFAULTS.maxLength);
+});
+
+test("line breaks copied as \\r\\n count once, as the box stores them: a paste that fits says nothing", async () => {
+  fakeRasa(() => []);
+  const widget = loadWidget();
+  const line = "x".repeat(9) + "\r\n"; // 10 characters in the box
+  insert(widget, line.repeat(DEFAULTS.maxLength / 10));
+  assert.equal(widget.nodes.input.value.length, DEFAULTS.maxLength);
+  assert.equal(widget.nodes.cut.textContent, "", "nothing was left out");
+  edit(widget, "");
+  insert(widget, line.repeat(DEFAULTS.maxLength / 10) + "y");
+  assert.equal(widget.nodes.cut.textContent, PASTE_CUT);
+});
+
+test("text dropped into the box is said to be cut too; sending takes the notice away", async () => {
+  fakeRasa(() => [{ text: "Noted." }]);
+  const widget = loadWidget();
+  const input = widget.nodes.input;
+  edit(widget, "Please read: ");
+  input.setSelectionRange(0, 6); // a drop goes in where it is dropped and replaces nothing
+  insert(widget, "z".repeat(DEFAULTS.maxLength - 13), "insertFromDrop");
+  assert.equal(widget.nodes.cut.textContent, "", "it just fits");
+  edit(widget, "Please read: ");
+  insert(widget, "z".repeat(DEFAULTS.maxLength), "insertFromDrop");
+  assert.equal(widget.nodes.cut.textContent, PASTE_CUT);
+  widget.submitInput();
+  await settle();
+  assert.equal(requests[0].body.message.length, DEFAULTS.maxLength);
+  assert.equal(input.value, "");
+  assert.equal(widget.nodes.cut.textContent, "", "sent: the notice goes");
+});
+
+test("typing into a full box says it is full, without hiding a paste's notice", async () => {
+  fakeRasa(() => []);
+  const widget = loadWidget();
+  edit(widget, "a".repeat(DEFAULTS.maxLength - 1));
+  insert(widget, "b", "insertText");
+  assert.equal(widget.nodes.cut.textContent, "", "the last character still fits");
+  insert(widget, "c", "insertText");
+  insert(widget, null, "insertLineBreak"); // Shift+Enter
+  assert.equal(widget.nodes.cut.textContent, TYPED_FULL);
+  assert.equal(widget.nodes.input.value.length, DEFAULTS.maxLength);
+  edit(widget, "a".repeat(10));
+  assert.equal(widget.nodes.cut.textContent, "");
+  insert(widget, "p".repeat(DEFAULTS.maxLength));
+  insert(widget, "c", "insertText");
+  assert.equal(widget.nodes.cut.textContent, PASTE_CUT, "the paste's notice says more");
+  // An input method's word in progress is not final: nothing said until it is committed.
+  edit(widget, "");
+  edit(widget, "a".repeat(DEFAULTS.maxLength));
+  insert(widget, "かな", "insertCompositionText");
+  assert.equal(widget.nodes.cut.textContent, "");
 });

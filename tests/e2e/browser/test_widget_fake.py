@@ -387,6 +387,48 @@ def test_empty_stays_unsent_and_length_is_capped(page, fake_web, fake_rasa, fake
     assert inp.input_value() == ""
 
 
+def test_a_paste_cut_to_the_limit_is_said_under_the_box(page, context, fake_web, fake_rasa, fake_state):
+    """Chromium's own paste (Ctrl+V from the clipboard) into the box with maxlength 1000: a paste of
+    1,500 characters is cut, and the widget says so in its live region until the text is shortened
+    or sent; a paste of exactly 1,000 characters (line breaks copied as \\r\\n) says nothing."""
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    w = open_fresh(page, fake_web.url)
+    inp = page.locator(".hc-input")
+    notice = page.locator(".hc-panel .hc-cut[role=status][aria-live=polite]")
+    assert notice.count() == 1  # on the page before anything is said, so it is heard when it is
+
+    def paste(text: str, then_length: int) -> None:
+        page.evaluate("t => navigator.clipboard.writeText(t)", text)
+        inp.focus()
+        page.keyboard.press("ControlOrMeta+V")
+        page.wait_for_function("n => document.querySelector('.hc-input').value.length === n", arg=then_length)
+
+    paste("y" * 10, 10)
+    paste(("x" * 98 + "\r\n") * 10, 1000)  # 1,000 on the clipboard, 990 in the box
+    assert page.locator(".hc-counter").inner_text() == "1000/1000"
+    assert notice.inner_text() == "" and notice.bounding_box()["height"] == 0
+
+    inp.fill("")
+    paste("z" * 1500, 1000)
+    assert notice.inner_text() == "Only the first 1000 characters fit: the end of what you pasted was left out."
+    assert notice.is_visible()
+    inp.press("Backspace")
+    assert notice.inner_text() == ""  # shortened: the notice goes
+    inp.press("a")  # the last character that fits
+    assert notice.inner_text() == ""
+    inp.press("b")  # refused by the full box
+    assert inp.input_value() == "z" * 999 + "a"
+    assert notice.inner_text() == "That's the limit: a message can be up to 1000 characters."
+    inp.press("Backspace")
+
+    paste("z" * 1500, 1000)
+    assert notice.inner_text().startswith("Only the first 1000 characters fit")
+    inp.press("Enter")
+    w.wait_bot_count(2)
+    assert fake_state.messages()[-1] == "z" * 1000
+    assert notice.inner_text() == ""  # sent: the notice goes
+
+
 def test_shift_enter_adds_a_line_instead_of_sending(page, fake_web, fake_rasa, fake_state):
     w = open_fresh(page, fake_web.url)
     inp = page.locator(".hc-input")
