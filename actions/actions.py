@@ -19,7 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import answers, handoff, misses, scope
 from actions.context import current_knowledge, page_program
 from core.clock import office_clock
-from core.handoff import REQUEST_HUMAN_INTENT
 from core.knowledge import Knowledge
 from core.topics import (
     ANSWER_ACTION,
@@ -90,13 +89,25 @@ def other_program_reply(
         return False
     ours = (answers.DEFAULT_TOPIC, answers.CONTACT_TOPIC)  # buttons of their own below
     asked = [t for t in misses.suggested_topics(message, knowledge.topics) if t not in ours][:1]
-    talk = {"title": answers.phrases_from_domain(domain)["utter_phrase_talk"], "payload": f"/{REQUEST_HUMAN_INTENT}"}
+    talk = answers.person_button(answers.phrases_from_domain(domain)["utter_phrase_talk"])
     buttons = [topic_button(knowledge, topic) for topic in [*asked, answers.DEFAULT_TOPIC]] + [talk]
     contact = knowledge.contact
     dispatcher.utter_message(
         response=OTHER_PROGRAM_RESPONSE, buttons=buttons, degree=degree, email=contact.email, phone=contact.phone
     )
     return True
+
+
+def answer_correction(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any], knowledge: Knowledge
+) -> Optional[List[EventType]]:
+    """A complaint that says what was wanted ("that's not what I asked, I wanted the start date"):
+    a short apology, then that answer; ``None`` (nothing said) for one that says nothing more."""
+    wanted = misses.corrected_topic(tracker.latest_message or {}, knowledge.topics, tracker.get_slot("topic"))
+    if not wanted:
+        return None
+    dispatcher.utter_message(response="utter_feedback_corrected")
+    return answer_turn(dispatcher, tracker, domain, wanted)
 
 
 def note_long_message(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -163,10 +174,9 @@ class ActionHandleMiss(Action):
             return []
         intent = (message.get("intent") or {}).get("name")
         remembered = tracker.get_slot("topic")
-        wanted = misses.corrected_topic(message, knowledge.topics, remembered)
-        if wanted:  # an unsure complaint that says what was wanted ("that's wrong, I meant the BIDA track")
-            dispatcher.utter_message(response="utter_feedback_corrected")
-            return answer_turn(dispatcher, tracker, domain, wanted)
+        corrected = answer_correction(dispatcher, tracker, domain, knowledge)  # "that's wrong, I meant BIDA"
+        if corrected is not None:
+            return corrected
         unsure = misses.is_unsure(message, remembered)
         if unsure and misses.continues_topic(message, remembered):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
@@ -189,9 +199,7 @@ class ActionHandleMiss(Action):
             buttons = [topic_button(knowledge, topic) for topic in suggested]
             decline = misses.decline_phrase(response)
             if decline:
-                buttons.append(
-                    {"title": answers.phrases_from_domain(domain)[decline], "payload": f"/{REQUEST_HUMAN_INTENT}"}
-                )
+                buttons.append(answers.person_button(answers.phrases_from_domain(domain)[decline]))
         dispatcher.utter_message(response=response, buttons=buttons, email=contact.email, phone=contact.phone)
         return []
 
@@ -217,18 +225,14 @@ class ActionRecordFeedback(Action):
         return FEEDBACK_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        message = tracker.latest_message or {}
         knowledge = current_knowledge()
-        wanted = misses.corrected_topic(message, knowledge.topics, tracker.get_slot("topic"))
-        if wanted:  # "that's not what I asked, I wanted the start date": say sorry, then answer that
-            dispatcher.utter_message(response="utter_feedback_corrected")
-            return answer_turn(dispatcher, tracker, domain, wanted)
-        response = feedback_response(message.get("entities") or [])
+        corrected = answer_correction(dispatcher, tracker, domain, knowledge)  # "... I wanted the start date"
+        if corrected is not None:
+            return corrected
+        response = feedback_response((tracker.latest_message or {}).get("entities") or [])
         # "Not helpful": what were you looking for, the contact, and a person one click away.
-        talk = answers.phrases_from_domain(domain)["utter_phrase_talk"]
-        buttons = (
-            [{"title": talk, "payload": f"/{REQUEST_HUMAN_INTENT}"}] if response != "utter_feedback_helpful" else None
-        )
+        talk = answers.person_button(answers.phrases_from_domain(domain)["utter_phrase_talk"])
+        buttons = [talk] if response != "utter_feedback_helpful" else None
         contact = knowledge.contact
         dispatcher.utter_message(response=response, buttons=buttons, email=contact.email, phone=contact.phone)
         return []

@@ -60,6 +60,12 @@ class Reply:
     buttons: List[Dict[str, str]] = field(default_factory=list)
 
 
+def person_button(title: str) -> Dict[str, str]:
+    """A button that asks for a person: a live chat when an officer is free, else a follow-up request
+    (core/handoff.py)."""
+    return {"title": title, "payload": f"/{REQUEST_HUMAN_INTENT}"}
+
+
 def topic_for(knowledge: Knowledge, intent: Optional[str], remembered: Optional[str]) -> str:
     """The topic of this turn: the intent's own, else the one being discussed, else an overview."""
     asked = topic_of_intent(intent)
@@ -93,11 +99,10 @@ def topics_asked(knowledge: Knowledge, message: Mapping[str, Any], remembered: O
     that?" after an answer about an amount (the deposit's, the scholarships') asks that amount, not the tuition."""
     intent = (message.get("intent") or {}).get("name")
     text = str(message.get("text") or "")
-    if remembered in knowledge.topics and AMOUNT_OF_IT.match(text):
-        topic = knowledge.topics[str(remembered)]
+    if remembered and remembered in knowledge.topics and AMOUNT_OF_IT.match(text):
         # An amount the topic states, or one it knows it does not have (the scholarships' amounts).
-        if has_amount(knowledge, str(remembered)) or topic.unknowns_asked(text):
-            return [str(remembered)]
+        if has_amount(knowledge, remembered) or knowledge.topics[remembered].unknowns_asked(text):
+            return [remembered]
     questions = [q for q in message.get(QUESTIONS) or [] if isinstance(q, Mapping)]
     asked = [topic_of_intent((q.get("intent") or {}).get("name")) for q in questions]
     topics = _unique(t for t in asked if t and t in knowledge.topics)
@@ -191,8 +196,15 @@ def asks_if_too_late(text: Optional[str]) -> bool:
 
 
 # A start the visitor names ("the spring 2027 start", "in may"), by the season deadlines are named for.
-SEASONS = {"fall": "fall", "autumn": "fall", "august": "fall", "spring": "spring", "january": "spring"}
-SEASONS.update({"summer": "summer", "may": "summer"})
+SEASONS = {
+    "fall": "fall",
+    "autumn": "fall",
+    "august": "fall",
+    "spring": "spring",
+    "january": "spring",
+    "summer": "summer",
+    "may": "summer",
+}
 START = re.compile(
     r"\b(fall|autumn|august|spring|january|summer|(?:(?<=\bin )|(?<=\bthe ))may)\b(?:\s+(?:of\s+)?(20\d\d))?",
     re.IGNORECASE,
@@ -411,9 +423,8 @@ class Answerer:
 
     def _unknown(self, topic: Topic, subject: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:
         variables = {"missing": topic.missing, "subject": subject, "links": self._links(links), **self.contact}
-        # "Talk to a person": a live chat when an officer is free, else a follow-up request (core/handoff.py).
-        contact_button = {"title": self._phrase("utter_phrase_talk"), "payload": f"/{REQUEST_HUMAN_INTENT}"}
-        return Reply("utter_unknown", variables, _dedupe([contact_button, *buttons]))
+        talk = person_button(self._phrase("utter_phrase_talk"))
+        return Reply("utter_unknown", variables, _dedupe([talk, *buttons]))
 
     def _render(
         self, fact: Fact, full: bool, extra_items: Sequence[str] = (), contact_given: bool = False
@@ -537,7 +548,8 @@ class Answerer:
         2027 start?" must not hear "not too late" about the summer's. ``None`` when the question names
         no start, or one that every deadline of the fact is for."""
         asked = self._asked_start_deadlines(fact)
-        if asked is None or self.start is None:
+        start = self.start
+        if asked is None or start is None:  # the second only for the type checker: asked is None then
             return None
         upcoming = status.next
         then = [
@@ -548,7 +560,7 @@ class Answerer:
             else self._phrase("utter_phrase_late_contact", **self.contact)
         ]
         if not asked:
-            return [self._phrase("utter_phrase_start_unknown", start=self.start.said, **self.contact), *then]
+            return [self._phrase("utter_phrase_start_unknown", start=start.said, **self.contact), *then]
         still_open = [d for d in asked if not timeline.is_past(d, self.today)]
         if still_open:
             first = still_open[0]

@@ -186,6 +186,13 @@ def with_topic_discussed(message: Mapping[str, Any], remembered: Optional[str], 
     return [remembered, *suggested][:SUGGESTIONS]
 
 
+def puts_case_to_topic(text: str, remembered: Optional[str]) -> bool:
+    """A short follow-up on the topic being discussed that is about the visitor's own case or puts a
+    case to it ("what if I have an MBA?", "what if its an MBA instead" after the GRE rules)."""
+    text = text.replace("\u2019", "'")
+    return bool(remembered) and is_follow_up(text) and bool(ABOUT_THEMSELVES.search(text) or HYPOTHETICAL.match(text))
+
+
 def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
     """Whether a miss is one to help with (suggestions, or the topic being discussed): the fallback,
     or "out of scope" for a short follow-up about the visitor's own case or a case put to the topic in
@@ -195,13 +202,7 @@ def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
     intent = (message.get("intent") or {}).get("name")
     if intent == FALLBACK_INTENT:
         return True
-    text = str(message.get("text") or "").replace("\u2019", "'")
-    return (
-        intent == OUT_OF_SCOPE_INTENT
-        and bool(remembered)
-        and is_follow_up(text)
-        and bool(ABOUT_THEMSELVES.search(text) or HYPOTHETICAL.match(text))
-    )
+    return intent == OUT_OF_SCOPE_INTENT and puts_case_to_topic(str(message.get("text") or ""), remembered)
 
 
 def is_other_language(message: Mapping[str, Any]) -> bool:

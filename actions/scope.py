@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from actions.misses import ABOUT_THEMSELVES, HYPOTHETICAL, is_follow_up
+from actions.misses import puts_case_to_topic
 from core.topics import OTHER_PROGRAM_ENTITY
 
 # Words just before the degree's name that make it the visitor's own ("I have an", "my", "with a"),
@@ -40,7 +40,7 @@ def other_program_asked(message: Mapping[str, Any], remembered: Optional[str] = 
     if any(e.get("entity") == "program" and not e.get("role") for e in entities):
         return None
     text = str(message.get("text") or "").replace("\u2019", "'")
-    if remembered and is_follow_up(text) and (HYPOTHETICAL.match(text) or ABOUT_THEMSELVES.search(text)):
+    if puts_case_to_topic(text, remembered):
         return None
     for entity in entities:
         if entity.get("entity") != OTHER_PROGRAM_ENTITY or not isinstance(entity.get("start"), int):
