@@ -104,10 +104,26 @@ def answer_correction(
     """A complaint that says what was wanted ("that's not what I asked, I wanted the start date"):
     a short apology, then that answer; ``None`` (nothing said) for one that says nothing more."""
     wanted = misses.corrected_topic(tracker.latest_message or {}, knowledge.topics, tracker.get_slot("topic"))
-    if not wanted:
+    if not wanted or not gives_new_facts(knowledge, tracker, wanted):
         return None
     dispatcher.utter_message(response="utter_feedback_corrected")
     return answer_turn(dispatcher, tracker, domain, wanted)
+
+
+def gives_new_facts(knowledge: Knowledge, tracker: Tracker, topic: str) -> bool:
+    """Whether answering ``topic`` for what the latest message names says anything new: "I meant the
+    BIDA track" after the deposit (BIDA has no deposit of its own) would only repeat the answer."""
+    if topic != tracker.get_slot("topic"):
+        return True
+    slots = (tracker.get_slot("program"), tracker.get_slot("track"), page_program(tracker))
+    named = misses.mentioned(tracker.latest_message or {})
+
+    def facts(context: answers.Context) -> List[Any]:
+        return [knowledge.lookup(p, context.track, topic) for p in context.programs or list(knowledge.programs)]
+
+    return facts(answers.resolve_context(knowledge, named, *slots)) != facts(
+        answers.resolve_context(knowledge, [], *slots)
+    )
 
 
 def note_long_message(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -853,6 +853,20 @@ def test_a_case_put_to_the_topic_is_not_out_of_scope(domain_dict, knowledge):
     assert knowledge.topics["test_scores"].title in titles(messages[0]), messages
 
 
+def test_a_correction_that_would_repeat_the_answer_asks_what_was_wanted_instead(domain_dict):
+    """A review's "thats wrong, i meant the bida track" after the MSIT deposit got "Sorry about that",
+    then the same deposit answer again: BIDA has no deposit of its own."""
+    text = "thats wrong, i meant the bida track"
+    parse = {CORRECTION: {"text": "the bida track", "intent": None}}
+    slots = {"topic": "deposit", "program": "msit"}
+    tracker = make_tracker("nlu_fallback", [entity("track", "bida")], slots=slots, text=text, parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert "utter_feedback_corrected" not in [m["response"] for m in messages], messages
+    # Asking again for the topic just answered, naming nothing new, repeats nothing either.
+    messages, _, _ = complaint(domain_dict, "no, i meant the deadline", "ask_deadlines", slots={"topic": "deadlines"})
+    assert [m["response"] for m in messages] == ["utter_feedback_not_helpful"], messages
+
+
 def test_unreadable_feedback_is_not_taken_as_praise(domain_dict):
     messages, _, _ = run(ActionRecordFeedback(), domain_dict, make_tracker(FEEDBACK_INTENT))
     assert messages[0]["response"] == "utter_feedback_not_helpful"
