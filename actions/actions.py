@@ -194,7 +194,9 @@ class ActionHandleMiss(Action):
         if corrected is not None:
             return corrected
         unsure = misses.is_unsure(message, remembered)
-        if unsure and misses.continues_topic(message, remembered):
+        per_start = remembered in knowledge.topics and knowledge.topics[remembered].per_start
+        names_its_start = per_start and answers.asked_start(message.get("text")) is not None
+        if unsure and misses.continues_topic(message, remembered, names_its_start):
             return answer_turn(dispatcher, tracker, domain, remembered, full=misses.wants_more(message))
         contact = knowledge.contact
         suggested = (

@@ -111,17 +111,18 @@ def names_program_or_track(message: Mapping[str, Any]) -> bool:
     return any(e.get("entity") in ("program", "track") for e in mentioned(message))
 
 
-def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:
+def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str], names_its_start: bool = False) -> bool:
     """An unsure, short message that continues the topic being discussed: it says which program
     ("what about the online one"), asks for more ("more details?"), or starts like a follow-up and
-    the classifier still sees that topic in it ("and for spring?" after deadlines, "any examples?"
-    after capstones; "any examples?" after deadlines is not, and gets suggestions instead)."""
+    either names a start of a topic that differs by start (``names_its_start``: "and for spring?"
+    after deadlines) or the classifier still sees that topic in it ("any examples?" after capstones;
+    "any examples?" after deadlines is not, and gets suggestions instead)."""
     text = str(message.get("text") or "")
     if not remembered_topic or len(text.split()) > FOLLOW_UP_MAX_WORDS:
         return False
     if names_program_or_track(message) or JUST_MORE.match(text):
         return True
-    return is_follow_up(text) and leans_to(message, remembered_topic)
+    return is_follow_up(text) and (names_its_start or leans_to(message, remembered_topic))
 
 
 def corrected_topic(

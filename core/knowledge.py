@@ -195,6 +195,9 @@ class Topic(_Strict):
     examples: int = 0
     # Details asked under this topic that are not known, named when asked ("a minimum GPA").
     asked_unknowns: List[AskedDetail] = []
+    # Its answer differs by start (a term or intake): a short follow-up that names one ("and for
+    # spring?") continues it.
+    per_start: bool = False
 
     def unknowns_asked(self, text: Optional[str]) -> List[str]:
         """What ``text`` asks about under this topic that the bot does not have."""

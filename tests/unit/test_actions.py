@@ -615,6 +615,23 @@ def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
     assert messages[0]["response"] != "utter_answer"
 
 
+def test_a_follow_up_naming_a_start_continues_a_topic_that_differs_by_start(domain_dict):
+    """ "and for spring?" after the deadlines, however little the classifier sees deadlines in it (as
+    the model ranks it: a spring start is a start date); after the capstone it is not a follow-up."""
+    parse = ranking(("inform", 0.35), ("out_of_scope", 0.22), ("ask_start_dates", 0.11))
+    tracker = make_tracker(
+        "nlu_fallback", text="and for spring?", slots={"topic": "deadlines", "program": "msit"}, parse=parse
+    )
+    messages, texts, slots = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_answer" and texts[0].startswith("Application deadlines, MSIT"), texts
+    assert slots["topic"] == "deadlines"
+    tracker = make_tracker(
+        "nlu_fallback", text="and for spring?", slots={"topic": "capstone", "program": "mism"}, parse=parse
+    )
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_answer"
+
+
 def test_a_message_in_another_language_gets_english_only_or_the_answer_with_a_note(domain_dict):
     parse = {"language": "zh", **ranking(("ask_program_length", 0.3))}
     tracker = make_tracker("nlu_fallback", text="MISM需要多长时间？", parse=parse)
