@@ -265,6 +265,15 @@ def asked_first(groups: Sequence[Sequence[str]], question: str) -> List[str]:
     return [item for group in ordered for item in group]
 
 
+def asked_item(items: Sequence[str], question: str, named: str) -> Optional[str]:
+    """The bullet a question asks about beyond what the topic's own name says (``named``), if any:
+    a summary of both programs shows one line each, and "when do I get a decision?" needs each
+    program's decision line, not only its next deadline."""
+    asked = _stems(question) - _stems(named)
+    best = max(items, key=lambda item: len(asked & _stems(item)), default=None)
+    return best if best is not None and asked & _stems(best) else None
+
+
 class Answerer:
     """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts and
     ``today`` the office's day that dates are told relative to (``core/clock.py``)."""
@@ -388,6 +397,9 @@ class Answerer:
                         )
                     )
                     shown = fact.items if full and topic.examples else fact.items[: topic.examples]
+                    asked = asked_item(fact.items, self.question, f"{topic.title} {topic.label}")
+                    if not shown and asked:
+                        shown = [asked]
                     lines.extend(f"  ◦ {item}" for item in shown)
         links: List[str] = []
         if topic.fact is not None:

@@ -338,6 +338,17 @@ def test_the_bullet_a_follow_up_asks_about_comes_first(knowledge, phrases, mism,
     assert len(shown) == len(msit.deadlines()), text
 
 
+def test_a_summary_of_both_programs_shows_the_line_each_program_has_on_what_was_asked(knowledge, phrases, mism, msit):
+    """On the home page "when do i get a decision" got each program's next deadline and no word of a
+    decision; a question about nothing beyond the topic's name keeps the plain summary."""
+    day = mism.deadlines()[0].date + datetime.timedelta(days=4)
+    text = reply(knowledge, phrases, day, "deadlines", [], question="when do i get a decision")
+    for fact in (mism, msit):
+        decision = next(item for item in fact.items if "decision" in item)
+        assert f"◦ {decision}" in text, text
+    assert "◦" not in reply(knowledge, phrases, day, "deadlines", [], question="what are the application deadlines")
+
+
 def test_a_named_start_is_read_from_the_question():
     assert answers.asked_start("can i still apply for the Spring 2027 start?") == answers.Start(
         "spring", 2027, "spring 2027"
