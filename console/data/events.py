@@ -27,10 +27,12 @@ from core.topics import (
     MISS_INTENTS,
     NOT_HELPFUL,
     OUT_OF_SCOPE_INTENT,
+    TOPIC_SLOT,
     answer_type,
     asks_feedback,
     feedback_value,
     replies_out_of_scope,
+    topic_for,
 )
 
 # Actions that only mark turn boundaries; the transcript does not show them.
@@ -74,6 +76,25 @@ def miss_reason(intent: Optional[str], confidence: Optional[float], threshold: f
     if confidence is not None and confidence < threshold:
         return "low confidence"
     return None
+
+
+def question_topic(intent: Optional[str], answered: Optional[str]) -> Optional[str]:
+    """The topic of a visitor's question, as every count, filter and export of the console has it: the
+    topic its answer was about when the answering action set one (``answered``, the ``topic`` slot
+    after the reply), else its intent's. The action may answer another topic than the NLU's intent
+    ("how much is that?" right after the deposit is classified as cost, answered as the deposit), and
+    staff count a question where it was answered."""
+    return answered or topic_for(intent)
+
+
+def slot_topic(row: Mapping[str, Any]) -> Optional[str]:
+    """The topic a ``topic`` slot event (a row of ``events``) sets, sanitised; ``None`` for another
+    slot, an emptied one or a value that is no name."""
+    data = load_data(row.get("data"))
+    if _name(row.get("action_name") or data.get("name")) != TOPIC_SLOT:
+        return None
+    value = clean_value(data.get("value"))
+    return _name(value) if isinstance(value, str) else None
 
 
 def load_data(raw: Any) -> Dict[str, Any]:
@@ -193,6 +214,8 @@ class Turn:
     entities: List[Tuple[str, Any]] = field(default_factory=list)
     ranking: List[Tuple[str, float]] = field(default_factory=list)
     miss_reason: Optional[str] = None
+    # A visitor question: its topic (:func:`question_topic`), once its answer's ``topic`` slot is read.
+    topic: Optional[str] = None
     payload: Optional[str] = None
     button_title: Optional[str] = None
     buttons: List[Button] = field(default_factory=list)
@@ -246,6 +269,14 @@ class Turn:
         return self.action in FALLBACK_ACTIONS
 
 
+def _answered(context: "_Context", topic: Optional[str]) -> None:
+    """The ``topic`` slot the running action set after its answer: the question it answered was about
+    that topic (:func:`question_topic`)."""
+    question = context.question
+    if topic is not None and context.answer is not None and question is not None:
+        question.topic = question_topic(question.intent, topic)
+
+
 def _rate(context: "_Context", value: Optional[str]) -> None:
     """The visitor's feedback on the answer just before it (for "not helpful", its question becomes
     a miss, unless it was a button click); then nothing is left to rate until the next answer."""
@@ -268,6 +299,9 @@ class _Context:
     rated: Optional["Turn"] = None  # the latest answer the visitor could rate
     rated_question: Optional["Turn"] = None  # the visitor message that answer replied to
     question: Optional["Turn"] = None  # the latest visitor message that was not a feedback click
+    # The latest reply of an answer type in the running action: the ``topic`` slot after it says what
+    # the question was about (any other event but a bot message or a slot ends the action's events).
+    answer: Optional["Turn"] = None
     # The visitor is writing to a person (live hand-off) or answering the follow-up form: no misses.
     handoff_state: Optional[str] = None
     in_form: bool = False
@@ -319,6 +353,8 @@ class TurnBuilder:
         sender_id = row["sender_id"]
         context = self._context(sender_id)
         base: Dict[str, Any] = dict(event_id=row["id"], sender_id=sender_id, timestamp=row["timestamp"])
+        if kind not in ("bot", "slot"):
+            context.answer = None
         if kind == "action":
             return self._action(row, context, base)
         if kind in ("user", "bot") and row.get("data") is None and (row.get("data_length") or 0) > MAX_EVENT_DATA:
@@ -333,6 +369,7 @@ class TurnBuilder:
             if name == HANDOFF_SLOT:
                 value = data.get("value")
                 context.handoff_state = value if isinstance(value, str) else None
+            _answered(context, slot_topic(row))
             if name in HIDDEN_SLOTS:
                 return None
             return Turn(
@@ -378,6 +415,7 @@ class TurnBuilder:
             entities=[(name, self.mask(value)) for name, value in message.entities],
             ranking=message.ranking[:5],
             miss_reason=miss_reason(message.intent, message.confidence, self.threshold) if asks_assistant else None,
+            topic=question_topic(message.intent, None),
             **base,
         )
         if message.intent == FEEDBACK_INTENT:
@@ -428,6 +466,8 @@ class TurnBuilder:
             turn.handoff_kind = _name(metadata[HANDOFF_EVENT_KEY])
             turn.staff_name = clean_text(metadata.get(STAFF_NAME_KEY), 80) or None
             turn.action = turn.policy = turn.action_confidence = None
+        if answer_type(turn.utter_action) is not None and not turn.is_staff:
+            context.answer = turn
         if asks_feedback(turn.utter_action):
             context.rated, context.rated_question = turn, context.question
         question = context.question

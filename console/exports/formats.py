@@ -37,6 +37,8 @@ MESSAGE_FIELDS = [
     "button",
     "action",
     "staff",
+    # A visitor question's topic: the one its answer was about, else its intent's (as trends count it).
+    "topic",
 ]
 CONVERSATION_FIELDS = [
     "conversation_id",
@@ -87,6 +89,7 @@ def message_records(
             "button": turn.button_title if visitor else " | ".join(b.title for b in turn.buttons),
             "action": "" if visitor else (turn.action or turn.utter_action or turn.handoff_kind or ""),
             "staff": turn.staff_name or "" if turn.is_staff else "",
+            "topic": turn.topic or "" if visitor else "",
         }
 
 
