@@ -52,7 +52,8 @@ logger = logging.getLogger(__name__)
 # state, and marks visitor messages written to a person: older summaries are rebuilt on start
 # (see _migrate); version 6 gives each login a role; version 7 marks button clicks and questions
 # replied to as out of scope, and leaves the widget's greeting out of the visitor's messages; version 8
-# gives each question the topic its answer was about.
+# gives each question the topic its answer was about, and marks the ones the NLU could not place that
+# were answered all the same.
 SCHEMA_VERSION = 8
 # The last version whose summaries an upgrade must read again from the first event.
 SUMMARIES_VERSION = 8
@@ -144,6 +145,9 @@ messages = sa.Table(
     # The topic the question was about: its answer's (the topic slot the answer set), else its intent's
     # (console.data.events.question_topic); trends and the conversation's topics count it.
     sa.Column("topic", sa.String(255)),
+    # The NLU could not place it (a miss intent), but the reply was a topic answer (a follow-up of the
+    # topic being discussed): answered, not missed (console.data.events.answered_though_unsure).
+    sa.Column("answered_unsure", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("staff_messages_sender", "sender_id"),
     sa.Index(
         "staff_messages_day",
@@ -155,6 +159,7 @@ messages = sa.Table(
         "clicked",
         "out_of_scope",
         "topic",
+        "answered_unsure",
     ),
     # Covers the missed-questions page: group by text, filter by intent/confidence/time.
     sa.Index(
@@ -167,6 +172,7 @@ messages = sa.Table(
         "to_person",
         "clicked",
         "out_of_scope",
+        "answered_unsure",
         "sender_id",
     ),
 )
@@ -513,9 +519,10 @@ class ConsoleDatabase:
         questions are copied into ``staff_training_examples``; 6 -> 7: visitor messages gain ``clicked``
         and ``out_of_scope``, and the widget's greeting is no longer a visitor message; 7 -> 8: visitor
         messages gain ``topic``, the topic their answer was about, which the conversation's topics
-        follow. Summaries are derived from ``events`` alone, so below :data:`SUMMARIES_VERSION` they
-        are dropped, recreated and read again from the first event, once whatever the version they
-        come from (staff's reviews are keyed by event ids and kept).
+        follow, and ``answered_unsure`` (a message the NLU could not place, answered all the same).
+        Summaries are derived from ``events`` alone, so below :data:`SUMMARIES_VERSION` they are
+        dropped, recreated and read again from the first event, once whatever the version they come
+        from (staff's reviews are keyed by event ids and kept).
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
         add_missing_column(connection, handoffs.c.since_event)  # 4 -> 5: where a hand-off's chat starts

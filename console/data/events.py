@@ -27,6 +27,7 @@ from core.topics import (
     MISS_INTENTS,
     NOT_HELPFUL,
     OUT_OF_SCOPE_INTENT,
+    RATED_TYPES,
     TOPIC_SLOT,
     answer_type,
     asks_feedback,
@@ -85,6 +86,15 @@ def question_topic(intent: Optional[str], answered: Optional[str]) -> Optional[s
     ("how much is that?" right after the deposit is classified as cost, answered as the deposit), and
     staff count a question where it was answered."""
     return answered or topic_for(intent)
+
+
+def answered_though_unsure(intent: Optional[str], response: Optional[str], answered: Optional[str]) -> bool:
+    """Whether a message the NLU could not place (a miss intent: ``nlu_fallback``, ``out_of_scope``) was
+    answered all the same: its reply is a topic answer (an answer type the visitor may rate, not the
+    likeliest topics or the honest miss) and the action set the topic slot after it (a short follow-up
+    of the topic being discussed, "ok what about msit"). Staff see it as answered, not missed; the
+    Missed page still lists it on request, as wording the NLU should learn."""
+    return bool(answered) and intent in MISS_INTENTS and answer_type(response) in RATED_TYPES
 
 
 def slot_topic(row: Mapping[str, Any]) -> Optional[str]:
@@ -216,6 +226,8 @@ class Turn:
     miss_reason: Optional[str] = None
     # A visitor question: its topic (:func:`question_topic`), once its answer's ``topic`` slot is read.
     topic: Optional[str] = None
+    # A visitor question the NLU could not place, answered all the same (:func:`answered_though_unsure`).
+    answered_unsure: bool = False
     payload: Optional[str] = None
     button_title: Optional[str] = None
     buttons: List[Button] = field(default_factory=list)
@@ -271,10 +283,13 @@ class Turn:
 
 def _answered(context: "_Context", topic: Optional[str]) -> None:
     """The ``topic`` slot the running action set after its answer: the question it answered was about
-    that topic (:func:`question_topic`)."""
-    question = context.question
-    if topic is not None and context.answer is not None and question is not None:
-        question.topic = question_topic(question.intent, topic)
+    that topic (:func:`question_topic`), and one the NLU could not place was answered, not missed."""
+    question, answer = context.question, context.answer
+    if topic is None or answer is None or question is None:
+        return
+    question.topic = question_topic(question.intent, topic)
+    if answered_though_unsure(question.intent, answer.utter_action, topic):
+        question.answered_unsure, question.miss_reason = True, None
 
 
 def _rate(context: "_Context", value: Optional[str]) -> None:

@@ -21,7 +21,9 @@ for the conversation; it marks an answer only when that answer replied to the me
 it. The topic of an answer is the ``topic`` slot its action set right after it, before the next
 action or visitor message; the question it replied to takes that topic too (the action may answer
 another topic than the intent: :func:`console.data.events.question_topic`), and the conversation's
-topics (``intents``, as ``ask_<topic>``) are its questions' topics.
+topics (``intents``, as ``ask_<topic>``) are its questions' topics. A message the NLU could not place
+(a miss intent) whose reply was a topic answer is answered, not missed (``answered_unsure``;
+:func:`console.data.events.answered_though_unsure`): it leaves the conversation's hard misses.
 
 Each batch runs in one transaction that starts by updating the ``staff_sync`` row; that takes the
 database's write lock (SQLite) or a row lock (PostgreSQL), so concurrent catch-ups from several
@@ -55,6 +57,7 @@ from console.data.database import (
 )
 from console.data.events import (
     UserMessage,
+    answered_though_unsure,
     load_data,
     normalise_text,
     parse_user,
@@ -250,7 +253,7 @@ def fold_events(
                 answer = open_answer[sender]
                 answer["topic"] = topic
                 if sender in answered:
-                    _fold_answered(delta, answered[sender], topic, asked[sender])
+                    _fold_answered(delta, answered[sender], answer, asked[sender])
                 else:
                     folded.late_questions.append((sender, answer["event_id"]))
             elif topic is not None and sender not in interrupted:
@@ -301,12 +304,21 @@ def _fold_out_of_scope(delta: ConversationDelta, questions: List[Dict[str, Any]]
 
 
 def _fold_answered(
-    delta: ConversationDelta, question: Dict[str, Any], topic: str, questions: List[Dict[str, Any]]
+    delta: ConversationDelta, question: Dict[str, Any], answer: Mapping[str, Any], questions: List[Dict[str, Any]]
 ) -> None:
-    """The answer to ``question`` (one of ``questions``, this batch's) was about ``topic``: so was the
-    question, and the conversation's topics follow."""
-    question["topic"] = question_topic(question["intent"], topic)
+    """``answer`` to ``question`` (one of ``questions``, this batch's) set its topic: so was the question
+    about it, and the conversation's topics follow; one the NLU could not place was answered."""
+    question["topic"] = question_topic(question["intent"], answer["topic"])
     delta.intents = _asked_intents(questions)
+    unsure = answered_though_unsure(question["intent"], answer["response"], answer["topic"])
+    if unsure and not question["answered_unsure"]:
+        question["answered_unsure"] = True
+        delta.hard_misses -= 1 if _counted_hard_miss(question) else 0
+
+
+def _counted_hard_miss(question: Mapping[str, Any]) -> bool:
+    """Whether the question counts among the conversation's hard misses by its intent (:func:`_fold_user`)."""
+    return not question["to_person"] and not question["clicked"] and _hard_miss(question["intent"])
 
 
 def _asked_intent(question: Mapping[str, Any]) -> Optional[str]:
@@ -380,8 +392,10 @@ def _fold_user(
     # Written to a person or to the follow-up form: neither a miss nor a topic asked of the assistant.
     to_person = delta.to_person
     if not to_person and not message.clicked:  # a click names its intent itself: never a miss
-        delta.hard_misses += 1 if _hard_miss(message.intent) else 0
-        delta.min_confidence = _min(delta.min_confidence, message.confidence)
+        if _hard_miss(message.intent):
+            delta.hard_misses += 1
+        else:  # a miss intent's confidence is the fallback's threshold, not how sure the NLU was
+            delta.min_confidence = _min(delta.min_confidence, message.confidence)
     delta.programs.update(filter(None, map(vocabulary.normalise_program, message.values_of("program"))))
     for name, value in message.entities:
         if name == "track":
@@ -401,6 +415,7 @@ def _fold_user(
         "clicked": message.clicked,
         "out_of_scope": False,
         "topic": question_topic(message.intent, None),
+        "answered_unsure": False,
     }
     delta.intents.update(_asked_intents([question]))
     return question
@@ -444,7 +459,7 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
     # Keyed by the event: a re-read (rebuild, late commit) never resets staff's work on a request.
     upsert(connection, followups, folded.followups, ["event_id"])
     _link_answers(connection, folded)
-    restated = _late_topics(connection, folded)
+    restated = _late_topics(connection, folded, deltas)
     for sender, event_id in folded.late_out_of_scope:
         if _late_out_of_scope(connection, sender, event_id, deltas[sender]):
             restated.add(sender)
@@ -485,10 +500,11 @@ def _stored_intents(connection: Connection, sender: str) -> str:
     return _join(_asked_intents(row._mapping for row in rows))
 
 
-def _late_topics(connection: Connection, folded: Folded) -> Set[str]:
+def _late_topics(connection: Connection, folded: Folded, deltas: Mapping[str, ConversationDelta]) -> Set[str]:
     """Topics whose answer or question lies in an earlier batch: a ``topic`` slot read after its
     answer's batch gives the answer its topic, and either gives the question it replied to its topic
-    (:func:`question_topic`). Returns the conversations whose stored questions changed."""
+    (:func:`question_topic`), or marks it answered (counted in ``deltas``). Returns the conversations
+    whose stored questions changed."""
     restated: Set[str] = set()
     for sender, slot_id, topic in folded.late_topics:
         answer_id = _answer_before(connection, sender, slot_id)
@@ -496,7 +512,7 @@ def _late_topics(connection: Connection, folded: Folded) -> Set[str]:
             connection.execute(sa.update(answers).where(answers.c.event_id == answer_id).values(topic=topic))
             folded.late_questions.append((sender, answer_id))
     for sender, answer_id in folded.late_questions:
-        if _give_question_its_topic(connection, answer_id):
+        if _settle_question(connection, answer_id, deltas[sender]):
             restated.add(sender)
     return restated
 
@@ -517,21 +533,29 @@ def _answer_before(connection: Connection, sender: str, slot_id: int) -> Optiona
     return int(found) if found is not None else None
 
 
-def _give_question_its_topic(connection: Connection, answer_id: int) -> bool:
-    """The question answer ``answer_id`` replied to takes the topic the answer was about; whether it changed."""
+def _settle_question(connection: Connection, answer_id: int, delta: ConversationDelta) -> bool:
+    """The stored question answer ``answer_id`` replied to takes the topic the answer was about, and is
+    marked answered if the NLU could not place it (its hard miss leaves ``delta``); whether it changed."""
     a, m = answers.c, messages.c
     row = connection.execute(
-        sa.select(m.event_id, m.intent, m.topic, a.topic.label("answered"))
+        sa.select(messages, a.topic.label("answered"), a.response)
         .select_from(answers.join(messages, m.event_id == a.question_id))
         .where(a.event_id == answer_id)
     ).first()
     if row is None:
         return False
-    topic = question_topic(row.intent, row.answered)
-    if topic == row.topic:
-        return False
-    connection.execute(sa.update(messages).where(m.event_id == row.event_id).values(topic=topic))
-    return True
+    question = row._mapping
+    values: Dict[str, Any] = {}
+    topic = question_topic(question["intent"], question["answered"])
+    if topic != question["topic"]:
+        values["topic"] = topic
+    unsure = answered_though_unsure(question["intent"], question["response"], question["answered"])
+    if unsure and not question["answered_unsure"]:
+        values["answered_unsure"] = True
+        delta.hard_misses -= 1 if _counted_hard_miss(question) else 0
+    if values:
+        connection.execute(sa.update(messages).where(m.event_id == question["event_id"]).values(**values))
+    return bool(values)
 
 
 def _link_answers(connection: Connection, folded: Folded) -> None:

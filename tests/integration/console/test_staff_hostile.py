@@ -362,8 +362,8 @@ def test_a_version_6_console_reads_its_summaries_again_and_keeps_staffs_work(con
 
 
 def test_a_version_7_console_reads_its_summaries_again_and_keeps_staffs_work(console, db_url):
-    """8 gives each question the topic its answer was about: summaries of version 7 (no topic) are read
-    again once; staff's reviews stay."""
+    """8 gives each question the topic its answer was about and marks those answered though the NLU could
+    not place them: summaries of version 7 are read again once; staff's reviews stay."""
     question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
     with console.store.session_scope() as connection:
         connection.execute(sa.insert(message_reviews).values(**question, status="reviewed", updated_by="jane"))
@@ -373,7 +373,11 @@ def test_a_version_7_console_reads_its_summaries_again_and_keeps_staffs_work(con
         version_7 = sa.Table(
             messages.name,
             sa.MetaData(),
-            *[sa.Column(c.name, c.type, primary_key=c.primary_key) for c in messages.c if c.name != "topic"],
+            *[
+                sa.Column(c.name, c.type, primary_key=c.primary_key)
+                for c in messages.c
+                if c.name not in ("topic", "answered_unsure")
+            ],
         )
         version_7.create(connection)
     upgraded = ConsoleDatabase(db_url)
@@ -382,7 +386,7 @@ def test_a_version_7_console_reads_its_summaries_again_and_keeps_staffs_work(con
         with upgraded.connect() as connection:
             assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
             columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
-        assert "topic" in columns
+        assert {"topic", "answered_unsure"} <= columns
         console.refresh(force=True)
         with upgraded.connect() as connection:
             topics = connection.execute(sa.select(messages.c.topic).where(messages.c.intent == "ask_cost")).scalars()
