@@ -230,6 +230,7 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
         elif turn.kind == "visitor":
             said = f'[clicked "{turn.button_title}"]' if turn.button_title else turn.text
             flag = f"  << MISSED: {turn.miss_reason}" if turn.missed else ""
+            flag += "  (low confidence, answered)" if turn.answered_unsure else ""
             conf = f"{turn.confidence:.2f}" if turn.confidence is not None else "-"
             entities = "".join(f" {n}={v}" for n, v in turn.entities)
             out.write(f"{when}  VISITOR  {said}\n{'':21}(intent {turn.intent} {conf}{entities}){flag}\n")

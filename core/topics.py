@@ -19,6 +19,9 @@ ANSWER_INTENT_PREFIX = "ask_"
 ANSWER_ACTION = "action_answer_topic"
 MISS_ACTION = "action_handle_miss"
 GREET_ACTION = "action_greet"
+# The slot the answer action sets to the topic it answered, right after its reply (it may answer
+# another topic than the intent: "how much is that?" after the deposit is answered as the deposit).
+TOPIC_SLOT = "topic"
 # What the chat widget sends when it opens (widget/src/strings.js ``greetingPayload``): the page
 # greeting the visitor, not a message the visitor wrote.
 GREETING_PAYLOAD = "/greet"

@@ -42,6 +42,7 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import DBAPIError
 
 from core.handoff import ACTIVE_STATES, FOLLOWUP_RECORD_SLOT, FOLLOWUP_STATUSES, HANDOFF_SLOT
+from core.topics import TOPIC_SLOT
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,12 @@ logger = logging.getLogger(__name__)
 # version 4 adds live hand-offs and follow-ups taken per conversation, the conversation's hand-off
 # state, and marks visitor messages written to a person: older summaries are rebuilt on start
 # (see _migrate); version 6 gives each login a role; version 7 marks button clicks and questions
-# replied to as out of scope, and leaves the widget's greeting out of the visitor's messages.
-SCHEMA_VERSION = 7
+# replied to as out of scope, and leaves the widget's greeting out of the visitor's messages; version 8
+# gives each question the topic its answer was about, and marks the ones the NLU could not place that
+# were answered all the same.
+SCHEMA_VERSION = 8
+# The last version whose summaries an upgrade must read again from the first event.
+SUMMARIES_VERSION = 8
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -137,9 +142,24 @@ messages = sa.Table(
     sa.Column("clicked", sa.Boolean, nullable=False, server_default=sa.false()),
     # The assistant replied that it is outside what it covers (another degree): a miss, whatever the intent.
     sa.Column("out_of_scope", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The topic the question was about: its answer's (the topic slot the answer set), else its intent's
+    # (console.data.events.question_topic); trends and the conversation's topics count it.
+    sa.Column("topic", sa.String(255)),
+    # The NLU could not place it (a miss intent), but the reply was a topic answer (a follow-up of the
+    # topic being discussed): answered, not missed (console.data.events.answered_though_unsure).
+    sa.Column("answered_unsure", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("staff_messages_sender", "sender_id"),
     sa.Index(
-        "staff_messages_day", "timestamp", "intent", "confidence", "feedback", "to_person", "clicked", "out_of_scope"
+        "staff_messages_day",
+        "timestamp",
+        "intent",
+        "confidence",
+        "feedback",
+        "to_person",
+        "clicked",
+        "out_of_scope",
+        "topic",
+        "answered_unsure",
     ),
     # Covers the missed-questions page: group by text, filter by intent/confidence/time.
     sa.Index(
@@ -152,6 +172,7 @@ messages = sa.Table(
         "to_person",
         "clicked",
         "out_of_scope",
+        "answered_unsure",
         "sender_id",
     ),
 )
@@ -389,7 +410,7 @@ def _event_columns(data: Any) -> List[Any]:
 
 
 # Which rows' JSON the summariser needs: visitor and bot messages and the slots it tracks.
-SYNC_SLOTS = ["program", "track", "topic", HANDOFF_SLOT, FOLLOWUP_RECORD_SLOT]
+SYNC_SLOTS = ["program", "track", TOPIC_SLOT, HANDOFF_SLOT, FOLLOWUP_RECORD_SLOT]
 _SYNC_DATA = sa.or_(
     events.c.type_name.in_(["user", "bot"]),
     sa.and_(events.c.type_name == "slot", events.c.action_name.in_(SYNC_SLOTS)),
@@ -496,10 +517,12 @@ class ConsoleDatabase:
         counts are named for what they count (``contact_suggestions``, ``live_chats``); 5 -> 6: logins
         gain a ``role`` (existing ones become editors, as they could do everything before), and assigned
         questions are copied into ``staff_training_examples``; 6 -> 7: visitor messages gain ``clicked``
-        and ``out_of_scope``, and the widget's greeting is no longer a visitor message.
-        Summaries are derived from ``events`` alone, so up to version 6 they are
-        dropped, recreated and read again from the first event (staff's reviews are keyed by event ids
-        and kept).
+        and ``out_of_scope``, and the widget's greeting is no longer a visitor message; 7 -> 8: visitor
+        messages gain ``topic``, the topic their answer was about, which the conversation's topics
+        follow, and ``answered_unsure`` (a message the NLU could not place, answered all the same).
+        Summaries are derived from ``events`` alone, so below :data:`SUMMARIES_VERSION` they are
+        dropped, recreated and read again from the first event, once whatever the version they come
+        from (staff's reviews are keyed by event ids and kept).
         """
         logger.info("Upgrading the console's tables from version %s to %s.", stored, SCHEMA_VERSION)
         add_missing_column(connection, handoffs.c.since_event)  # 4 -> 5: where a hand-off's chat starts
@@ -520,7 +543,7 @@ class ConsoleDatabase:
             )
             columns = ["event_id", "sender_id", "text", "intent", "added_by", "added_at"]
             connection.execute(sa.insert(training_examples).from_select(columns, assigned))
-        if stored < 7:
+        if stored < SUMMARIES_VERSION:
             for table in SUMMARY_TABLES:
                 table.drop(connection, checkfirst=True)
             metadata.create_all(connection, tables=list(SUMMARY_TABLES))
@@ -603,14 +626,15 @@ class ConsoleDatabase:
         """
         if not self.has_events_table():
             return
-        # The hand-off slot and the form's start and end too: messages to a person are never missed.
-        handoff_slot = sa.and_(events.c.type_name == "slot", events.c.action_name == HANDOFF_SLOT)
+        # The hand-off slot and the form's start and end too: messages to a person are never missed;
+        # and the topic slot, which says what the question its answer replied to was about.
+        slots = sa.and_(events.c.type_name == "slot", events.c.action_name.in_([HANDOFF_SLOT, TOPIC_SLOT]))
         query = (
-            sa.select(*_event_columns(sa.or_(events.c.type_name.in_(["user", "bot"]), handoff_slot)))
+            sa.select(*_event_columns(sa.or_(events.c.type_name.in_(["user", "bot"]), slots)))
             .where(
                 events.c.timestamp >= since,
                 events.c.timestamp < until,
-                sa.or_(events.c.type_name.in_(_MESSAGE_TYPES), handoff_slot),
+                sa.or_(events.c.type_name.in_(_MESSAGE_TYPES), slots),
             )
             .order_by(events.c.timestamp, events.c.id)
         )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from console.data.database import MAX_EVENT_DATA
 from console.data.privacy import clean_text, clean_value
@@ -27,10 +27,13 @@ from core.topics import (
     MISS_INTENTS,
     NOT_HELPFUL,
     OUT_OF_SCOPE_INTENT,
+    RATED_TYPES,
+    TOPIC_SLOT,
     answer_type,
     asks_feedback,
     feedback_value,
     replies_out_of_scope,
+    topic_for,
 )
 
 # Actions that only mark turn boundaries; the transcript does not show them.
@@ -44,6 +47,11 @@ FEEDBACK_LABELS = {"yes": "Helpful", "no": "Not helpful"}
 NOT_HELPFUL_REASON = "not helpful"
 # Why a question the assistant replied to as outside what it covers is missed, whatever its intent.
 OUT_OF_SCOPE_REASON = MISS_INTENTS[OUT_OF_SCOPE_INTENT]
+# How long a streamed export waits, in the stream's own time, for what may still change a turn (a
+# "not helpful" click on an answer, the reply to a question): Rasa's session expiry (domain.yml), after
+# which a visitor is rarely still reading the answer; and at most this many turns are held meanwhile.
+SETTLE_SECONDS = 3600.0
+MAX_HELD_TURNS = 20_000
 # Slots Rasa keeps for itself, never shown to staff: ``session_started_metadata`` (Rasa's
 # ``SESSION_START_METADATA_SLOT``) holds the widget's metadata of the session's first message.
 HIDDEN_SLOTS = frozenset({"session_started_metadata"})
@@ -69,6 +77,34 @@ def miss_reason(intent: Optional[str], confidence: Optional[float], threshold: f
     if confidence is not None and confidence < threshold:
         return "low confidence"
     return None
+
+
+def question_topic(intent: Optional[str], answered: Optional[str]) -> Optional[str]:
+    """The topic of a visitor's question, as every count, filter and export of the console has it: the
+    topic its answer was about when the answering action set one (``answered``, the ``topic`` slot
+    after the reply), else its intent's. The action may answer another topic than the NLU's intent
+    ("how much is that?" right after the deposit is classified as cost, answered as the deposit), and
+    staff count a question where it was answered."""
+    return answered or topic_for(intent)
+
+
+def answered_though_unsure(intent: Optional[str], response: Optional[str], answered: Optional[str]) -> bool:
+    """Whether a message the NLU could not place (a miss intent: ``nlu_fallback``, ``out_of_scope``) was
+    answered all the same: its reply is a topic answer (an answer type the visitor may rate, not the
+    likeliest topics or the honest miss) and the action set the topic slot after it (a short follow-up
+    of the topic being discussed, "ok what about msit"). Staff see it as answered, not missed; the
+    Missed page still lists it on request, as wording the NLU should learn."""
+    return bool(answered) and intent in MISS_INTENTS and answer_type(response) in RATED_TYPES
+
+
+def slot_topic(row: Mapping[str, Any]) -> Optional[str]:
+    """The topic a ``topic`` slot event (a row of ``events``) sets, sanitised; ``None`` for another
+    slot, an emptied one or a value that is no name."""
+    data = load_data(row.get("data"))
+    if _name(row.get("action_name") or data.get("name")) != TOPIC_SLOT:
+        return None
+    value = clean_value(data.get("value"))
+    return _name(value) if isinstance(value, str) else None
 
 
 def load_data(raw: Any) -> Dict[str, Any]:
@@ -188,6 +224,10 @@ class Turn:
     entities: List[Tuple[str, Any]] = field(default_factory=list)
     ranking: List[Tuple[str, float]] = field(default_factory=list)
     miss_reason: Optional[str] = None
+    # A visitor question: its topic (:func:`question_topic`), once its answer's ``topic`` slot is read.
+    topic: Optional[str] = None
+    # A visitor question the NLU could not place, answered all the same (:func:`answered_though_unsure`).
+    answered_unsure: bool = False
     payload: Optional[str] = None
     button_title: Optional[str] = None
     buttons: List[Button] = field(default_factory=list)
@@ -241,6 +281,17 @@ class Turn:
         return self.action in FALLBACK_ACTIONS
 
 
+def _answered(context: "_Context", topic: Optional[str]) -> None:
+    """The ``topic`` slot the running action set after its answer: the question it answered was about
+    that topic (:func:`question_topic`), and one the NLU could not place was answered, not missed."""
+    question, answer = context.question, context.answer
+    if topic is None or answer is None or question is None:
+        return
+    question.topic = question_topic(question.intent, topic)
+    if answered_though_unsure(question.intent, answer.utter_action, topic):
+        question.answered_unsure, question.miss_reason = True, None
+
+
 def _rate(context: "_Context", value: Optional[str]) -> None:
     """The visitor's feedback on the answer just before it (for "not helpful", its question becomes
     a miss, unless it was a button click); then nothing is left to rate until the next answer."""
@@ -263,6 +314,9 @@ class _Context:
     rated: Optional["Turn"] = None  # the latest answer the visitor could rate
     rated_question: Optional["Turn"] = None  # the visitor message that answer replied to
     question: Optional["Turn"] = None  # the latest visitor message that was not a feedback click
+    # The latest reply of an answer type in the running action: the ``topic`` slot after it says what
+    # the question was about (any other event but a bot message or a slot ends the action's events).
+    answer: Optional["Turn"] = None
     # The visitor is writing to a person (live hand-off) or answering the follow-up form: no misses.
     handoff_state: Optional[str] = None
     in_form: bool = False
@@ -271,29 +325,34 @@ class _Context:
     def to_person(self) -> bool:
         return self.handoff_state in ACTIVE_STATES or self.in_form
 
+    def holds(self, turn: Turn) -> bool:
+        """Whether a later event may still change ``turn``: the latest question (its reply may say it
+        is out of scope) and the answer the visitor may rate, with the question it replied to."""
+        return any(turn is held for held in (self.question, self.rated, self.rated_question))
+
+    def release(self, turn: Turn) -> None:
+        """Forget ``turn`` as one a later event may change (it has been written out)."""
+        if self.question is turn:
+            self.question = None
+        if self.rated is turn or self.rated_question is turn:
+            self.rated = self.rated_question = None
+
 
 class TurnBuilder:
     """Builds :class:`Turn` objects from event rows in id order.
 
     Two facts need the rows before: which action produced a bot message (the ``action`` event just
     before it) and which button a payload message clicked (the buttons of the bot messages since the
-    visitor last wrote). The builder keeps that context per conversation, bounded to the most recent
-    ``max_conversations`` so a streamed export over millions of rows uses constant memory.
+    visitor last wrote). And later rows change earlier turns: a reply saying a question is out of scope,
+    and a "not helpful" click, make the question missed. The builder keeps that context per
+    conversation, bounded to the most recent ``max_conversations``; a streamed export reads the turns
+    through :meth:`settled`, which holds back only the turns a later row may still change.
     """
 
-    def __init__(
-        self,
-        threshold: float,
-        mask: Callable[[Any], Any],
-        max_conversations: int = 20_000,
-        rate_earlier_turns: bool = True,
-    ) -> None:
+    def __init__(self, threshold: float, mask: Callable[[Any], Any], max_conversations: int = 20_000) -> None:
         self.threshold = threshold
         self.mask = mask
         self.max_conversations = max_conversations
-        # A feedback click marks the answer (and question) before it; a streamed export has written
-        # those rows already, so it keeps no reference to them and its memory stays flat.
-        self.rate_earlier_turns = rate_earlier_turns
         self._contexts: "OrderedDict[str, _Context]" = OrderedDict()
 
     def _context(self, sender_id: str) -> _Context:
@@ -309,6 +368,8 @@ class TurnBuilder:
         sender_id = row["sender_id"]
         context = self._context(sender_id)
         base: Dict[str, Any] = dict(event_id=row["id"], sender_id=sender_id, timestamp=row["timestamp"])
+        if kind not in ("bot", "slot"):
+            context.answer = None
         if kind == "action":
             return self._action(row, context, base)
         if kind in ("user", "bot") and row.get("data") is None and (row.get("data_length") or 0) > MAX_EVENT_DATA:
@@ -323,6 +384,7 @@ class TurnBuilder:
             if name == HANDOFF_SLOT:
                 value = data.get("value")
                 context.handoff_state = value if isinstance(value, str) else None
+            _answered(context, slot_topic(row))
             if name in HIDDEN_SLOTS:
                 return None
             return Turn(
@@ -368,6 +430,7 @@ class TurnBuilder:
             entities=[(name, self.mask(value)) for name, value in message.entities],
             ranking=message.ranking[:5],
             miss_reason=miss_reason(message.intent, message.confidence, self.threshold) if asks_assistant else None,
+            topic=question_topic(message.intent, None),
             **base,
         )
         if message.intent == FEEDBACK_INTENT:
@@ -382,7 +445,7 @@ class TurnBuilder:
         if message.intent == COMPLAINT_INTENT:
             _rate(context, NOT_HELPFUL)  # typed ("that's not what I asked"): shown as written
         context.rated = context.rated_question = None
-        context.question = turn if self.rate_earlier_turns else None
+        context.question = turn
         if parse_payload(message.text):
             turn.payload = turn.text
             clicked = next((b for b in context.offered if same_payload(message.text, b.payload)), None)
@@ -418,7 +481,9 @@ class TurnBuilder:
             turn.handoff_kind = _name(metadata[HANDOFF_EVENT_KEY])
             turn.staff_name = clean_text(metadata.get(STAFF_NAME_KEY), 80) or None
             turn.action = turn.policy = turn.action_confidence = None
-        if asks_feedback(turn.utter_action) and self.rate_earlier_turns:
+        if answer_type(turn.utter_action) is not None and not turn.is_staff:
+            context.answer = turn
+        if asks_feedback(turn.utter_action):
             context.rated, context.rated_question = turn, context.question
         question = context.question
         if replies_out_of_scope(turn.utter_action) and question is not None and question.miss_reason is None:
@@ -428,7 +493,46 @@ class TurnBuilder:
         return turn
 
     def build(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Turn]:
+        """Each row's turn at once: read them after the last row (a transcript builds a list), since a
+        later row may still change an earlier turn."""
         for row in rows:
             turn = self.feed(row)
             if turn is not None:
                 yield turn
+
+    def settled(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        settle_seconds: float = SETTLE_SECONDS,
+        max_held: int = MAX_HELD_TURNS,
+    ) -> Iterator[Turn]:
+        """The turns of ``rows`` in their order, each once no later row can change it, for a stream
+        that writes each turn once (an export): a question waits for its reply and for the rating of
+        its answer (until the conversation's next question), so the stream agrees with the summaries
+        (the Missed page). Memory stays bounded: a turn still open after ``settle_seconds`` of the
+        stream's time, or with ``max_held`` turns behind it, is written as it stands."""
+        held: Deque[Turn] = deque()
+        for row in rows:
+            turn = self.feed(row)
+            if turn is not None:
+                held.append(turn)
+            now = row["timestamp"]
+            while held and (not self._holds(held[0]) or len(held) > max_held or _older(held[0], now, settle_seconds)):
+                yield self._release(held.popleft())
+        while held:
+            yield held.popleft()
+
+    def _holds(self, turn: Turn) -> bool:
+        context = self._contexts.get(turn.sender_id)
+        return context is not None and context.holds(turn)
+
+    def _release(self, turn: Turn) -> Turn:
+        context = self._contexts.get(turn.sender_id)
+        if context is not None:
+            context.release(turn)
+        return turn
+
+
+def _older(turn: Turn, now: Optional[float], seconds: float) -> bool:
+    """Whether ``turn`` is more than ``seconds`` older than ``now`` (unknown times never are)."""
+    return turn.timestamp is not None and now is not None and turn.timestamp < now - seconds

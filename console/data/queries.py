@@ -25,26 +25,41 @@ MISS_REASONS = {
     "low_confidence": "Low confidence",
     "not_helpful": "Marked not helpful",
 }
+# Not a reason to miss: messages the NLU could not place that the assistant answered all the same (a
+# follow-up of the topic being discussed). The Missed page lists them on request: their wording is
+# what the NLU should learn.
+ANSWERED_UNSURE = "answered_unsure"
+MISSED_PAGE_FILTERS = {**MISS_REASONS, ANSWERED_UNSURE: "Low confidence, answered (not missed)"}
 
 c, m = conversations.c, messages.c
 
 
 def missed(threshold: float) -> Any:
-    """A visitor message the assistant missed: no intent, a miss intent, low confidence, a reply saying
-    it is out of scope, or an answer the visitor marked "not helpful". Messages written to a person
-    during a live hand-off (or answering the follow-up form) were not questions for the assistant, and
-    a button click is not a typed question: neither is ever missed."""
+    """A visitor message the assistant missed: no intent, a miss intent or low confidence (unless the
+    assistant answered it all the same: ``answered_unsure``), a reply saying it is out of scope, or an
+    answer the visitor marked "not helpful". Messages written to a person during a live hand-off (or
+    answering the follow-up form) were not questions for the assistant, and a button click is not a
+    typed question: neither is ever missed."""
     return sa.and_(
         m.to_person == sa.false(),
         m.clicked == sa.false(),
         sa.or_(
             m.intent.is_(None),
-            m.intent.in_(list(MISS_INTENTS)),
-            m.confidence < threshold,
+            sa.and_(
+                m.answered_unsure == sa.false(), sa.or_(m.intent.in_(list(MISS_INTENTS)), m.confidence < threshold)
+            ),
             m.out_of_scope == sa.true(),
             m.feedback == NOT_HELPFUL,
         ),
     )
+
+
+def missed_page(reason: str, threshold: float) -> Any:
+    """The messages the Missed page lists for its "why" filter (``MISSED_PAGE_FILTERS``): the missed ones,
+    for one reason or any, or those answered though the NLU could not place them."""
+    if reason == ANSWERED_UNSURE:
+        return sa.and_(m.to_person == sa.false(), m.clicked == sa.false(), m.answered_unsure == sa.true())
+    return sa.and_(missed(threshold), miss_reason(reason, threshold)) if reason else missed(threshold)
 
 
 def contained() -> Any:
@@ -53,9 +68,10 @@ def contained() -> Any:
 
 
 def miss_reason(reason: str, threshold: float) -> Any:
+    unanswered = m.answered_unsure == sa.false()
     return {
-        "fallback": sa.or_(m.intent == FALLBACK_INTENT, m.intent.is_(None)),
-        "out_of_scope": sa.or_(m.intent == OUT_OF_SCOPE_INTENT, m.out_of_scope == sa.true()),
+        "fallback": sa.or_(sa.and_(m.intent == FALLBACK_INTENT, unanswered), m.intent.is_(None)),
+        "out_of_scope": sa.or_(sa.and_(m.intent == OUT_OF_SCOPE_INTENT, unanswered), m.out_of_scope == sa.true()),
         "low_confidence": sa.and_(m.intent.not_in(list(MISS_INTENTS)), m.confidence < threshold),
         "not_helpful": m.feedback == NOT_HELPFUL,
     }[reason]

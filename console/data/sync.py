@@ -19,7 +19,11 @@ before it (and, for "not helpful", the question that answer replied to). A typed
 ``complain``, "that's not what I asked") is kept as the visitor's message and counts as "not helpful"
 for the conversation; it marks an answer only when that answer replied to the message just before
 it. The topic of an answer is the ``topic`` slot its action set right after it, before the next
-action or visitor message.
+action or visitor message; the question it replied to takes that topic too (the action may answer
+another topic than the intent: :func:`console.data.events.question_topic`), and the conversation's
+topics (``intents``, as ``ask_<topic>``) are its questions' topics. A message the NLU could not place
+(a miss intent) whose reply was a topic answer is answered, not missed (``answered_unsure``;
+:func:`console.data.events.answered_though_unsure`): it leaves the conversation's hard misses.
 
 Each batch runs in one transaction that starts by updating the ``staff_sync`` row; that takes the
 database's write lock (SQLite) or a row lock (PostgreSQL), so concurrent catch-ups from several
@@ -51,8 +55,16 @@ from console.data.database import (
     sync_state,
     upsert,
 )
-from console.data.events import NAME_LIMIT, UserMessage, load_data, normalise_text, parse_user
-from console.data.privacy import clean_text, clean_value, conversation_ref, mask_text
+from console.data.events import (
+    UserMessage,
+    answered_though_unsure,
+    load_data,
+    normalise_text,
+    parse_user,
+    question_topic,
+    slot_topic,
+)
+from console.data.privacy import clean_value, conversation_ref, mask_text
 from console.data.vocabulary import Vocabulary
 from console.followups.inbox import request_row
 from core.handoff import (
@@ -75,6 +87,7 @@ from core.topics import (
     RATED_TYPES,
     answer_type,
     feedback_value,
+    intent_for,
     replies_out_of_scope,
     responses_of,
 )
@@ -171,8 +184,9 @@ def _either(pick, a: Optional[float], b: Optional[float]) -> Optional[float]:
 @dataclass
 class Folded:
     """What a batch of events adds: per-conversation deltas, question rows, answer rows, feedback
-    clicks ``(sender, event id, "yes"/"no")``, typed complaints ``(sender, event id)`` and topics
-    whose answer is in an earlier batch."""
+    clicks ``(sender, event id, "yes"/"no")``, typed complaints ``(sender, event id)``, topic slots
+    ``(sender, event id, topic)`` whose answer is in an earlier batch, and answers ``(sender, event
+    id)`` that set a topic for a question in an earlier batch."""
 
     deltas: Dict[str, ConversationDelta] = field(default_factory=dict)
     questions: List[Dict[str, Any]] = field(default_factory=list)
@@ -180,6 +194,7 @@ class Folded:
     feedback: List[Tuple[str, int, str]] = field(default_factory=list)
     complaints: List[Tuple[str, int]] = field(default_factory=list)
     late_topics: List[Tuple[str, int, str]] = field(default_factory=list)
+    late_questions: List[Tuple[str, int]] = field(default_factory=list)
     followups: List[Dict[str, Any]] = field(default_factory=list)
     # Out-of-scope replies ``(sender, event id)`` whose question is in an earlier batch.
     late_out_of_scope: List[Tuple[str, int]] = field(default_factory=list)
@@ -196,7 +211,10 @@ def fold_events(
     stored = stored or {}
     asked: Dict[str, List[Dict[str, Any]]] = {}  # each sender's question rows in this batch, in order
     open_answer: Dict[str, Dict[str, Any]] = {}  # the answer whose action is still running, per sender
-    interrupted: Set[str] = set()  # senders with a non-slot event earlier in this batch
+    # ... and the question it replied to, when that question is in this batch
+    answered: Dict[str, Dict[str, Any]] = {}
+    # Senders with an event earlier in this batch that ends an action's events (not a bot message or slot).
+    interrupted: Set[str] = set()
     for row in rows:
         sender = row["sender_id"]
         delta = folded.deltas.get(sender)
@@ -209,7 +227,6 @@ def fold_events(
         delta.add_time(row["timestamp"])
         kind = row["type_name"]
         if kind == "bot":
-            interrupted.add(sender)
             if is_staff_event(load_data(row["data"]).get("metadata")):
                 continue  # a staff member's message: not an assistant reply
             delta.bot_messages += 1
@@ -218,6 +235,10 @@ def fold_events(
             if answer is not None:
                 folded.answers.append(answer)
                 open_answer[sender] = answer
+                if questions:
+                    answered[sender] = questions[-1]
+                else:
+                    answered.pop(sender, None)
                 if replies_out_of_scope(answer["response"]):
                     if questions:
                         _fold_out_of_scope(delta, questions)
@@ -227,19 +248,25 @@ def fold_events(
         if kind == "slot":
             _fold_slot(delta, row, vocabulary)
             _fold_state_slot(folded, delta, row, vocabulary)
-            topic = _topic(row)
+            topic = slot_topic(row)
             if topic is not None and sender in open_answer:
-                open_answer[sender]["topic"] = topic
+                answer = open_answer[sender]
+                answer["topic"] = topic
+                if sender in answered:
+                    _fold_answered(delta, answered[sender], answer, asked[sender])
+                else:
+                    folded.late_questions.append((sender, answer["event_id"]))
             elif topic is not None and sender not in interrupted:
                 folded.late_topics.append((sender, row["id"], topic))
             continue
         interrupted.add(sender)
+        open_answer.pop(sender, None)
+        answered.pop(sender, None)
         if kind in _RESETS:
             delta.handoff_state, delta.in_form = None, False
         elif kind == "active_loop":
             delta.in_form = row["action_name"] == FOLLOWUP_FORM
         if kind == "user":
-            open_answer.pop(sender, None)
             message = parse_user(load_data(row["data"]))
             if message.opens_chat:
                 continue  # the widget greeting on opening: the visitor wrote nothing
@@ -256,8 +283,6 @@ def fold_events(
                 if message.intent == COMPLAINT_INTENT:
                     folded.complaints.append((sender, row["id"]))
                     delta.not_helpful += 1
-        else:  # an action or a session start ends the previous action's events
-            open_answer.pop(sender, None)
     return folded
 
 
@@ -278,9 +303,35 @@ def _fold_out_of_scope(delta: ConversationDelta, questions: List[Dict[str, Any]]
     delta.intents = _asked_intents(questions)
 
 
+def _fold_answered(
+    delta: ConversationDelta, question: Dict[str, Any], answer: Mapping[str, Any], questions: List[Dict[str, Any]]
+) -> None:
+    """``answer`` to ``question`` (one of ``questions``, this batch's) set its topic: so was the question
+    about it, and the conversation's topics follow; one the NLU could not place was answered."""
+    question["topic"] = question_topic(question["intent"], answer["topic"])
+    delta.intents = _asked_intents(questions)
+    unsure = answered_though_unsure(question["intent"], answer["response"], answer["topic"])
+    if unsure and not question["answered_unsure"]:
+        question["answered_unsure"] = True
+        delta.hard_misses -= 1 if _counted_hard_miss(question) else 0
+
+
+def _counted_hard_miss(question: Mapping[str, Any]) -> bool:
+    """Whether the question counts among the conversation's hard misses by its intent (:func:`_fold_user`)."""
+    return not question["to_person"] and not question["clicked"] and _hard_miss(question["intent"])
+
+
+def _asked_intent(question: Mapping[str, Any]) -> Optional[str]:
+    """What a question adds to the conversation's ``intents``: its topic as ``ask_<topic>``, else its
+    intent (small talk, a miss)."""
+    return intent_for(question["topic"]) if question["topic"] else question["intent"]
+
+
 def _asked_intents(questions: Iterable[Mapping[str, Any]]) -> Set[str]:
-    """The intents of questions put to the assistant (not to a person, not replied to as out of scope)."""
-    return {q["intent"] for q in questions if q["intent"] and not q["to_person"] and not q["out_of_scope"]}
+    """The topics (else intents) of questions put to the assistant (not to a person, not replied to as
+    out of scope)."""
+    asked = (_asked_intent(q) for q in questions if not q["to_person"] and not q["out_of_scope"])
+    return {intent for intent in asked if intent}
 
 
 def _fold_state_slot(folded: Folded, delta: ConversationDelta, row: Mapping[str, Any], vocabulary: Vocabulary) -> None:
@@ -297,13 +348,6 @@ def _fold_state_slot(folded: Folded, delta: ConversationDelta, row: Mapping[str,
             folded.followups.append(request)
             if request["program"] != UNDECIDED_PROGRAM:
                 delta.programs.add(request["program"])
-
-
-def _topic(row: Mapping[str, Any]) -> Optional[str]:
-    if row["action_name"] != "topic":
-        return None
-    value = clean_value(load_data(row["data"]).get("value"))
-    return clean_text(value, NAME_LIMIT) or None if isinstance(value, str) else None
 
 
 def _fold_bot(delta: ConversationDelta, row: Mapping[str, Any], question: Optional[int]) -> Optional[Dict[str, Any]]:
@@ -347,19 +391,18 @@ def _fold_user(
     delta.visitor_messages += 1
     # Written to a person or to the follow-up form: neither a miss nor a topic asked of the assistant.
     to_person = delta.to_person
-    if not to_person:
-        if not message.clicked:  # a click names its intent itself: never a miss
-            delta.hard_misses += 1 if _hard_miss(message.intent) else 0
+    if not to_person and not message.clicked:  # a click names its intent itself: never a miss
+        if _hard_miss(message.intent):
+            delta.hard_misses += 1
+        else:  # a miss intent's confidence is the fallback's threshold, not how sure the NLU was
             delta.min_confidence = _min(delta.min_confidence, message.confidence)
-        if message.intent:
-            delta.intents.add(message.intent)
     delta.programs.update(filter(None, map(vocabulary.normalise_program, message.values_of("program"))))
     for name, value in message.entities:
         if name == "track":
             _add_track(delta, value)
     if delta.first_message is None and not text.startswith("/"):
         delta.first_message = text[:PREVIEW_LENGTH]
-    return {
+    question = {
         "event_id": row["id"],
         "sender_id": row["sender_id"],
         "timestamp": row["timestamp"],
@@ -371,7 +414,11 @@ def _fold_user(
         "to_person": to_person,
         "clicked": message.clicked,
         "out_of_scope": False,
+        "topic": question_topic(message.intent, None),
+        "answered_unsure": False,
     }
+    delta.intents.update(_asked_intents([question]))
+    return question
 
 
 def merge(existing: Optional[Mapping[str, Any]], delta: ConversationDelta) -> Dict[str, Any]:
@@ -412,10 +459,12 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
     # Keyed by the event: a re-read (rebuild, late commit) never resets staff's work on a request.
     upsert(connection, followups, folded.followups, ["event_id"])
     _link_answers(connection, folded)
+    restated = _late_topics(connection, folded, deltas)
     for sender, event_id in folded.late_out_of_scope:
-        stored = _late_out_of_scope(connection, sender, event_id, deltas[sender])
-        if stored is not None:
-            existing[sender] = {**(existing.get(sender) or {}), "intents": stored}
+        if _late_out_of_scope(connection, sender, event_id, deltas[sender]):
+            restated.add(sender)
+    for sender in restated:  # a stored question changed: the conversation's topics again from its questions
+        existing[sender] = {**(existing.get(sender) or {}), "intents": _stored_intents(connection, sender)}
     if not deltas:
         return
     updates = [
@@ -425,9 +474,9 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
     upsert(connection, conversations, updates, ["sender_id"], _SUMMARY_COLUMNS)
 
 
-def _late_out_of_scope(connection: Connection, sender: str, event_id: int, delta: ConversationDelta) -> Optional[str]:
+def _late_out_of_scope(connection: Connection, sender: str, event_id: int, delta: ConversationDelta) -> bool:
     """An out-of-scope reply whose question is in an earlier batch: marks that question (a miss, counted
-    in ``delta``) and returns the conversation's intents without it (``None`` when nothing changed)."""
+    in ``delta``); whether it changed."""
     question = connection.execute(
         sa.select(
             messages.c.event_id, messages.c.intent, messages.c.to_person, messages.c.clicked, messages.c.out_of_scope
@@ -437,21 +486,81 @@ def _late_out_of_scope(connection: Connection, sender: str, event_id: int, delta
         .limit(1)
     ).first()
     if question is None or question.to_person or question.clicked or question.out_of_scope:
-        return None
+        return False
     connection.execute(sa.update(messages).where(messages.c.event_id == question.event_id).values(out_of_scope=True))
     if not _hard_miss(question.intent):
         delta.hard_misses += 1
-    rows = connection.execute(
-        sa.select(messages.c.intent, messages.c.to_person, messages.c.out_of_scope).where(
-            messages.c.sender_id == sender
-        )
-    )
+    return True
+
+
+def _stored_intents(connection: Connection, sender: str) -> str:
+    """The conversation's ``intents`` from its stored questions (after one of them changed)."""
+    m = messages.c
+    rows = connection.execute(sa.select(m.intent, m.topic, m.to_person, m.out_of_scope).where(m.sender_id == sender))
     return _join(_asked_intents(row._mapping for row in rows))
 
 
+def _late_topics(connection: Connection, folded: Folded, deltas: Mapping[str, ConversationDelta]) -> Set[str]:
+    """Topics whose answer or question lies in an earlier batch: a ``topic`` slot read after its
+    answer's batch gives the answer its topic, and either gives the question it replied to its topic
+    (:func:`question_topic`), or marks it answered (counted in ``deltas``). Returns the conversations
+    whose stored questions changed."""
+    restated: Set[str] = set()
+    for sender, slot_id, topic in folded.late_topics:
+        answer_id = _answer_before(connection, sender, slot_id)
+        if answer_id is not None:
+            connection.execute(sa.update(answers).where(answers.c.event_id == answer_id).values(topic=topic))
+            folded.late_questions.append((sender, answer_id))
+    for sender, answer_id in folded.late_questions:
+        if _settle_question(connection, answer_id, deltas[sender]):
+            restated.add(sender)
+    return restated
+
+
+def _answer_before(connection: Connection, sender: str, slot_id: int) -> Optional[int]:
+    """The answer a ``topic`` slot belongs to: the conversation's latest answer before it, when no
+    event but bot messages and slots lies between (the same action's events, as fold_events reads them)."""
+    ended = (
+        sa.select(sa.func.max(events.c.id))
+        .where(events.c.sender_id == sender, events.c.id < slot_id, events.c.type_name.not_in(["bot", "slot"]))
+        .scalar_subquery()
+    )
+    a = answers.c
+    query = sa.select(sa.func.max(a.event_id)).where(
+        a.sender_id == sender, a.event_id < slot_id, a.event_id > sa.func.coalesce(ended, 0)
+    )
+    found = connection.execute(query).scalar()
+    return int(found) if found is not None else None
+
+
+def _settle_question(connection: Connection, answer_id: int, delta: ConversationDelta) -> bool:
+    """The stored question answer ``answer_id`` replied to takes the topic the answer was about, and is
+    marked answered if the NLU could not place it (its hard miss leaves ``delta``); whether it changed."""
+    a, m = answers.c, messages.c
+    row = connection.execute(
+        sa.select(messages, a.topic.label("answered"), a.response)
+        .select_from(answers.join(messages, m.event_id == a.question_id))
+        .where(a.event_id == answer_id)
+    ).first()
+    if row is None:
+        return False
+    question = row._mapping
+    values: Dict[str, Any] = {}
+    topic = question_topic(question["intent"], question["answered"])
+    if topic != question["topic"]:
+        values["topic"] = topic
+    unsure = answered_though_unsure(question["intent"], question["response"], question["answered"])
+    if unsure and not question["answered_unsure"]:
+        values["answered_unsure"] = True
+        delta.hard_misses -= 1 if _counted_hard_miss(question) else 0
+    if values:
+        connection.execute(sa.update(messages).where(m.event_id == question["event_id"]).values(**values))
+    return bool(values)
+
+
 def _link_answers(connection: Connection, folded: Folded) -> None:
-    """Fill in what lies in earlier batches: the question an answer replied to, the topic of an
-    answer whose action's slot came in this batch, and the answer each feedback click rates."""
+    """Fill in what lies in earlier batches: the question an answer replied to, and the answer each
+    feedback click rates (topics: :func:`_late_topics`)."""
     a = answers.c
     unlinked = [row["event_id"] for row in folded.answers if row["question_id"] is None]
     latest_question = (
@@ -461,16 +570,6 @@ def _link_answers(connection: Connection, folded: Folded) -> None:
     )
     for chunk in in_chunks(unlinked):
         connection.execute(sa.update(answers).where(a.event_id.in_(chunk)).values(question_id=latest_question))
-    for sender, event_id, topic in folded.late_topics:
-        # Only when nothing but slots lies between the answer and this slot (the same action's events).
-        previous = connection.execute(
-            sa.select(events.c.id, events.c.type_name)
-            .where(events.c.sender_id == sender, events.c.id < event_id, events.c.type_name != "slot")
-            .order_by(events.c.id.desc())
-            .limit(1)
-        ).first()
-        if previous is not None and previous.type_name == "bot":
-            connection.execute(sa.update(answers).where(a.event_id == previous.id).values(topic=topic))
     rated = responses_of(RATED_TYPES)
     for sender, event_id, value in folded.feedback:
         latest = sa.select(a.event_id, a.question_id).where(

@@ -2,8 +2,9 @@
 
 Exports are generators from database cursor to HTTP response (or file): rows are fetched in batches
 through a server-side cursor and written out in chunks, so memory stays flat however many
-conversations the range holds. Text is masked unless an operator explicitly asks otherwise (CLI
-``--unmask``); the web console always masks.
+conversations the range holds (a question is held back only until what follows it in its
+conversation is read, and for a bounded time: ``TurnBuilder.settled``). Text is masked unless an
+operator explicitly asks otherwise (CLI ``--unmask``); the web console always masks.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ MESSAGE_FIELDS = [
     "button",
     "action",
     "staff",
+    # A visitor question's topic: the one its answer was about, else its intent's (as trends count it).
+    "topic",
 ]
 CONVERSATION_FIELDS = [
     "conversation_id",
@@ -64,11 +67,12 @@ def message_records(
     tz: tzinfo,
     unmask: bool = False,
 ) -> Iterator[Dict[str, Any]]:
-    """Visitor and bot messages in ``[since, until)``, oldest first."""
-    builder = TurnBuilder(threshold, clean_value if unmask else mask_value, rate_earlier_turns=False)
-    for row in store.stream_messages(since, until):
-        turn = builder.feed(row)
-        if turn is None or turn.kind not in ("visitor", "bot"):
+    """Visitor and bot messages in ``[since, until)``, oldest first; a question is written once what
+    follows it has said whether it was missed (an out-of-scope reply, a "not helpful" rating), as the
+    Missed page counts it."""
+    builder = TurnBuilder(threshold, clean_value if unmask else mask_value)
+    for turn in builder.settled(store.stream_messages(since, until)):
+        if turn.kind not in ("visitor", "bot"):
             continue
         visitor = turn.kind == "visitor"
         yield {
@@ -85,6 +89,7 @@ def message_records(
             "button": turn.button_title if visitor else " | ".join(b.title for b in turn.buttons),
             "action": "" if visitor else (turn.action or turn.utter_action or turn.handoff_kind or ""),
             "staff": turn.staff_name or "" if turn.is_staff else "",
+            "topic": turn.topic or "" if visitor else "",
         }
 
 

@@ -13,12 +13,11 @@ from console.data.database import ConsoleDatabase, message_reviews, messages
 from console.data.dates import day_range, parse_date
 from console.data.queries import (
     MESSAGE_STATUSES,
-    MISS_REASONS,
+    MISSED_PAGE_FILTERS,
     choice,
     count_where,
     like_pattern,
-    miss_reason,
-    missed,
+    missed_page,
     user_text,
 )
 
@@ -44,7 +43,7 @@ class MissedFilter:
             status=status if status in MESSAGE_STATUSES or status == "all" else "open",
             since=parse_date(args.get("since")),
             until=parse_date(args.get("until")),
-            reason=choice(args.get("reason"), list(MISS_REASONS)),
+            reason=choice(args.get("reason"), list(MISSED_PAGE_FILTERS)),
             search=user_text(args.get("q"), 200),
             sort="recent" if args.get("sort") == "recent" else "count",
         )
@@ -90,7 +89,7 @@ class MissedQueries:
         self.tz = tz
 
     def _missed_where(self, flt: MissedFilter) -> List[Any]:
-        where = [missed(self.threshold)]
+        where = [missed_page(flt.reason, self.threshold)]
         if flt.status == "open":
             where.append(message_reviews.c.status.is_(None))
         elif flt.status != "all":
@@ -100,8 +99,6 @@ class MissedQueries:
             where.append(m.timestamp >= since)
         if until is not None:
             where.append(m.timestamp < until)
-        if flt.reason:
-            where.append(miss_reason(flt.reason, self.threshold))
         if flt.search:
             where.append(m.text.ilike(like_pattern(flt.search), escape="!"))
         return where
@@ -189,11 +186,13 @@ class MissedQueries:
             rows.sort(key=lambda row: (-(row["timestamp"] or 0), -row["event_id"]))
         return grouped
 
-    def missed_event_ids(self, keys: Sequence[str]) -> List[Tuple[int, str]]:
-        """(event id, conversation) of every missed message in the groups ``keys``."""
+    def missed_event_ids(self, keys: Sequence[str], reason: str = "") -> List[Tuple[int, str]]:
+        """(event id, conversation) of every message in the groups ``keys`` that the page lists for
+        ``reason`` (any reason: every missed one)."""
         if not keys:
             return []
-        query = sa.select(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), missed(self.threshold))
+        listed = missed_page(choice(reason, list(MISSED_PAGE_FILTERS)), self.threshold)
+        query = sa.select(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), listed)
         return [(int(row["event_id"]), row["sender_id"]) for row in self.store.rows(query)]
 
 

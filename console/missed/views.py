@@ -18,7 +18,7 @@ from flask import (
 
 from console.common import chosen_topic, console, query_int, safe_next
 from console.data.privacy import clean_text
-from console.data.queries import MISS_REASONS
+from console.data.queries import ANSWERED_UNSURE, MISSED_PAGE_FILTERS
 from console.data.review import ReviewError, nlu_yaml, review_note
 from console.missed.queries import MissedFilter
 
@@ -38,7 +38,8 @@ def missed() -> Any:
         pages=max(1, -(-group_count // per_page)),
         group_count=group_count,
         message_count=message_count,
-        reasons=MISS_REASONS,
+        reasons=MISSED_PAGE_FILTERS,
+        answered_unsure=ANSWERED_UNSURE,
         topics=console().vocabulary.topic_choices(),
         assigned=sum(len(v) for v in staff_console.reviews.assigned_examples().values()),
     )
@@ -48,7 +49,7 @@ def review_group() -> Any:
     staff_console = console()
     keys = [key for key in request.form.getlist("key")[:200] if key and clean_text(key, 500) == key]
     status = request.form.get("action", "")
-    messages = staff_console.missed_queries.missed_event_ids(keys)
+    messages = staff_console.missed_queries.missed_event_ids(keys, request.form.get("reason", ""))
     try:
         label = chosen_topic(status, request.form.get("intent"))
         count = staff_console.reviews.set_message_status(messages, status, g.staff_user, request.form.get("intent"))

@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from console.data.database import ConsoleDatabase, answers, conversations, floor_int, messages
 from console.data.dates import day_from_number, day_range, offset_periods
 from console.data.queries import contained, count_where, missed, share, split_list
-from console.data.vocabulary import is_topic
-from core.topics import ANSWER_TYPE_LABELS, HELPFUL, NOT_HELPFUL, answer_type
+from core.topics import ANSWER_TYPE_LABELS, HELPFUL, NOT_HELPFUL, answer_type, intent_for
 
 NO_TOPIC = ""  # answers no topic slot was set with (misses, hand-offs)
 
@@ -118,10 +117,11 @@ class TrendQueries:
             self._add(message_counts, index, row["d"], row["n"])
             self._add(missed_counts, index, row["d"], row["missed"] or 0)
         n = sa.func.count().label("n")
-        # Topics asked of the assistant: not messages to a person, nor questions it said it does not cover.
-        asked = sa.and_(written, m.to_person == sa.false(), m.out_of_scope == sa.false())
-        topic_query = sa.select(m.intent, n).where(asked).group_by(m.intent).order_by(n.desc(), m.intent)
-        topics = [(row["intent"], int(row["n"])) for row in self.store.rows(topic_query) if is_topic(row["intent"])]
+        # Topics asked of the assistant (each question's: its answer's, else its intent's): not messages
+        # to a person, nor questions it said it does not cover. Named by their intent, as staff filter on.
+        asked = sa.and_(written, m.to_person == sa.false(), m.out_of_scope == sa.false(), m.topic.is_not(None))
+        topic_query = sa.select(m.topic, n).where(asked).group_by(m.topic).order_by(n.desc(), m.topic)
+        topics = [(intent_for(row["topic"]), int(row["n"])) for row in self.store.rows(topic_query)]
         programs: Dict[str, List[int]] = {program: [0] * len(days) for program in program_ids}
         inner = sa.select(conversation_day, c.programs).where(started, c.programs != ",")
         for row in self._per_day(inner, "programs"):

@@ -359,3 +359,42 @@ def test_a_version_6_console_reads_its_summaries_again_and_keeps_staffs_work(con
             assert connection.execute(sa.select(sa.func.count()).select_from(training_examples)).scalar() == examples
     finally:
         upgraded.dispose()
+
+
+def test_a_version_7_console_reads_its_summaries_again_and_keeps_staffs_work(console, db_url):
+    """8 gives each question the topic its answer was about and marks those answered though the NLU could
+    not place them: summaries of version 7 are read again once; staff's reviews stay."""
+    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
+    with console.store.session_scope() as connection:
+        connection.execute(sa.insert(message_reviews).values(**question, status="reviewed", updated_by="jane"))
+        connection.execute(sa.update(sync_state).values(schema_version=7))
+    with console.store.engine.begin() as connection:  # the table as version 7 declared it
+        messages.drop(connection)
+        version_7 = sa.Table(
+            messages.name,
+            sa.MetaData(),
+            *[
+                sa.Column(c.name, c.type, primary_key=c.primary_key)
+                for c in messages.c
+                if c.name not in ("topic", "answered_unsure")
+            ],
+        )
+        version_7.create(connection)
+    upgraded = ConsoleDatabase(db_url)
+    try:
+        upgraded.create_schema()
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
+            columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
+        assert {"topic", "answered_unsure"} <= columns
+        console.refresh(force=True)
+        with upgraded.connect() as connection:
+            topics = connection.execute(sa.select(messages.c.topic).where(messages.c.intent == "ask_cost")).scalars()
+            assert set(topics) == {"cost"}
+            kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
+            assert kept == [(question["event_id"], "reviewed")]
+        upgraded.create_schema()  # once: a second start reads nothing again
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() > 0
+    finally:
+        upgraded.dispose()
