@@ -68,6 +68,8 @@ SPLIT = re.compile(
     r"|\s+(?:and|&)\s+(?!(?:" + DOING + r")\b)(?=\w)",
     re.IGNORECASE,
 )
+# A sentence's end in any script: Latin marks before a space, CJK and Devanagari marks anywhere.
+SENTENCE_END = re.compile(r"(?<=[?!.])\s+(?=\S)|(?<=[？！。।])\s*(?=[^\s？！。।])")
 MAX_SPLITS = 2  # candidate split points tried per message (each adds two parts to encode)
 MAX_PARTS = 4  # questions of an unsure message encoded one by one
 # A part made only of these words names nothing of its own ("How does it work? How do I apply?"):
@@ -115,6 +117,19 @@ def split_candidates(text: str) -> List[Tuple[str, str]]:
     return pairs
 
 
+def sentence_pairs(text: str) -> List[Tuple[str, str]]:
+    """Two-part readings of ``text`` at a sentence's end ("?", "。", "？"...), for a message in any
+    language."""
+    pairs = []
+    for match in SENTENCE_END.finditer(text):
+        left, right = text[: match.start()].strip(), text[match.end() :].strip()
+        if re.search(r"\w", left) and re.search(r"\w", right):
+            pairs.append((left, right))
+        if len(pairs) == MAX_SPLITS:
+            break
+    return pairs
+
+
 def question_parts(text: str) -> List[str]:
     """Every clause of ``text`` that asks something of its own: a message with three or more of them
     asks more than the two questions answered."""
@@ -137,7 +152,8 @@ class TopicClassifier(IntentClassifier, GraphComponent):
     """Config: ``C``, ``meaning_C``, ``ngram_C`` (inverse regularisation of the three heads),
     ``encoder_weight`` (scale of the sentence vector against the n-grams), ``shortcut_confidence``
     (the n-gram head answers alone from here), ``split_confidence`` (each part of a two-question
-    message must reach it), ``split_below`` (the parts are encoded only when the whole message's
+    message must reach it; ``other_split_confidence`` in another language, where the meaning head
+    alone reads it), ``split_below`` (the parts are encoded only when the whole message's
     confidence is below it), ``ranking_length``, ``threads`` (encoder threads)."""
 
     @staticmethod
@@ -149,6 +165,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             "shortcut_confidence": 0.9,
             "encoder_weight": 1.0,
             "split_confidence": 0.6,
+            "other_split_confidence": 0.71,
             "split_below": 0.9,
             "ranking_length": 10,
             "threads": 1,
@@ -250,8 +267,22 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             if language == ENGLISH:
                 self._classify(message, text)
             else:
-                self._set_ranking(message, self._ranking(self.probabilities([text], english=False)[0]))
+                self._classify_other_language(message, text)
         return messages
+
+    def _classify_other_language(self, message: Message, text: str) -> None:
+        """A message in another language by its meaning alone; two sentences that each ask a
+        different topic confidently are two questions, as in English (only sentences are split:
+        the clause words of other languages are not known here)."""
+        whole = self.probabilities([text], english=False)[0]
+        pairs = sentence_pairs(text)
+        questions = None
+        if pairs and float(whole.max()) < float(self.config["split_below"]):
+            rows = self.probabilities([part for pair in pairs for part in pair], english=False)
+            questions = self._two_questions(pairs, rows, float(self.config["other_split_confidence"]))
+        if questions:
+            self._set_questions(message, questions)
+        self._set_ranking(message, self._ranking(questions[0][1] if questions else whole))
 
     def _classify(self, message: Message, text: str) -> None:
         """The n-grams first (the whole message, and each part of a possible two-question reading):
@@ -277,11 +308,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
                     ranking = self._with_the_question_alone(text, whole, ranking, encoded)
         if questions:
             ranking = self._ranking(questions[0][1])
-            message.set(
-                QUESTIONS,
-                [{"text": part, INTENT: self._ranking(row)[0]} for part, row in questions],
-                add_to_output=True,
-            )
+            self._set_questions(message, questions)
         if ranking[0]["name"] == COMPLAINT_INTENT:
             self._correction(message, text, encoded)
         answered = [self._ranking(row)[0]["name"] for _, row in questions] if questions else [ranking[0]["name"]]
@@ -366,6 +393,11 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             if score >= threshold and score > best_score:
                 best, best_score = [(left, left_row), (right, right_row)], score
         return best
+
+    def _set_questions(self, message: Message, questions: Sequence[Tuple[str, np.ndarray]]) -> None:
+        message.set(
+            QUESTIONS, [{"text": part, INTENT: self._ranking(row)[0]} for part, row in questions], add_to_output=True
+        )
 
     def _ranking(self, row: np.ndarray) -> List[Dict[str, Any]]:
         order = np.argsort(-row)

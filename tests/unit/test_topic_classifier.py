@@ -17,7 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import language_of
-from bot.nlu.topic_classifier import TopicClassifier, question_parts, split_candidates, wanted_part
+from bot.nlu.topic_classifier import TopicClassifier, question_parts, sentence_pairs, split_candidates, wanted_part
 from core.topics import CORRECTION, LANGUAGE, QUESTIONS
 
 
@@ -39,6 +39,21 @@ from core.topics import CORRECTION, LANGUAGE, QUESTIONS
 )
 def test_split_candidates(text: str, pairs: List[Tuple[str, str]]) -> None:
     assert split_candidates(text) == pairs
+
+
+@pytest.mark.parametrize(
+    "text, pairs",
+    [
+        ("¿Cuánto cuesta el MISM? ¿Y cuándo cierra?", [("¿Cuánto cuesta el MISM?", "¿Y cuándo cierra?")]),
+        # CJK marks end a sentence with no space after them.
+        ("学费多少？截止日期是哪天？", [("学费多少？", "截止日期是哪天？")]),
+        ("MISM需要多长时间？", []),
+        # A Latin full stop ends a sentence only before a space ("1.5" is a number).
+        ("¿El programa dura 1.5 años?", []),
+    ],
+)
+def test_sentence_pairs_in_any_language(text: str, pairs: List[Tuple[str, str]]) -> None:
+    assert sentence_pairs(text) == pairs
 
 
 @pytest.mark.parametrize(
@@ -141,6 +156,23 @@ def test_every_message_gets_a_ranking_its_language_and_two_questions_when_it_ask
     assert wordless.get(INTENT)["confidence"] == 0.0, "a message without words is left to the fallback"
     assert chinese.get(LANGUAGE) == "zh" and one.get(LANGUAGE) == "en"
     assert all(len(m.get(INTENT_RANKING_KEY)) >= 1 for m in (one, two, wordless, chinese))
+
+
+def test_two_sentences_in_another_language_are_two_questions_only_when_each_is_sure(trained, monkeypatch) -> None:
+    """A Spanish message asking the cost and the deadline was answered with the cost alone (only English
+    was split); a part the meaning head is not sure of still keeps the message one question."""
+    classifier, _, _ = trained
+    both = "¿Cuánto cuesta la matrícula? ¿Cuándo es la fecha límite?"
+    monkeypatch.setitem(classifier.config, "other_split_confidence", 0.0)
+    sure = message(both)
+    classifier.process([sure])
+    monkeypatch.setitem(classifier.config, "other_split_confidence", 1.0)
+    unsure = message(both)
+    classifier.process([unsure])
+    assert sure.get(LANGUAGE) == "es"
+    assert [q["text"] for q in sure.get(QUESTIONS)] == ["¿Cuánto cuesta la matrícula?", "¿Cuándo es la fecha límite?"]
+    assert sure.get(INTENT)["name"] == sure.get(QUESTIONS)[0][INTENT]["name"]
+    assert unsure.get(QUESTIONS) is None
 
 
 def test_a_confident_ngram_match_skips_the_encoder(trained, monkeypatch) -> None:
