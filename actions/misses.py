@@ -52,6 +52,10 @@ MORE_DETAIL = re.compile(r"\b(examples?|more|details?|like what|such as|list)\b"
 # one that asks it of another degree ("and for the MBA?").
 HYPOTHETICAL = re.compile(r"^\s*(and\s+)?(what if|if|even if|suppose|say)\b", re.IGNORECASE)
 ABOUT_THEMSELVES = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine)\b", re.IGNORECASE)
+# Words around a program's name that ask nothing of their own ("the online one please").
+NAME_FILLERS = frozenset(
+    "the one program track please pls plz then instead what about how for and ok okay so hmm oh".split()
+)
 SUGGESTIONS = 3
 SUGGEST_MIN_CONFIDENCE = 0.08
 
@@ -120,9 +124,23 @@ def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str],
     text = str(message.get("text") or "")
     if not remembered_topic or len(text.split()) > FOLLOW_UP_MAX_WORDS:
         return False
-    if names_program_or_track(message) or JUST_MORE.match(text):
+    if JUST_MORE.match(text) or (names_program_or_track(message) and only_names(message)):
         return True
-    return is_follow_up(text) and (names_its_start or leans_to(message, remembered_topic))
+    if not is_follow_up(text):
+        return False
+    return names_program_or_track(message) or names_its_start or leans_to(message, remembered_topic)
+
+
+def only_names(message: Mapping[str, Any]) -> bool:
+    """A message that is little more than the program or track it names ("msit?", "the BIDA one
+    please"): "is a PhD required for mism" names a program but asks something of its own."""
+    text = str(message.get("text") or "")
+    for found in sorted(mentioned(message), key=lambda e: -int(e.get("start") or 0)):
+        if isinstance(found.get("start"), int) and isinstance(found.get("end"), int):
+            text = text[: found["start"]] + " " + text[found["end"] :]
+        if found.get("value"):
+            text = re.sub(re.escape(str(found["value"])), " ", text, flags=re.IGNORECASE)
+    return len(set(re.findall(r"[a-z]{2,}", text.lower())) - NAME_FILLERS) == 0
 
 
 def corrected_topic(

@@ -728,6 +728,23 @@ def test_unsure_message_naming_a_program_is_answered(domain_dict):
     assert texts[0].startswith("Program length, MISM:")
 
 
+def test_a_short_question_of_its_own_naming_a_program_does_not_continue_the_topic(domain_dict):
+    """A tryout: "is a PhD required for mism" after the deadlines, just under the threshold, got the
+    MISM deadlines. It names a program but asks something of its own: the likeliest topics instead."""
+    parse = ranking(("ask_requirements", 0.73), ("out_of_scope", 0.15))
+    program = {**entity("program", "mism"), "start": 22, "end": 26}
+    text = "is a PhD required for mism"
+    tracker = make_tracker("nlu_fallback", text=text, entities=[program], slots={"topic": "deadlines"}, parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_suggest_topic" and payloads(messages[0])[0] == "/ask_requirements"
+    # The program alone, or as a follow-up, still continues it.
+    for text, start in (("mism?", 0), ("and for mism?", 8)):
+        program = {**entity("program", "mism"), "start": start, "end": start + 4}
+        tracker = make_tracker("nlu_fallback", text=text, entities=[program], slots={"topic": "deadlines"}, parse=parse)
+        _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+        assert texts[0].startswith("Application deadlines, MISM"), text
+
+
 def test_an_unsure_new_question_mentioning_a_program_is_a_miss_not_an_overview(domain_dict):
     # "do you have any evening or part time options for people who work" names MSIT ("part time")
     # but asks something the NLU was unsure of: answering MSIT's overview would answer another question.
