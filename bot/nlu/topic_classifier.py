@@ -68,9 +68,17 @@ SPLIT = re.compile(
     r"|\s+(?:and|&)\s+(?!(?:" + DOING + r")\b)(?=\w)",
     re.IGNORECASE,
 )
+# The two things an "and" joins, and the words they share ("the minimum GRE and TOEFL scores"): the
+# word before it and the one after it (its article dropped: the words before it hold one); neither a
+# question word nor a verb of doing.
+JOINING = re.compile(r",?\s+(?:and|&)\s+", re.IGNORECASE)
+ASKING_WORDS = frozenset(ASKING.split("|"))
+DOING_WORDS = frozenset(DOING.split("|"))
+JOINED_BEFORE = re.compile(r"(\w[\w'’-]*)\s*$")
+JOINED_AFTER = re.compile(r"^(?:(?:the|a|an|my|your|its)\s+)?(?P<word>\w[\w'’-]*)", re.IGNORECASE)
 # A sentence's end in any script: Latin marks before a space, CJK and Devanagari marks anywhere.
 SENTENCE_END = re.compile(r"(?<=[?!.])\s+(?=\S)|(?<=[？！。।])\s*(?=[^\s？！。।])")
-MAX_SPLITS = 2  # candidate split points tried per message (each adds two parts to encode)
+MAX_SPLITS = 2  # candidate split points tried per message (each adds two or four parts to encode)
 MAX_PARTS = 4  # questions of an unsure message encoded one by one
 # A part made only of these words names nothing of its own ("How does it work? How do I apply?"):
 # it asks about the part before it, so it is not a second question.
@@ -104,17 +112,43 @@ def asks(part: str) -> bool:
 
 
 def split_candidates(text: str) -> List[Tuple[str, str]]:
-    """Two-part readings of ``text``, one per clause boundary where the second part asks something
-    ("... ? i want data analyst jobs" is one question with context, not two)."""
-    pairs = []
+    """Two-part readings of ``text`` at up to ``MAX_SPLITS`` clause boundaries: the text before and
+    after one where the second part asks something ("... ? i want data analyst jobs" is one question
+    with context, not two), and, at an "and" joining two things, each thing with the words they share."""
+    pairs: List[Tuple[str, str]] = []
+    points = 0
     for match in SPLIT.finditer(text):
+        found = []
         left, right = text[: match.start()].strip(" ,"), text[match.end() :].strip(" ,")
         own_words = set(re.findall(r"[a-z']+", right.lower())) - REFERRING
         if re.search(r"\w", left) and re.search(r"\w\w", right) and asks(right) and own_words:
-            pairs.append((left, right))
-        if len(pairs) == MAX_SPLITS:
+            found.append((left, right))
+        shared = shared_readings(text, match)
+        if shared:
+            found.append(shared)
+        pairs.extend(found)
+        points += bool(found)
+        if points == MAX_SPLITS:
             break
     return pairs
+
+
+def shared_readings(text: str, match: "re.Match[str]") -> Optional[Tuple[str, str]]:
+    """The things an "and" joins, each with everything else the message says about both: "what's the
+    fee and deadline for MISM?" read as "what's the fee for MISM?" and "what's the deadline for MISM?".
+    ``None`` when either is a word that names nothing of its own, or both are the same word."""
+    if not JOINING.fullmatch(match.group(0)):
+        return None
+    before, after = text[: match.start()], text[match.end() :]
+    first, second = JOINED_BEFORE.search(before), JOINED_AFTER.match(after)
+    if not first or not second:
+        return None
+    one, other = first.group(1), second.group("word")
+    words = {one.lower(), other.lower()}
+    if words & (REFERRING | ASKING_WORDS | DOING_WORDS) or len(words) == 1:
+        return None
+    prefix, suffix = before[: first.start()], after[second.end() :]
+    return (prefix + one + suffix).strip(" ,"), (prefix + other + suffix).strip(" ,")
 
 
 def sentence_pairs(text: str) -> List[Tuple[str, str]]:

@@ -70,6 +70,9 @@ def test_an_eligibility_question_the_model_is_unsure_of_offers_requirements_firs
     [
         ("Is there a fee, and when is the deadline?", ["application_fee", "deadlines"]),
         ("do I need the GRE? also is it STEM?", ["test_scores", "stem_opt"]),
+        # Two things joined by "and", sharing the rest of the question.
+        ("what are the requirements and deadlines for MISM", ["requirements", "deadlines"]),
+        ("cost and length of the msit program", ["cost", "program_length"]),
     ],
 )
 def test_two_questions_in_one_message_get_both_answers(stack, knowledge, question, topics):

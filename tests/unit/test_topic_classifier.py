@@ -26,13 +26,31 @@ from core.topics import CORRECTION, LANGUAGE, QUESTIONS
     [
         ("Is there a fee, and when is the deadline?", [("Is there a fee", "when is the deadline?")]),
         ("do I need the GRE? also is it STEM?", [("do I need the GRE?", "also is it STEM?")]),
-        ("what's the application fee and the deadline?", [("what's the application fee", "the deadline?")]),
-        ("What are the minimum GRE and TOEFL scores?", [("What are the minimum GRE", "TOEFL scores?")]),
+        # Two things joined by "and" are also read each with the words they share.
+        (
+            "what's the application fee and the deadline?",
+            [
+                ("what's the application fee", "the deadline?"),
+                ("what's the application fee?", "what's the application deadline?"),
+            ],
+        ),
+        (
+            "What are the minimum GRE and TOEFL scores?",
+            [
+                ("What are the minimum GRE", "TOEFL scores?"),
+                ("What are the minimum GRE scores?", "What are the minimum TOEFL scores?"),
+            ],
+        ),
+        (
+            "what are the requirements and deadlines for MISM",
+            [("what are the requirements for MISM", "what are the deadlines for MISM")],
+        ),
+        ("deadline & fee", [("deadline", "fee")]),
         ("Can I work and study at the same time?", []),
         # A part with no word of its own asks about the part before it.
         ("What type of financial aid is available and how do I apply?", []),
         ("Do you have a fellowship program? How does it work?", []),
-        ("what are the requirements and deadlines for MISM", []),
+        ("how long and how much is mism", [("how long", "how much is mism")]),
         # Context after a question is not a second question.
         ("should i pick BIDA or the 16 month track? i want data analyst jobs", []),
     ],
