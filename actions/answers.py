@@ -274,6 +274,18 @@ def asked_item(items: Sequence[str], question: str, named: str) -> Optional[str]
     return best if best is not None and asked & _stems(best) else None
 
 
+def program_gaps(knowledge: Knowledge, facts: Mapping[str, Optional[Fact]]) -> List[str]:
+    """What each program's fact says it does not know, named with its program: a summary of both
+    programs shows one line each, and must not drop "whether MISM requires the GRE" that the
+    program's own answer says."""
+    named: Dict[str, List[str]] = {}  # a gap both programs share is said once, for both
+    for pid, fact in facts.items():
+        name = knowledge.programs[pid].short_name
+        for gap in fact.gaps if fact is not None else []:
+            named.setdefault(gap, []).append(name)
+    return [gap if names[0].lower() in gap.lower() else f"{gap} for {_and(names)}" for gap, names in named.items()]
+
+
 class Answerer:
     """Builds the replies for one turn; ``phrases`` are the domain's ``utter_phrase_*`` texts and
     ``today`` the office's day that dates are told relative to (``core/clock.py``)."""
@@ -401,6 +413,10 @@ class Answerer:
                     if not shown and asked:
                         shown = [asked]
                     lines.extend(f"  ◦ {item}" for item in shown)
+        gaps = program_gaps(self.knowledge, facts)
+        if gaps:
+            phrase = "utter_phrase_gaps_also" if self.asked_unknowns else "utter_phrase_gaps"
+            lines.append(self._phrase(phrase, gaps="; ".join(gaps), **self.contact))
         links: List[str] = []
         if topic.fact is not None:
             text, _ = self._render(topic.fact, full=False)

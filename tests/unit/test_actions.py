@@ -299,6 +299,16 @@ def test_gaps_are_stated_with_the_contact(domain_dict):
     assert "GRE at Home and GMAT Online are accepted" in texts[0], "then the Heinz-wide rules"
 
 
+def test_a_summary_of_both_programs_keeps_each_programs_gaps(domain_dict):
+    """On the home page "is the GRE waived?" showed MISM's score code alone, as if that were all."""
+    _, texts, _ = answer(domain_dict, "ask_test_scores", text="is the gre waived this year")
+    assert "• MISM:" in texts[0] and "• MSIT:" in texts[0]
+    assert "Not in my information: whether MISM requires the GRE or GMAT" in texts[0]
+    assert texts[0].count(ADMISSIONS_EMAIL) == 1
+    _, texts, _ = answer(domain_dict, "ask_requirements", text="what are the requirements")
+    assert "English-test minimums for MISM and MSIT" in texts[0]
+
+
 def test_a_detail_asked_but_not_known_is_named_before_the_answer(domain_dict):
     """ "What GPA do I need?" answered with the requirements alone reads as "no GPA rule"."""
     _, texts, _ = answer(
