@@ -41,6 +41,16 @@ FOLLOW_UP_START = re.compile(
     r"any|more|tell me more|examples?|e\.g|like what|such as)\b",
     re.IGNORECASE,
 )
+# A question about "it" / "that" / "this" ("when is it due?", "is that refundable?"; not "is this
+# program online?", which names its subject).
+ABOUT_IT = re.compile(
+    r"^\s*(?:(?:ok|okay|so|and|but)\b[\s,]*)*(?:when|how|is|was|does|do|can|could|will|would|should|where|"
+    r"what|why)\b[\w\s']*?\b(?:it|that|this)\b(?!\s+(?:program|programme|course|degree|track|path|one|school))",
+    re.IGNORECASE,
+)
+# Above this, an unsure question about "it" leans to a topic of its own ("is it worth it?" after the
+# cost: careers), not to the one being discussed.
+OWN_TOPIC_CONFIDENCE = 0.5
 # Only asking for more, with nothing that could be another topic.
 JUST_MORE = re.compile(r"^\s*(tell me )?(more|more details|more info|details)( please)?\s*[?.!]*\s*$", re.IGNORECASE)
 # Asking for examples or more: the remembered topic's answer with every detail.
@@ -106,6 +116,12 @@ def mentioned(message: Mapping[str, Any]) -> List[Mapping[str, Any]]:
     return [e for e in entities if e.get("role") != DESCRIPTION_ROLE]
 
 
+def refers_back(text: str) -> bool:
+    """A short question about "it" or "that" ("when is it due?" after the deposit): it asks about
+    the thing being discussed, whatever words it lacks."""
+    return len(text.split()) <= FOLLOW_UP_MAX_WORDS and bool(ABOUT_IT.match(text))
+
+
 def is_follow_up(text: str) -> bool:
     """A short message that starts like a follow-up ("and for spring?", "what about online")."""
     return len(text.split()) <= FOLLOW_UP_MAX_WORDS and bool(FOLLOW_UP_START.search(text))
@@ -117,7 +133,8 @@ def names_program_or_track(message: Mapping[str, Any]) -> bool:
 
 def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str], names_its_start: bool = False) -> bool:
     """An unsure, short message that continues the topic being discussed: it says which program
-    ("what about the online one"), asks for more ("more details?"), or starts like a follow-up and
+    ("what about the online one"), asks for more ("more details?"), asks about "it" and leans to no
+    other topic ("when is it due?" after the deposit), or starts like a follow-up and
     either names a start of a topic that differs by start (``names_its_start``: "and for spring?"
     after deadlines) or the classifier still sees that topic in it ("any examples?" after capstones;
     "any examples?" after deadlines is not, and gets suggestions instead)."""
@@ -125,6 +142,8 @@ def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str],
     if not remembered_topic or len(text.split()) > FOLLOW_UP_MAX_WORDS:
         return False
     if JUST_MORE.match(text) or (names_program_or_track(message) and only_names(message)):
+        return True
+    if refers_back(text) and not leans_elsewhere(message, remembered_topic):
         return True
     if not is_follow_up(text):
         return False
@@ -156,6 +175,15 @@ def corrected_topic(
     if wanted and wanted in known_topics:
         return wanted
     return remembered if remembered and names_program_or_track(message) else None
+
+
+def leans_elsewhere(message: Mapping[str, Any], topic: str) -> bool:
+    """Whether the classifier gives another topic at least ``OWN_TOPIC_CONFIDENCE``."""
+    ranking = message.get("intent_ranking") or []
+    return any(
+        topic_for(e.get("name")) not in (None, topic) and float(e.get("confidence") or 0) >= OWN_TOPIC_CONFIDENCE
+        for e in ranking
+    )
 
 
 def leans_to(message: Mapping[str, Any], topic: str) -> bool:

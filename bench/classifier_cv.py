@@ -5,8 +5,9 @@ development questions are few (68 verbatim) and mostly answered already, so they
 apart. This script adds a larger development proxy: 5-fold cross-validation over the real questions
 in the training data (data/nlu/real_questions.yml, copied from other universities' pages and forums),
 with every other training example always in training. Each variant is the TopicClassifier itself
-(bot/nlu/topic_classifier.py, its full head: sentence vector + character and word n-grams, one
-logistic regression) with some of its config.yml settings changed, refitted per fold.
+(bot/nlu/topic_classifier.py: English by its full head, sentence vector + character and word n-grams
+under one logistic regression; another language by its sentence-vector head, as the stack reads it)
+with some of its config.yml settings changed, refitted per fold.
 
 Printed per variant: on the held-back real questions, answered right / answered wrong / unsure (the
 fallback's thresholds from config.yml, or ``--threshold`` / ``--agreed``) and right first choice; then the
@@ -39,6 +40,7 @@ from answer_quality import DEVELOPMENT, Question, load_questions, page_half  # n
 
 from bot.nlu.encoder import shared_encoder  # noqa: E402
 from bot.nlu.fallback import threshold_for  # noqa: E402
+from bot.nlu.language import ENGLISH, language_of  # noqa: E402
 from bot.nlu.second_opinion import Memory, shared_minilm  # noqa: E402
 from bot.nlu.topic_classifier import TopicClassifier  # noqa: E402
 
@@ -122,15 +124,24 @@ def fit_predict(
     new_vectors: np.ndarray,
     new_second_vectors: np.ndarray,
 ) -> Tuple[List[str], np.ndarray, List[str]]:
-    """The component itself (its full head: sentence vector and n-grams) fitted and asked, and the
-    fallback's second opinion: the classes, the probabilities and the second opinions."""
+    """The component itself fitted and asked as the stack asks it (an English text by the full head,
+    sentence vector and n-grams; another language by the sentence vector alone), and the fallback's
+    second opinion (English only, as the fallback asks it): the classes, the probabilities and the
+    second opinions ("" where none is asked)."""
     config = {**pipeline_settings("TopicClassifier"), **dict(variant.changes)}
     config.pop("name")
     classifier = TopicClassifier(config, None, None)  # type: ignore[arg-type]  # never persisted here
-    classifier.fit(texts, labels, vectors, weights=weights, heads=("full",))
+    classifier.fit(texts, labels, vectors, weights=weights, heads=("full", "meaning"))
+    english = np.array([language_of(text) == ENGLISH for text in new_texts])
+    rows = np.zeros((len(new_texts), len(classifier.classes)))
+    for flag in (True, False):
+        chosen = np.where(english == flag)[0]
+        if len(chosen):
+            picked = [new_texts[i] for i in chosen]
+            rows[chosen] = classifier.probabilities(picked, english=flag, vectors=new_vectors[chosen])
     memory = Memory(second_vectors, np.asarray(labels, dtype=str))
-    opinions = [memory.opinion(vector)["name"] for vector in new_second_vectors]
-    return classifier.classes, classifier.probabilities(new_texts, vectors=new_vectors), opinions
+    opinions = [memory.opinion(vector)["name"] if flag else "" for vector, flag in zip(new_second_vectors, english)]
+    return classifier.classes, rows, opinions
 
 
 def development_figures(

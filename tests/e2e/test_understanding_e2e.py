@@ -296,6 +296,14 @@ def test_how_much_is_that_after_the_deposit_is_the_deposit(stack, knowledge):
     assert headings(knowledge, replies)[0] == "deposit" and "$500" in shown(replies), shown(replies)
 
 
+def test_when_is_it_due_after_the_deposit_says_the_due_date_is_not_known(stack, knowledge):
+    sender = f"deposit-{uuid.uuid4()}"
+    ask(stack, "how much is the deposit", "msit", sender)
+    replies = ask(stack, "when is it due", "msit", sender)
+    assert headings(knowledge, replies)[0] == "deposit", shown(replies)
+    assert "when the deposit is due" in shown(replies) and knowledge.contact.email in shown(replies), shown(replies)
+
+
 def test_a_pasted_message_longer_than_read_says_so(stack, knowledge):
     story = "I have been working in logistics for years and want to move into information systems. " * 20
     replies = ask(stack, "When is the MISM application deadline? " + story, program="mism")

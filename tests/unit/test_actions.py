@@ -625,6 +625,28 @@ def test_a_short_follow_up_continues_the_topic_being_discussed(domain_dict):
     assert messages[0]["response"] != "utter_answer"
 
 
+def test_a_short_question_about_it_continues_the_topic_and_names_what_is_missing(domain_dict):
+    """ "when is it due?" after the deposit got "Application deadlines / Paying tuition" buttons on a
+    tryout; the deposit's due date is not in the knowledge file, so the answer says so first."""
+    parse = ranking(("ask_deadlines", 0.39), ("ask_tuition_payment", 0.32), ("out_of_scope", 0.08))  # the model's
+    tracker = make_tracker(
+        "nlu_fallback", text="when is it due?", slots={"topic": "deposit", "program": "msit"}, parse=parse
+    )
+    messages, texts, slots = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_answer" and texts[0].startswith("Enrolment deposit, MSIT"), texts
+    assert "Not in my information: when the deposit is due for MSIT" in texts[0]
+    assert ADMISSIONS_EMAIL in texts[0] and slots["topic"] == "deposit"
+    # One that leans to a topic of its own is not taken as the topic being discussed.
+    leaning = ranking(("ask_careers", 0.6), ("ask_cost", 0.1))
+    tracker = make_tracker("nlu_fallback", text="is it worth it?", slots={"topic": "cost"}, parse=leaning)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_answer"
+    # "this program" names its subject: not a question about the topic being discussed.
+    tracker = make_tracker("nlu_fallback", text="is this program online?", slots={"topic": "deposit"}, parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_answer"
+
+
 def test_a_follow_up_naming_a_start_continues_a_topic_that_differs_by_start(domain_dict):
     """ "and for spring?" after the deadlines, however little the classifier sees deadlines in it (as
     the model ranks it: a spring start is a start date); after the capstone it is not a follow-up."""
