@@ -138,6 +138,9 @@ ANSWER_TYPE_LABELS: Dict[str, str] = {
 }
 # Replies the visitor may rate (the answers to a question), and the ones that suggest contacting a person.
 RATED_TYPES = ("knowledge", "known_unknown")
+# A reply to a question the assistant could not place: the likeliest topics as buttons (the first is
+# the likeliest), "English only", or the honest miss.
+FALLBACK_TYPE = "fallback"
 # A reply saying the question is outside what the assistant covers ("I can only answer about MISM and
 # MSIT"): its question was not answered, whatever topic the NLU gave it.
 OUT_OF_SCOPE_TYPE = "out_of_scope"

@@ -14,8 +14,8 @@ The console's tables (all prefixed ``staff_``):
 
 ``staff_sync``          how far the summaries have read ``events``, and the schema version.
 ``staff_conversations`` one summary row per conversation, kept by :mod:`console.data.sync`.
-``staff_messages``      one row per visitor message: sanitised, masked text, intent, confidence, and
-                        the feedback the answer to it got.
+``staff_messages``      one row per visitor message: sanitised, masked text, intent, confidence, the
+                        feedback the answer to it got, and the topic it was (likely) about.
 ``staff_answers``       one row per assistant reply of a known answer type (``core.topics.ANSWER_TYPES``):
                         its response, topic, the question it answered and the visitor's feedback.
 ``staff_conversation_reviews`` / ``staff_message_reviews``  what staff decided.
@@ -53,10 +53,10 @@ logger = logging.getLogger(__name__)
 # (see _migrate); version 6 gives each login a role; version 7 marks button clicks and questions
 # replied to as out of scope, and leaves the widget's greeting out of the visitor's messages; version 8
 # gives each question the topic its answer was about, and marks the ones the NLU could not place that
-# were answered all the same.
-SCHEMA_VERSION = 8
+# were answered all the same; version 9 gives each question its likely topic (the Missed page's filter).
+SCHEMA_VERSION = 9
 # The last version whose summaries an upgrade must read again from the first event.
-SUMMARIES_VERSION = 8
+SUMMARIES_VERSION = 9
 # A transcript shows at most this many events (a conversation longer than that is a bot loop).
 TRANSCRIPT_LIMIT = 5000
 # An event whose JSON is longer than this is not parsed: the console shows that it was too large.
@@ -148,6 +148,10 @@ messages = sa.Table(
     # The NLU could not place it (a miss intent), but the reply was a topic answer (a follow-up of the
     # topic being discussed): answered, not missed (console.data.events.answered_though_unsure).
     sa.Column("answered_unsure", sa.Boolean, nullable=False, server_default=sa.false()),
+    # What a missed question was likely about, for the Missed page's Topic filter: the topic it was
+    # answered on (console.data.events.answered_topic), else the first topic a fallback reply offered
+    # as a button (console.data.events.suggested_topic); none for the honest miss.
+    sa.Column("likely_topic", sa.String(255)),
     sa.Index("staff_messages_sender", "sender_id"),
     sa.Index(
         "staff_messages_day",
@@ -173,6 +177,7 @@ messages = sa.Table(
         "clicked",
         "out_of_scope",
         "answered_unsure",
+        "likely_topic",
         "sender_id",
     ),
 )
@@ -519,7 +524,8 @@ class ConsoleDatabase:
         questions are copied into ``staff_training_examples``; 6 -> 7: visitor messages gain ``clicked``
         and ``out_of_scope``, and the widget's greeting is no longer a visitor message; 7 -> 8: visitor
         messages gain ``topic``, the topic their answer was about, which the conversation's topics
-        follow, and ``answered_unsure`` (a message the NLU could not place, answered all the same).
+        follow, and ``answered_unsure`` (a message the NLU could not place, answered all the same); 8 -> 9:
+        visitor messages gain ``likely_topic``, what a missed one was likely about.
         Summaries are derived from ``events`` alone, so below :data:`SUMMARIES_VERSION` they are
         dropped, recreated and read again from the first event, once whatever the version they come
         from (staff's reviews are keyed by event ids and kept).

@@ -20,6 +20,7 @@ from core.handoff import ACTIVE_STATES, FOLLOWUP_FORM, HANDOFF_EVENT_KEY, HANDOF
 from core.topics import (
     ANSWER_TYPE_LABELS,
     COMPLAINT_INTENT,
+    FALLBACK_TYPE,
     FEEDBACK_ENTITY,
     FEEDBACK_INTENT,
     GREETING_PAYLOAD,
@@ -95,6 +96,26 @@ def answered_though_unsure(intent: Optional[str], response: Optional[str], answe
     of the topic being discussed, "ok what about msit"). Staff see it as answered, not missed; the
     Missed page still lists it on request, as wording the NLU should learn."""
     return bool(answered) and intent in MISS_INTENTS and answer_type(response) in RATED_TYPES
+
+
+def answered_topic(response: Optional[str], answered: Optional[str]) -> Optional[str]:
+    """The topic a question was answered on: the ``topic`` slot after its reply when that reply is an
+    answer (a type the visitor may rate), so a question marked "not helpful" or answered though unsure
+    is likely about it; ``None`` after any other reply (the likeliest topics, a miss)."""
+    return answered if answer_type(response) in RATED_TYPES else None
+
+
+def suggested_topic(data: Mapping[str, Any]) -> Optional[str]:
+    """The topic of the first button of a fallback reply (a bot event's JSON), the likeliest topic the
+    assistant offered for a question it could not place: what that question is likely about. ``None``
+    for another reply, or a first button that asks about no topic ("Talk to a person")."""
+    metadata = data.get("metadata")
+    response = metadata.get("utter_action") if isinstance(metadata, dict) else None
+    if answer_type(response if isinstance(response, str) else None) != FALLBACK_TYPE:
+        return None
+    buttons = buttons_of(data)
+    first = parse_payload(buttons[0].payload) if buttons else None
+    return _name(topic_for(first[0])) if first else None
 
 
 def slot_topic(row: Mapping[str, Any]) -> Optional[str]:
@@ -208,6 +229,17 @@ class Button:
     title: str
     payload: str
     clicked: bool = False
+
+
+def buttons_of(data: Mapping[str, Any]) -> List[Button]:
+    """The buttons of a bot message (its event JSON), sanitised, in the order the visitor saw them."""
+    payload = data.get("data") or {}
+    payload = payload if isinstance(payload, dict) else {}
+    return [
+        Button(title=clean_text(b.get("title"), NAME_LIMIT), payload=clean_text(b.get("payload"), 1000))
+        for b in (payload.get("buttons") or payload.get("quick_replies") or [])[:50]
+        if isinstance(b, dict)
+    ]
 
 
 @dataclass
@@ -457,13 +489,7 @@ class TurnBuilder:
         return turn
 
     def _bot(self, data: Mapping[str, Any], context: _Context, base: Dict[str, Any]) -> Turn:
-        payload = data.get("data") or {}
-        payload = payload if isinstance(payload, dict) else {}
-        buttons = [
-            Button(title=clean_text(b.get("title"), NAME_LIMIT), payload=clean_text(b.get("payload"), 1000))
-            for b in (payload.get("buttons") or payload.get("quick_replies") or [])[:50]
-            if isinstance(b, dict)
-        ]
+        buttons = buttons_of(data)
         context.offered = (context.offered + buttons)[-50:]
         metadata = data.get("metadata") or {}
         turn = Turn(

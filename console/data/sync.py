@@ -23,7 +23,10 @@ action or visitor message; the question it replied to takes that topic too (the 
 another topic than the intent: :func:`console.data.events.question_topic`), and the conversation's
 topics (``intents``, as ``ask_<topic>``) are its questions' topics. A message the NLU could not place
 (a miss intent) whose reply was a topic answer is answered, not missed (``answered_unsure``;
-:func:`console.data.events.answered_though_unsure`): it leaves the conversation's hard misses.
+:func:`console.data.events.answered_though_unsure`): it leaves the conversation's hard misses. A
+question's ``likely_topic``, which the Missed page filters on, is the topic it was answered on
+(:func:`console.data.events.answered_topic`), else the first topic a fallback reply offered for it
+(:func:`console.data.events.suggested_topic`), read in the same batch or a later one.
 
 Each batch runs in one transaction that starts by updating the ``staff_sync`` row; that takes the
 database's write lock (SQLite) or a row lock (PostgreSQL), so concurrent catch-ups from several
@@ -58,11 +61,13 @@ from console.data.database import (
 from console.data.events import (
     UserMessage,
     answered_though_unsure,
+    answered_topic,
     load_data,
     normalise_text,
     parse_user,
     question_topic,
     slot_topic,
+    suggested_topic,
 )
 from console.data.privacy import clean_value, conversation_ref, mask_text
 from console.data.vocabulary import Vocabulary
@@ -198,6 +203,8 @@ class Folded:
     followups: List[Dict[str, Any]] = field(default_factory=list)
     # Out-of-scope replies ``(sender, event id)`` whose question is in an earlier batch.
     late_out_of_scope: List[Tuple[str, int]] = field(default_factory=list)
+    # Fallback replies ``(event id, first suggested topic)`` whose question is in an earlier batch.
+    late_suggestions: List[Tuple[int, str]] = field(default_factory=list)
 
 
 def fold_events(
@@ -227,12 +234,14 @@ def fold_events(
         delta.add_time(row["timestamp"])
         kind = row["type_name"]
         if kind == "bot":
-            if is_staff_event(load_data(row["data"]).get("metadata")):
+            data = load_data(row["data"])
+            if is_staff_event(data.get("metadata")):
                 continue  # a staff member's message: not an assistant reply
             delta.bot_messages += 1
             questions = asked.get(sender) or []
             answer = _fold_bot(delta, row, questions[-1]["event_id"] if questions else None)
             if answer is not None:
+                _fold_suggestion(folded, questions, row["id"], suggested_topic(data))
                 folded.answers.append(answer)
                 open_answer[sender] = answer
                 if questions:
@@ -303,12 +312,24 @@ def _fold_out_of_scope(delta: ConversationDelta, questions: List[Dict[str, Any]]
     delta.intents = _asked_intents(questions)
 
 
+def _fold_suggestion(folded: Folded, questions: List[Dict[str, Any]], answer_id: int, topic: Optional[str]) -> None:
+    """A fallback reply offered ``topic`` first: the latest of ``questions`` (this batch's) is likely
+    about it, or the question in an earlier batch that reply ``answer_id`` is linked to."""
+    if topic is None:
+        return
+    if questions:
+        questions[-1]["likely_topic"] = topic
+    else:
+        folded.late_suggestions.append((answer_id, topic))
+
+
 def _fold_answered(
     delta: ConversationDelta, question: Dict[str, Any], answer: Mapping[str, Any], questions: List[Dict[str, Any]]
 ) -> None:
     """``answer`` to ``question`` (one of ``questions``, this batch's) set its topic: so was the question
     about it, and the conversation's topics follow; one the NLU could not place was answered."""
     question["topic"] = question_topic(question["intent"], answer["topic"])
+    question["likely_topic"] = answered_topic(answer["response"], answer["topic"]) or question["likely_topic"]
     delta.intents = _asked_intents(questions)
     unsure = answered_though_unsure(question["intent"], answer["response"], answer["topic"])
     if unsure and not question["answered_unsure"]:
@@ -416,6 +437,7 @@ def _fold_user(
         "out_of_scope": False,
         "topic": question_topic(message.intent, None),
         "answered_unsure": False,
+        "likely_topic": None,
     }
     delta.intents.update(_asked_intents([question]))
     return question
@@ -459,6 +481,7 @@ def apply_batch(connection: Connection, rows: List[Mapping[str, Any]], vocabular
     # Keyed by the event: a re-read (rebuild, late commit) never resets staff's work on a request.
     upsert(connection, followups, folded.followups, ["event_id"])
     _link_answers(connection, folded)
+    _late_suggestions(connection, folded)
     restated = _late_topics(connection, folded, deltas)
     for sender, event_id in folded.late_out_of_scope:
         if _late_out_of_scope(connection, sender, event_id, deltas[sender]):
@@ -549,6 +572,9 @@ def _settle_question(connection: Connection, answer_id: int, delta: Conversation
     topic = question_topic(question["intent"], question["answered"])
     if topic != question["topic"]:
         values["topic"] = topic
+    likely = answered_topic(question["response"], question["answered"])
+    if likely is not None and likely != question["likely_topic"]:
+        values["likely_topic"] = likely
     unsure = answered_though_unsure(question["intent"], question["response"], question["answered"])
     if unsure and not question["answered_unsure"]:
         values["answered_unsure"] = True
@@ -556,6 +582,15 @@ def _settle_question(connection: Connection, answer_id: int, delta: Conversation
     if values:
         connection.execute(sa.update(messages).where(m.event_id == question["event_id"]).values(**values))
     return bool(values)
+
+
+def _late_suggestions(connection: Connection, folded: Folded) -> None:
+    """Fallback replies whose question lies in an earlier batch: that question (the one
+    :func:`_link_answers` linked the reply to) is likely about the topic the reply offered first."""
+    a = answers.c
+    for answer_id, topic in folded.late_suggestions:
+        question = sa.select(a.question_id).where(a.event_id == answer_id).scalar_subquery()
+        connection.execute(sa.update(messages).where(messages.c.event_id == question).values(likely_topic=topic))
 
 
 def _link_answers(connection: Connection, folded: Folded) -> None:

@@ -108,12 +108,16 @@ class Vocabulary:
         topics = [intent_for(topic) for topic in knowledge.topics] if knowledge is not None else []
         return topics + list(CONVERSATION_INTENTS) + list(MISS_INTENTS)
 
+    def topic_titles(self) -> Dict[str, str]:
+        """Every topic of the knowledge file by its title, as staff pick one on the Missed page. Keys are
+        the intents that ask about them (what the training data uses); staff never see them."""
+        knowledge = self.knowledge()
+        return {intent_for(tid): topic.title for tid, topic in knowledge.topics.items()} if knowledge else {}
+
     def topic_choices(self) -> Dict[str, str]:
         """What a missed question may be assigned to, by label: every topic of the knowledge file, or
-        none of them (out of scope). Keys are the intents the training data uses; staff never see them."""
-        knowledge = self.knowledge()
-        topics = {intent_for(tid): topic.title for tid, topic in knowledge.topics.items()} if knowledge else {}
-        return {**topics, OUT_OF_SCOPE_INTENT: NONE_OF_THESE}
+        none of them (out of scope)."""
+        return {**self.topic_titles(), OUT_OF_SCOPE_INTENT: NONE_OF_THESE}
 
     def assignable_intents(self) -> List[str]:
         """Intents a missed question may be labelled with (``nlu_fallback`` is not a training label)."""

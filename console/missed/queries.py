@@ -20,6 +20,7 @@ from console.data.queries import (
     missed_page,
     user_text,
 )
+from core.topics import intent_for, topic_for
 
 SAMPLES_PER_GROUP = 5
 SIMILARITY = 0.9
@@ -35,9 +36,13 @@ class MissedFilter:
     reason: str = ""
     search: str = ""
     sort: str = "count"
+    # The intent of a topic (``ask_deadlines``): only the messages likely about it (``likely_about``).
+    topic: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> "MissedFilter":
+    def from_args(cls, args: Mapping[str, str], topics: Sequence[str] = ()) -> "MissedFilter":
+        """Built from query-string values; ``topics``: the intents the Topic filter offers. Unknown or
+        malformed values are ignored (any topic, any reason), not errors."""
         status = args.get("status") or "open"
         return cls(
             status=status if status in MESSAGE_STATUSES or status == "all" else "open",
@@ -46,6 +51,7 @@ class MissedFilter:
             reason=choice(args.get("reason"), list(MISSED_PAGE_FILTERS)),
             search=user_text(args.get("q"), 200),
             sort="recent" if args.get("sort") == "recent" else "count",
+            topic=choice(args.get("topic"), topics),
         )
 
     def to_args(self) -> Dict[str, str]:
@@ -56,6 +62,7 @@ class MissedFilter:
             "reason": self.reason,
             "q": self.search,
             "sort": "recent" if self.sort == "recent" else "",
+            "topic": self.topic,
         }
         return {key: value for key, value in args.items() if value}
 
@@ -72,6 +79,8 @@ class MissedGroup:
     statuses: Dict[str, int]
     assigned_intent: Optional[str]
     samples: List[Dict[str, Any]] = field(default_factory=list)
+    # The intent of the topic most of its messages were likely about (``staff_messages.likely_topic``).
+    likely_intent: Optional[str] = None
 
     @property
     def status(self) -> str:
@@ -101,6 +110,8 @@ class MissedQueries:
             where.append(m.timestamp < until)
         if flt.search:
             where.append(m.text.ilike(like_pattern(flt.search), escape="!"))
+        if flt.topic:
+            where.append(likely_about(flt.topic))
         return where
 
     @staticmethod
@@ -140,11 +151,14 @@ class MissedQueries:
             .offset(max(0, page - 1) * per_page)
         )
         groups = self.store.rows(query)
-        samples = self._samples([group["norm_text"] for group in groups], where)
-        merged = merge_similar([self._group(row, samples.get(row["norm_text"], [])) for row in groups])
+        keys = [group["norm_text"] for group in groups]
+        samples = self._samples(keys, where)
+        likely = self._likely_topics(keys, where)
+        merged = merge_similar([self._group(row, samples.get(row["norm_text"], []), likely) for row in groups])
         return merged, int(totals["groups"] or 0), int(totals["messages"] or 0)
 
-    def _group(self, row: Mapping[str, Any], samples: List[Dict[str, Any]]) -> MissedGroup:
+    def _group(self, row: Mapping[str, Any], samples: List[Dict[str, Any]], likely: Mapping[str, str]) -> MissedGroup:
+        topic = likely.get(row["norm_text"])
         return MissedGroup(
             keys=[row["norm_text"]],
             text=samples[0]["text"] if samples else row["norm_text"],
@@ -154,7 +168,25 @@ class MissedQueries:
             statuses={status: int(row[f"{status}_n"] or 0) for status in MESSAGE_STATUSES},
             assigned_intent=row["assigned_intent"],
             samples=samples,
+            likely_intent=intent_for(topic) if topic else None,
         )
+
+    def _likely_topics(self, keys: List[str], where: List[Any]) -> Dict[str, str]:
+        """Each group's likely topic: the one most of its listed messages were likely about (ties by name)."""
+        if not keys:
+            return {}
+        n = sa.func.count().label("n")
+        counted = (
+            self._reviewed(m.norm_text, m.likely_topic, n)
+            .where(m.norm_text.in_(keys), m.likely_topic.is_not(None), *where)
+            .group_by(m.norm_text, m.likely_topic)
+            .subquery()
+        )
+        c = counted.c
+        rank = sa.func.row_number().over(partition_by=c.norm_text, order_by=(c.n.desc(), c.likely_topic))
+        ranked = sa.select(c.norm_text, c.likely_topic, rank.label("rank")).subquery()
+        query = sa.select(ranked.c.norm_text, ranked.c.likely_topic).where(ranked.c.rank == 1)
+        return {row["norm_text"]: row["likely_topic"] for row in self.store.rows(query)}
 
     def _samples(self, keys: List[str], where: List[Any]) -> Dict[str, List[Dict[str, Any]]]:
         """The latest few messages of each group, for the text shown and the transcript links."""
@@ -186,14 +218,23 @@ class MissedQueries:
             rows.sort(key=lambda row: (-(row["timestamp"] or 0), -row["event_id"]))
         return grouped
 
-    def missed_event_ids(self, keys: Sequence[str], reason: str = "") -> List[Tuple[int, str]]:
+    def missed_event_ids(self, keys: Sequence[str], reason: str = "", topic: str = "") -> List[Tuple[int, str]]:
         """(event id, conversation) of every message in the groups ``keys`` that the page lists for
-        ``reason`` (any reason: every missed one)."""
+        ``reason`` (any reason: every missed one) and ``topic`` (a topic's intent; any: every one)."""
         if not keys:
             return []
-        listed = missed_page(choice(reason, list(MISSED_PAGE_FILTERS)), self.threshold)
-        query = sa.select(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), listed)
+        listed = [missed_page(choice(reason, list(MISSED_PAGE_FILTERS)), self.threshold)]
+        if topic:
+            listed.append(likely_about(topic))
+        query = sa.select(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), *listed)
         return [(int(row["event_id"]), row["sender_id"]) for row in self.store.rows(query)]
+
+
+def likely_about(intent: str) -> Any:
+    """The messages likely about the topic ``intent`` asks about (``ask_deadlines``); none for an
+    intent that asks about no topic."""
+    topic = topic_for(intent)
+    return m.likely_topic == topic if topic else sa.false()
 
 
 def merge_similar(groups: List[MissedGroup], threshold: float = SIMILARITY) -> List[MissedGroup]:
@@ -211,6 +252,7 @@ def merge_similar(groups: List[MissedGroup], threshold: float = SIMILARITY) -> L
         target.last_seen = max(target.last_seen, group.last_seen)
         target.statuses = {name: target.statuses.get(name, 0) + count for name, count in group.statuses.items()}
         target.assigned_intent = target.assigned_intent or group.assigned_intent
+        target.likely_intent = target.likely_intent or group.likely_intent
         target.samples = sorted(target.samples + group.samples, key=lambda s: -(s["timestamp"] or 0))[
             :SAMPLES_PER_GROUP
         ]

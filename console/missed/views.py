@@ -18,14 +18,15 @@ from flask import (
 
 from console.common import chosen_topic, console, query_int, safe_next
 from console.data.privacy import clean_text
-from console.data.queries import ANSWERED_UNSURE, MISSED_PAGE_FILTERS
+from console.data.queries import ANSWERED_UNSURE, MISSED_PAGE_FILTERS, choice
 from console.data.review import ReviewError, nlu_yaml, review_note
 from console.missed.queries import MissedFilter
 
 
 def missed() -> Any:
     staff_console = console()
-    flt = MissedFilter.from_args(request.args)
+    likely_topics = staff_console.vocabulary.topic_titles()
+    flt = MissedFilter.from_args(request.args, list(likely_topics))
     page = max(1, query_int(request.args.get("page"), 1))
     per_page = staff_console.config.page_size
     groups, group_count, message_count = staff_console.missed_queries.missed_groups(flt, page, per_page)
@@ -41,6 +42,7 @@ def missed() -> Any:
         reasons=MISSED_PAGE_FILTERS,
         answered_unsure=ANSWERED_UNSURE,
         topics=console().vocabulary.topic_choices(),
+        likely_topics=likely_topics,
         assigned=sum(len(v) for v in staff_console.reviews.assigned_examples().values()),
     )
 
@@ -49,7 +51,8 @@ def review_group() -> Any:
     staff_console = console()
     keys = [key for key in request.form.getlist("key")[:200] if key and clean_text(key, 500) == key]
     status = request.form.get("action", "")
-    messages = staff_console.missed_queries.missed_event_ids(keys, request.form.get("reason", ""))
+    topic = choice(request.form.get("topic"), list(staff_console.vocabulary.topic_titles()))
+    messages = staff_console.missed_queries.missed_event_ids(keys, request.form.get("reason", ""), topic)
     try:
         label = chosen_topic(status, request.form.get("intent"))
         count = staff_console.reviews.set_message_status(messages, status, g.staff_user, request.form.get("intent"))

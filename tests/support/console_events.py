@@ -158,6 +158,19 @@ def typed_answer(text: str, at: float, utter: str, topic: Optional[str] = None, 
     return events + [ActionExecuted("action_listen", timestamp=at + 0.03)]
 
 
+def suggestions(at: float, topics: List[str]) -> List[Event]:
+    """The miss action's reply to a question it could not place: "I think you're asking about one of
+    these", the likeliest ``topics`` as buttons (best first, their intents as payloads), then a person."""
+    buttons = [{"title": topic.replace("_", " ").capitalize(), "payload": f"/ask_{topic}"} for topic in topics]
+    buttons.append({"title": "None of these (talk to a person)", "payload": "/request_human"})
+    text = "I think you're asking about one of these. Which one?"
+    return [
+        action("action_handle_miss", at),
+        bot(text, at + 0.01, buttons, utter="utter_suggest_topics"),
+        ActionExecuted("action_listen", timestamp=at + 0.02),
+    ]
+
+
 def feedback_click(value: str, at: float) -> List[Event]:
     """A click on "helpful" ("yes") or "not helpful" ("no") under an answer, and the acknowledgement."""
     payload = '/feedback{"helpful":"%s"}' % value

@@ -27,7 +27,18 @@ from console.data.database import (
 from console.data.dates import local_day
 from console.data.privacy import CARD_MASK, CUT_NOTE, MAX_TEXT, clean_text, conversation_ref, mask_text
 from tests.support.console_client import STAFF_PASSWORD, csrf_token, log_in
-from tests.support.console_events import DAY, NOW, answer, insert_event, save, start, tracker_store, user, user_data
+from tests.support.console_events import (
+    DAY,
+    NOW,
+    answer,
+    insert_event,
+    save,
+    start,
+    suggestions,
+    tracker_store,
+    user,
+    user_data,
+)
 
 NUL_TEXT = "a\u0000b what is the \x07deadline\u2028?"
 CONSOLE_PAGES = [
@@ -393,6 +404,51 @@ def test_a_version_7_console_reads_its_summaries_again_and_keeps_staffs_work(con
             assert set(topics) == {"cost"}
             kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
             assert kept == [(question["event_id"], "reviewed")]
+        upgraded.create_schema()  # once: a second start reads nothing again
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() > 0
+    finally:
+        upgraded.dispose()
+
+
+def test_a_version_8_console_reads_its_summaries_again_and_keeps_staffs_work(console, db_url):
+    """9 gives each question its likely topic (the Missed page's Topic filter): summaries of version 8
+    are read again once, so questions asked before the upgrade are found by topic too; staff's reviews stay."""
+    store = tracker_store(db_url)
+    t = NOW - DAY + 7200
+    save(
+        store,
+        "visitor-unsure",
+        start(t) + [user("when must it be in", "nlu_fallback", 0.3, t + 1)] + suggestions(t + 2, ["deadlines", "cost"]),
+    )
+    store.engine.dispose()
+    console.refresh(force=True)
+    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
+    with console.store.session_scope() as connection:
+        connection.execute(sa.insert(message_reviews).values(**question, status="dismissed", updated_by="jane"))
+        connection.execute(sa.update(sync_state).values(schema_version=8))
+    with console.store.engine.begin() as connection:  # the table as version 8 declared it
+        messages.drop(connection)
+        version_8 = sa.Table(
+            messages.name,
+            sa.MetaData(),
+            *[sa.Column(c.name, c.type, primary_key=c.primary_key) for c in messages.c if c.name != "likely_topic"],
+        )
+        version_8.create(connection)
+    upgraded = ConsoleDatabase(db_url)
+    try:
+        upgraded.create_schema()
+        with upgraded.connect() as connection:
+            assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
+            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
+            columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
+        assert "likely_topic" in columns
+        console.refresh(force=True)
+        with upgraded.connect() as connection:
+            likely = connection.execute(sa.select(messages.c.text, messages.c.likely_topic)).all()
+            kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
+        assert ("when must it be in", "deadlines") in likely
+        assert kept == [(question["event_id"], "dismissed")]
         upgraded.create_schema()  # once: a second start reads nothing again
         with upgraded.connect() as connection:
             assert connection.execute(sa.select(sync_state.c.watermark)).scalar() > 0
