@@ -173,6 +173,19 @@ def _visitor(rng: random.Random, at: float) -> Tuple[UserUttered, str]:
     return event, program or ""
 
 
+def _suggestions(question: UserUttered, at: float) -> BotUttered:
+    """The reply to an unsure question: its likeliest topics as buttons, then a person (the Missed
+    page's likely topic is the first button's)."""
+    ranked = [entry["name"] for entry in question.parse_data["intent_ranking"][1:]]
+    buttons = [{"title": name, "payload": f"/{name}"} for name in ranked if name.startswith("ask_")][:2]
+    return BotUttered(
+        "I think you're asking about one of these. Which one?",
+        {"buttons": [*buttons, {"title": "None of these (talk to a person)", "payload": "/request_human"}]},
+        {"utter_action": "utter_suggest_topics"},
+        timestamp=at,
+    )
+
+
 def _click(at: float, program: str) -> UserUttered:
     payload = f'/inform{{"program":"{program}"}}'
     return UserUttered(
@@ -199,7 +212,9 @@ def conversation(rng: random.Random, now: float) -> Tuple[str, List[Event]]:
     offers = not program and not missed and rng.random() < 0.5
     events += [
         ActionExecuted(action, policy="RulePolicy", confidence=1.0, timestamp=t + 0.2),
-        BotUttered(
+        _suggestions(user1, t + 0.3)
+        if user1.intent["name"] == "nlu_fallback"
+        else BotUttered(
             "Which program are you asking about?" if offers else f"Answer about {user1.intent['name']}.",
             {"buttons": PROGRAM_BUTTONS} if offers else {},
             {"utter_action": "utter_answer"},
@@ -401,6 +416,7 @@ def run_console(backend: str, url: str, conversations: int, events: int, load_s:
         "List, 20 pages deep (keyset)": None,
         "Transcript": f"/staff/conversations/{some_id}",
         "Missed questions, first page": "/staff/missed",
+        "Missed questions, filtered by topic": "/staff/missed?topic=ask_deadlines",
         "Trends, 365 days": "/staff/trends?days=365",
     }
     results: Dict[str, Tuple[float, float]] = {}
