@@ -52,7 +52,10 @@ def answer_turn(
         return []
     entities = misses.mentioned(message)
     intent = (message.get("intent") or {}).get("name")
-    topics = [topic] if topic else answers.topics_asked(knowledge, message, tracker.get_slot("topic"))
+    remembered = tracker.get_slot("topic")
+    if topic is None and remembered in knowledge.topics and misses.switches_program(message, remembered):
+        topic = remembered
+    topics = [topic] if topic else answers.topics_asked(knowledge, message, remembered)
     context = answers.resolve_context(
         knowledge, entities, tracker.get_slot("program"), tracker.get_slot("track"), page_program(tracker)
     )

@@ -150,6 +150,14 @@ def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str],
     return names_program_or_track(message) or names_its_start or leans_to(message, remembered_topic)
 
 
+def switches_program(message: Mapping[str, Any], remembered_topic: Optional[str]) -> bool:
+    """A follow-up that only names a program or describes one ("and online?", "what about msit?"):
+    the topic being discussed, for that program, however sure the classifier is of a topic of the
+    description's own word ("online": how it is taught)."""
+    text = str(message.get("text") or "")
+    return bool(remembered_topic) and is_follow_up(text) and names_program_or_track(message) and only_names(message)
+
+
 def only_names(message: Mapping[str, Any]) -> bool:
     """A message that is little more than the program or track it names ("msit?", "the BIDA one
     please"): "is a PhD required for mism" names a program but asks something of its own."""

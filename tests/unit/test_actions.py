@@ -96,6 +96,10 @@ def answer(domain, intent, **kwargs):
     return run(ActionAnswerTopic(), domain, make_tracker(intent, **kwargs))
 
 
+def answer_run(domain, tracker):
+    return run(ActionAnswerTopic(), domain, tracker)
+
+
 # -- every topic, with and without a program --------------------------------------------------
 
 
@@ -645,6 +649,25 @@ def test_a_short_question_about_it_continues_the_topic_and_names_what_is_missing
     tracker = make_tracker("nlu_fallback", text="is this program online?", slots={"topic": "deposit"}, parse=parse)
     messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert messages[0]["response"] != "utter_answer"
+
+
+def test_a_follow_up_that_only_describes_a_program_switches_the_topic_being_discussed(domain_dict):
+    """ "and online?" after "how long is MISM?" is MSIT's length, even when the classifier is sure
+    "online" asks how it is taught (as it became with more examples in other languages)."""
+    described = [{**entity("program", "msit"), "role": "description", "start": 4, "end": 10}]
+    tracker = make_tracker(
+        "ask_format", text="and online?", entities=described, slots={"topic": "program_length", "program": "mism"}
+    )
+    _, texts, slots = answer_run(domain_dict, tracker)
+    first_line = texts[0].split("\n")[0]
+    assert "program length" in first_line.lower() and "MSIT" in first_line, texts  # an honest "I don't have"
+    assert slots["topic"] == "program_length"
+    # A question of its own about the description is answered as asked.
+    tracker = make_tracker(
+        "ask_format", text="and are the online classes live?", entities=described, slots={"topic": "program_length"}
+    )
+    _, texts, _ = answer_run(domain_dict, tracker)
+    assert texts[0].startswith("How it is taught"), texts
 
 
 def test_a_follow_up_naming_a_start_continues_a_topic_that_differs_by_start(domain_dict):
