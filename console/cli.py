@@ -2,7 +2,7 @@
 
     admissions-logs list [--missed] [--program ID] [--search TEXT] [--limit 20]
     admissions-logs show CONVERSATION_ID
-    admissions-logs missed [--status open]
+    admissions-logs missed [--status open] [--topic deadlines]
     admissions-logs stats [--days 30]
     admissions-logs export --format csv|jsonl --since DATE [--until DATE] [--kind messages|conversations]
     admissions-logs followups [--status open|answered|closed|all] [--program ID] [--output FILE]
@@ -51,7 +51,7 @@ from core.knowledge import KnowledgeError, parse_knowledge
 from core.knowledge_store import ChangeRefused, KnowledgeStore, export_yaml
 from core.settings import load_settings
 from core.timeline import stale_facts
-from core.topics import ANSWER_TYPE_LABELS, intent_for
+from core.topics import ANSWER_TYPE_LABELS, intent_for, topic_for
 
 
 def _date(value: str) -> date:
@@ -89,6 +89,9 @@ def build_parser(programs: Sequence[str] = ()) -> argparse.ArgumentParser:
     missed.add_argument("--since", type=_date)
     missed.add_argument("--until", type=_date)
     missed.add_argument("--limit", type=int, default=30)
+    missed.add_argument(
+        "--topic", help="only questions likely about this topic (e.g. deadlines), as the Missed page's filter"
+    )
 
     stats = commands.add_parser("stats", help="totals, top topics and program interest")
     stats.add_argument("--days", type=int, default=30)
@@ -248,7 +251,13 @@ def cmd_show(console: Console, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
-    flt = MissedFilter(status=args.status, since=args.since, until=args.until)
+    titles = console.vocabulary.topic_titles()
+    topic = intent_for(args.topic) if args.topic and not args.topic.startswith("ask_") else args.topic or ""
+    if topic and topic not in titles:
+        known = ", ".join(sorted(topic_for(intent) or intent for intent in titles))
+        out.write(f"No topic {args.topic!r} in the knowledge file. Topics: {known}.\n")
+        return 2
+    flt = MissedFilter(status=args.status, since=args.since, until=args.until, topic=topic)
     groups, group_count, message_count = console.missed_queries.missed_groups(flt, 1, max(1, args.limit))
     rows = [
         [
@@ -257,13 +266,19 @@ def cmd_missed(console: Console, args: argparse.Namespace, out: TextIO) -> int:
             format_time(g.last_seen, console.tz),
             g.status,
             g.assigned_intent or "-",
+            titles.get(g.likely_intent or "", "-"),
             g.text[:70],
             display_id(g.samples[0]["sender_id"]) if g.samples else "-",
         ]
         for g in groups
     ]
-    _table(out, ["COUNT", "CONVS", "LAST SEEN", "STATUS", "INTENT", "QUESTION", "LATEST CONVERSATION"], rows)
-    out.write(f"\n{message_count} missed messages in {group_count} groups ({args.status}).\n")
+    _table(
+        out,
+        ["COUNT", "CONVS", "LAST SEEN", "STATUS", "INTENT", "LIKELY TOPIC", "QUESTION", "LATEST CONVERSATION"],
+        rows,
+    )
+    about = f", likely about {titles[topic]}" if topic else ""
+    out.write(f"\n{message_count} missed messages in {group_count} groups ({args.status}{about}).\n")
     return 0
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import pytest
 
 from console.missed.queries import MissedFilter
-from tests.support.console_client import csrf_token
+from tests.support.console_client import csrf_token, run_cli
 from tests.support.console_events import (
     DAY,
     NOW,
@@ -236,3 +236,15 @@ def test_likely_topics_do_not_depend_on_batch_boundaries(console, batch_size):
     console.summariser.batch_size = batch_size
     console.summariser.rebuild()
     assert [queue(console, topic=topic, status="all") for topic in (DEADLINES, COST)] == before
+
+
+def test_the_command_line_filters_the_missed_questions_by_topic(console, settings):
+    """``admissions-logs missed --topic deadlines``: what the page's filter lists, with each group's likely topic."""
+    code, text = run_cli(settings, "missed", "--topic", "deadlines", "--limit", "100")
+    assert code == 0, text
+    assert DEADLINES_FIRST in text and COST_FIRST not in text and UNKNOWN not in text
+    assert "likely about Application deadlines" in text
+    code, text = run_cli(settings, "missed", "--limit", "100")
+    assert COST_FIRST in text and UNKNOWN in text
+    code, text = run_cli(settings, "missed", "--topic", "parking")
+    assert code == 2 and "No topic 'parking'" in text and "deadlines" in text
