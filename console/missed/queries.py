@@ -218,15 +218,14 @@ class MissedQueries:
             rows.sort(key=lambda row: (-(row["timestamp"] or 0), -row["event_id"]))
         return grouped
 
-    def missed_event_ids(self, keys: Sequence[str], reason: str = "", topic: str = "") -> List[Tuple[int, str]]:
-        """(event id, conversation) of every message in the groups ``keys`` that the page lists for
-        ``reason`` (any reason: every missed one) and ``topic`` (a topic's intent; any: every one)."""
+    def missed_event_ids(self, keys: Sequence[str], flt: Optional[MissedFilter] = None) -> List[Tuple[int, str]]:
+        """(event id, conversation) of every message in the groups ``keys`` that the page lists under
+        ``flt`` (its status tab, dates, search, reason and topic: a group's "all N" is the N shown); with
+        no filter, every missed one."""
         if not keys:
             return []
-        listed = [missed_page(choice(reason, list(MISSED_PAGE_FILTERS)), self.threshold)]
-        if topic:
-            listed.append(likely_about(topic))
-        query = sa.select(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), *listed)
+        listed = self._missed_where(flt) if flt is not None else [missed_page("", self.threshold)]
+        query = self._reviewed(m.event_id, m.sender_id).where(m.norm_text.in_(list(keys)), *listed)
         return [(int(row["event_id"]), row["sender_id"]) for row in self.store.rows(query)]
 
 

@@ -18,7 +18,7 @@ from flask import (
 
 from console.common import chosen_topic, console, query_int, safe_next
 from console.data.privacy import clean_text
-from console.data.queries import ANSWERED_UNSURE, MISSED_PAGE_FILTERS, choice
+from console.data.queries import ANSWERED_UNSURE, MISSED_PAGE_FILTERS
 from console.data.review import ReviewError, nlu_yaml, review_note
 from console.missed.queries import MissedFilter
 
@@ -51,8 +51,9 @@ def review_group() -> Any:
     staff_console = console()
     keys = [key for key in request.form.getlist("key")[:200] if key and clean_text(key, 500) == key]
     status = request.form.get("action", "")
-    topic = choice(request.form.get("topic"), list(staff_console.vocabulary.topic_titles()))
-    messages = staff_console.missed_queries.missed_event_ids(keys, request.form.get("reason", ""), topic)
+    # The page's own filter, so the action touches the messages the group showed and counted.
+    flt = MissedFilter.from_args(request.form, list(staff_console.vocabulary.topic_titles()))
+    messages = staff_console.missed_queries.missed_event_ids(keys, flt)
     try:
         label = chosen_topic(status, request.form.get("intent"))
         count = staff_console.reviews.set_message_status(messages, status, g.staff_user, request.form.get("intent"))

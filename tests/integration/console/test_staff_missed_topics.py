@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from console.data.dates import local_day
 from console.missed.queries import MissedFilter
 from tests.support.console_client import csrf_token, run_cli
 from tests.support.console_events import (
@@ -37,6 +38,7 @@ NOT_HELPFUL_COST = "how much money do i need"  # answered as cost, marked not he
 FOLLOW_UP = "ok what about msit"  # nlu_fallback, answered as the deadlines for MSIT
 UNKNOWN = "qwerty asdf"  # the honest miss: no likely topic
 SHARED = "dates or fees"  # asked twice: once offered the deadlines first, once the cost
+EARLIER_TOO = "what do i pay and by when"  # asked ten days ago and yesterday, offered the cost first
 # More fallbacks whose first suggestion is the deadlines: the Topic filter lists more than a page.
 MORE_DEADLINES = [
     "latest date to hand things over",
@@ -98,9 +100,15 @@ def seeded(db_url) -> str:
     more = start(t)
     for index, text in enumerate(MORE_DEADLINES):
         more += [user(text, "nlu_fallback", 0.3, t + 10 * index + 1)] + suggestions(t + 10 * index + 2, ["deadlines"])
+    earlier = start(NOW - 10 * DAY) + [user(EARLIER_TOO, "nlu_fallback", 0.3, NOW - 10 * DAY + 1)]
+    earlier += suggestions(NOW - 10 * DAY + 2, ["cost", "deadlines"])
+    t = NOW - DAY + 9000
+    lately = start(t) + [user(EARLIER_TOO, "nlu_fallback", 0.3, t + 1)] + suggestions(t + 2, ["cost", "deadlines"])
     return seed_with(
         db_url,
         {
+            "visitor-earlier": earlier,
+            "visitor-lately": lately,
             "visitor-fallbacks": fallbacks,
             "visitor-not-helpful": not_helpful,
             "visitor-follow-up": follow_up,
@@ -248,3 +256,19 @@ def test_the_command_line_filters_the_missed_questions_by_topic(console, setting
     assert COST_FIRST in text and UNKNOWN in text
     code, text = run_cli(settings, "missed", "--topic", "parking")
     assert code == 2 and "No topic 'parking'" in text and "deadlines" in text
+
+
+def test_a_group_action_under_a_date_range_acts_on_the_questions_listed(console, client):
+    """The group's form sends the whole filter of the page: "Dismiss" on the last three days' list
+    dismisses yesterday's question, not the same words asked ten days ago (listed on no page shown)."""
+    since = local_day(NOW - 3 * DAY, console.tz).isoformat()
+    group = every_group(client, f"since={since}")[EARLIER_TOO]
+    assert "Assign topic to all 1</button>" in group
+    form: Dict[str, Any] = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', group))
+    assert form.get("since") == since and form.get("status") == "open"
+    form.update({"csrf_token": csrf_token(client, f"/staff/missed?since={since}"), "key": [EARLIER_TOO]})
+    form["action"] = "dismissed"
+    response = client.post("/staff/review/group", data=form, follow_redirects=True)
+    assert "Marked 1 message as dismissed." in response.get_data(as_text=True)
+    assert EARLIER_TOO in queue(console, status="dismissed")
+    assert EARLIER_TOO in queue(console), "the older one stays open"
