@@ -30,6 +30,7 @@ from core.topics import (
     HELPFUL,
     MISS_ACTION,
     OTHER_PROGRAM_RESPONSE,
+    OUT_OF_SCOPE_INTENT,
     READ_CHARS,
     asks_feedback,
     feedback_value,
@@ -207,6 +208,8 @@ class ActionHandleMiss(Action):
             if unsure
             else []
         )
+        if unsure and not suggested and intent == OUT_OF_SCOPE_INTENT:
+            suggested = [answers.DEFAULT_TOPIC]  # it names MISM or MSIT: never "outside what I can help with"
         response = misses.response_for(
             intent,
             misses.consecutive_misses(tracker.events),

@@ -216,7 +216,7 @@ def suggested_topics(message: Mapping[str, Any], known_topics: Iterable[str]) ->
     ranking: List[Dict[str, Any]] = [
         entry for entry in message.get("intent_ranking") or [] if entry.get("name") != FALLBACK_INTENT
     ]
-    if ranking and ranking[0].get("name") == OUT_OF_SCOPE_INTENT:
+    if ranking and ranking[0].get("name") == OUT_OF_SCOPE_INTENT and not names_our_program(message):
         return []  # the classifier's best guess is "not about admissions": no topic to offer
     topics = []
     for entry in ranking:
@@ -250,14 +250,22 @@ def puts_case_to_topic(text: str, remembered: Optional[str]) -> bool:
 
 def is_unsure(message: Mapping[str, Any], remembered: Optional[str]) -> bool:
     """Whether a miss is one to help with (suggestions, or the topic being discussed): the fallback,
-    or "out of scope" for a short follow-up about the visitor's own case or a case put to the topic in
-    a conversation about it ("what if I have an MBA?", "what if its an MBA instead" after the GRE rules
-    are about the GRE rules, not another degree;
+    or "out of scope" for a message that names MISM or MSIT, or for a short follow-up about the
+    visitor's own case or a case put to the topic in a conversation about it ("what if I have an MBA?",
+    "what if its an MBA instead" after the GRE rules are about the GRE rules, not another degree;
     "and the weather?" stays out of scope)."""
     intent = (message.get("intent") or {}).get("name")
     if intent == FALLBACK_INTENT:
         return True
-    return intent == OUT_OF_SCOPE_INTENT and puts_case_to_topic(str(message.get("text") or ""), remembered)
+    if intent != OUT_OF_SCOPE_INTENT:
+        return False
+    return names_our_program(message) or puts_case_to_topic(str(message.get("text") or ""), remembered)
+
+
+def names_our_program(message: Mapping[str, Any]) -> bool:
+    """Whether the message names MISM or MSIT itself (not a description such as "online"): "is mism
+    better than an mba" is about our program, never "outside what I can help with"."""
+    return any(e.get("entity") == "program" and not e.get("role") for e in message.get("entities") or [])
 
 
 def is_other_language(message: Mapping[str, Any]) -> bool:

@@ -670,6 +670,22 @@ def test_a_follow_up_that_only_describes_a_program_switches_the_topic_being_disc
     assert texts[0].startswith("How it is taught"), texts
 
 
+def test_a_question_naming_our_program_is_never_outside_what_the_bot_covers(domain_dict):
+    """ "is mism better than an mba" read as out of scope (0.95, the MBA's examples there) got "That's
+    outside what I can help with" on a tryout: it asks about MISM."""
+    parse = ranking(("out_of_scope", 0.95), ("ask_program_overview", 0.03), ("ask_requirements", 0.004))
+    tracker = make_tracker(
+        "out_of_scope", text="is mism better than an mba", entities=[entity("program", "mism")], parse=parse
+    )
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] != "utter_out_of_scope" and "outside" not in texts[0], texts
+    assert payloads(messages[0])[0] == "/ask_program_overview"
+    # Naming none of ours, it stays outside.
+    tracker = make_tracker("out_of_scope", text="does cmu have a football team", parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert messages[0]["response"] == "utter_out_of_scope"
+
+
 def test_a_follow_up_naming_a_start_continues_a_topic_that_differs_by_start(domain_dict):
     """ "and for spring?" after the deadlines, however little the classifier sees deadlines in it (as
     the model ranks it: a spring start is a start date); after the capstone it is not a follow-up."""
