@@ -208,8 +208,8 @@ class ActionHandleMiss(Action):
             if unsure
             else []
         )
-        if unsure and not suggested and intent == OUT_OF_SCOPE_INTENT:
-            suggested = [answers.DEFAULT_TOPIC]  # it names MISM or MSIT: never "outside what I can help with"
+        if not suggested and intent == OUT_OF_SCOPE_INTENT and misses.names_our_program(message):
+            suggested = [answers.DEFAULT_TOPIC]  # never "outside what I can help with" for MISM or MSIT
         response = misses.response_for(
             intent,
             misses.consecutive_misses(tracker.events),

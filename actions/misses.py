@@ -141,7 +141,7 @@ def continues_topic(message: Mapping[str, Any], remembered_topic: Optional[str],
     text = str(message.get("text") or "")
     if not remembered_topic or len(text.split()) > FOLLOW_UP_MAX_WORDS:
         return False
-    if JUST_MORE.match(text) or (names_program_or_track(message) and only_names(message)):
+    if JUST_MORE.match(text) or names_only_a_program(message):
         return True
     if refers_back(text) and not leans_elsewhere(message, remembered_topic):
         return True
@@ -154,13 +154,14 @@ def switches_program(message: Mapping[str, Any], remembered_topic: Optional[str]
     """A follow-up that only names a program or describes one ("and online?", "what about msit?"):
     the topic being discussed, for that program, however sure the classifier is of a topic of the
     description's own word ("online": how it is taught)."""
-    text = str(message.get("text") or "")
-    return bool(remembered_topic) and is_follow_up(text) and names_program_or_track(message) and only_names(message)
+    return bool(remembered_topic) and is_follow_up(str(message.get("text") or "")) and names_only_a_program(message)
 
 
-def only_names(message: Mapping[str, Any]) -> bool:
-    """A message that is little more than the program or track it names ("msit?", "the BIDA one
+def names_only_a_program(message: Mapping[str, Any]) -> bool:
+    """A message that names a program or track and is little more than that ("msit?", "the BIDA one
     please"): "is a PhD required for mism" names a program but asks something of its own."""
+    if not names_program_or_track(message):
+        return False
     text = str(message.get("text") or "")
     for found in sorted(mentioned(message), key=lambda e: -int(e.get("start") or 0)):
         if isinstance(found.get("start"), int) and isinstance(found.get("end"), int):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Optional
 
-from actions.misses import puts_case_to_topic
+from actions.misses import names_our_program, puts_case_to_topic
 from core.topics import OTHER_PROGRAM_ENTITY
 
 # Words just before the degree's name that make it the visitor's own ("I have an", "my", "with a"),
@@ -36,9 +36,9 @@ def other_program_asked(message: Mapping[str, Any], remembered: Optional[str] = 
     requirements ("is an MBA enough to skip the GRE?"), or puts the visitor's case in a short
     follow-up on the topic being discussed (``remembered``: "what if its an MBA instead" after the
     GRE rules; "and for the MBA?" still asks about the MBA)."""
-    entities = message.get("entities") or []
-    if any(e.get("entity") == "program" and not e.get("role") for e in entities):
+    if names_our_program(message):
         return None
+    entities = message.get("entities") or []
     text = str(message.get("text") or "").replace("\u2019", "'")
     if puts_case_to_topic(text, remembered):
         return None

@@ -8,6 +8,7 @@ from typing import List, Tuple
 
 import numpy as np
 import pytest
+import yaml
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -18,6 +19,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import language_of
 from bot.nlu.topic_classifier import TopicClassifier, question_parts, sentence_pairs, split_candidates, wanted_part
+from core.settings import PROJECT_ROOT
 from core.topics import CORRECTION, LANGUAGE, QUESTIONS
 
 
@@ -295,3 +297,12 @@ def test_a_complaint_carries_the_topic_it_wanted_only_when_sure(trained) -> None
     plain = message("wrong")
     classifier._correction(plain, "wrong", {})
     assert plain.get(CORRECTION) is None
+
+
+def test_two_sentences_in_another_language_need_what_the_fallback_asks_of_a_whole_message():
+    """config.yml sets the same number twice (a component cannot read another's settings): a retuned
+    fallback threshold must move ``other_split_confidence`` with it."""
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    settings = {component["name"].rsplit(".", 1)[-1]: component for component in pipeline}
+    threshold = settings["AgreeingFallbackClassifier"]["threshold"]
+    assert settings["TopicClassifier"]["other_split_confidence"] == threshold

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import time
+from typing import Any, Dict, List, Tuple
 
 import pytest
 import sqlalchemy as sa
@@ -332,42 +333,66 @@ def test_a_version_5_console_keeps_its_logins_as_editors_and_its_assigned_questi
         upgraded.dispose()
 
 
+# The columns of ``staff_messages`` by the schema version that added them.
+ADDED_IN = {7: ("clicked", "out_of_scope"), 8: ("topic", "answered_unsure"), 9: ("likely_topic",)}
+
+
+def stored_by_version(console, version: int, status: str) -> Dict[str, Any]:
+    """The console's tables as ``version`` left them, with one question reviewed (``status``, by jane):
+    the stored version, and ``staff_messages`` without the columns later versions added. The question."""
+    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
+    with console.store.session_scope() as connection:
+        connection.execute(sa.insert(message_reviews).values(**question, status=status, updated_by="jane"))
+        connection.execute(sa.update(sync_state).values(schema_version=version))
+    later = {name for added, names in ADDED_IN.items() if added > version for name in names}
+    with console.store.engine.begin() as connection:
+        messages.drop(connection)
+        columns = [sa.Column(c.name, c.type, primary_key=c.primary_key) for c in messages.c if c.name not in later]
+        sa.Table(messages.name, sa.MetaData(), *columns).create(connection)
+    return dict(question)
+
+
+def upgraded_to_read_again(db_url, version: int) -> ConsoleDatabase:
+    """The console started on the tables of ``version``: at the current version, with the columns added
+    since, and its summaries to be read again from the first event."""
+    upgraded = ConsoleDatabase(db_url)
+    upgraded.create_schema()
+    with upgraded.connect() as connection:
+        assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
+        assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
+        columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
+    assert {name for added, names in ADDED_IN.items() if added > version for name in names} <= columns
+    return upgraded
+
+
+def assert_read_again_only_once(upgraded: ConsoleDatabase) -> None:
+    upgraded.create_schema()  # a second start reads nothing again
+    with upgraded.connect() as connection:
+        assert connection.execute(sa.select(sync_state.c.watermark)).scalar() > 0
+
+
+def kept_reviews(upgraded: ConsoleDatabase) -> List[Tuple[int, str]]:
+    with upgraded.connect() as connection:
+        rows = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
+    return [(int(event_id), str(status)) for event_id, status in rows]
+
+
 def test_a_version_6_console_reads_its_summaries_again_and_keeps_staffs_work(console, db_url):
     """7 marks button clicks and questions replied to as out of scope, and no longer counts the widget's
     greeting as a visitor message: summaries of version 6 are read again; staff's reviews stay."""
     from console.data.database import training_examples
 
-    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
-    with console.store.session_scope() as connection:
-        connection.execute(sa.insert(message_reviews).values(**question, status="dismissed", updated_by="jane"))
-        connection.execute(sa.update(sync_state).values(schema_version=6))
+    with console.store.connect() as connection:
         examples = connection.execute(sa.select(sa.func.count()).select_from(training_examples)).scalar()
-    with console.store.engine.begin() as connection:  # the table as version 6 declared it
-        messages.drop(connection)
-        version_6 = sa.Table(
-            messages.name,
-            sa.MetaData(),
-            *[
-                sa.Column(c.name, c.type, primary_key=c.primary_key)
-                for c in messages.c
-                if c.name not in ("clicked", "out_of_scope")
-            ],
-        )
-        version_6.create(connection)
-    upgraded = ConsoleDatabase(db_url)
+    question = stored_by_version(console, 6, "dismissed")
+    upgraded = upgraded_to_read_again(db_url, 6)
     try:
-        upgraded.create_schema()
-        with upgraded.connect() as connection:
-            assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
-            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
-            columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
-        assert {"clicked", "out_of_scope"} <= columns
         console.refresh(force=True)
         with upgraded.connect() as connection:
             assert connection.execute(sa.select(sa.func.count()).select_from(messages)).scalar() > 0
-            kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
-            assert kept == [(question["event_id"], "dismissed")]
             assert connection.execute(sa.select(sa.func.count()).select_from(training_examples)).scalar() == examples
+        assert kept_reviews(upgraded) == [(question["event_id"], "dismissed")]
+        assert_read_again_only_once(upgraded)
     finally:
         upgraded.dispose()
 
@@ -375,38 +400,15 @@ def test_a_version_6_console_reads_its_summaries_again_and_keeps_staffs_work(con
 def test_a_version_7_console_reads_its_summaries_again_and_keeps_staffs_work(console, db_url):
     """8 gives each question the topic its answer was about and marks those answered though the NLU could
     not place them: summaries of version 7 are read again once; staff's reviews stay."""
-    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
-    with console.store.session_scope() as connection:
-        connection.execute(sa.insert(message_reviews).values(**question, status="reviewed", updated_by="jane"))
-        connection.execute(sa.update(sync_state).values(schema_version=7))
-    with console.store.engine.begin() as connection:  # the table as version 7 declared it
-        messages.drop(connection)
-        version_7 = sa.Table(
-            messages.name,
-            sa.MetaData(),
-            *[
-                sa.Column(c.name, c.type, primary_key=c.primary_key)
-                for c in messages.c
-                if c.name not in ("topic", "answered_unsure")
-            ],
-        )
-        version_7.create(connection)
-    upgraded = ConsoleDatabase(db_url)
+    question = stored_by_version(console, 7, "reviewed")
+    upgraded = upgraded_to_read_again(db_url, 7)
     try:
-        upgraded.create_schema()
-        with upgraded.connect() as connection:
-            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
-            columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
-        assert {"topic", "answered_unsure"} <= columns
         console.refresh(force=True)
         with upgraded.connect() as connection:
             topics = connection.execute(sa.select(messages.c.topic).where(messages.c.intent == "ask_cost")).scalars()
             assert set(topics) == {"cost"}
-            kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
-            assert kept == [(question["event_id"], "reviewed")]
-        upgraded.create_schema()  # once: a second start reads nothing again
-        with upgraded.connect() as connection:
-            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() > 0
+        assert kept_reviews(upgraded) == [(question["event_id"], "reviewed")]
+        assert_read_again_only_once(upgraded)
     finally:
         upgraded.dispose()
 
@@ -423,34 +425,14 @@ def test_a_version_8_console_reads_its_summaries_again_and_keeps_staffs_work(con
     )
     store.engine.dispose()
     console.refresh(force=True)
-    question = console.store.rows(sa.select(messages.c.event_id, messages.c.sender_id).limit(1))[0]
-    with console.store.session_scope() as connection:
-        connection.execute(sa.insert(message_reviews).values(**question, status="dismissed", updated_by="jane"))
-        connection.execute(sa.update(sync_state).values(schema_version=8))
-    with console.store.engine.begin() as connection:  # the table as version 8 declared it
-        messages.drop(connection)
-        version_8 = sa.Table(
-            messages.name,
-            sa.MetaData(),
-            *[sa.Column(c.name, c.type, primary_key=c.primary_key) for c in messages.c if c.name != "likely_topic"],
-        )
-        version_8.create(connection)
-    upgraded = ConsoleDatabase(db_url)
+    question = stored_by_version(console, 8, "dismissed")
+    upgraded = upgraded_to_read_again(db_url, 8)
     try:
-        upgraded.create_schema()
-        with upgraded.connect() as connection:
-            assert connection.execute(sa.select(sync_state.c.schema_version)).scalar() == SCHEMA_VERSION
-            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() == 0
-            columns = {column["name"] for column in sa.inspect(connection).get_columns(messages.name)}
-        assert "likely_topic" in columns
         console.refresh(force=True)
         with upgraded.connect() as connection:
             likely = connection.execute(sa.select(messages.c.text, messages.c.likely_topic)).all()
-            kept = connection.execute(sa.select(message_reviews.c.event_id, message_reviews.c.status)).all()
         assert ("when must it be in", "deadlines") in likely
-        assert kept == [(question["event_id"], "dismissed")]
-        upgraded.create_schema()  # once: a second start reads nothing again
-        with upgraded.connect() as connection:
-            assert connection.execute(sa.select(sync_state.c.watermark)).scalar() > 0
+        assert kept_reviews(upgraded) == [(question["event_id"], "dismissed")]
+        assert_read_again_only_once(upgraded)
     finally:
         upgraded.dispose()
