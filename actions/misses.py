@@ -61,6 +61,8 @@ MORE_DETAIL = re.compile(r"\b(examples?|more|details?|like what|such as|list)\b"
 # A follow-up that puts a case to the topic being discussed ("what if its an MBA instead"), unlike
 # one that asks it of another degree ("and for the MBA?").
 HYPOTHETICAL = re.compile(r"^\s*(and\s+)?(what if|if|even if|suppose|say)\b", re.IGNORECASE)
+# A case put to the topic may run longer than a follow-up ("what if I have a masters already").
+CASE_MAX_WORDS = 10
 ABOUT_THEMSELVES = re.compile(r"\b(i|i'm|im|i've|ive|my|me|mine)\b", re.IGNORECASE)
 # Words around a program's name that ask nothing of their own ("the online one please").
 NAME_FILLERS = frozenset(
@@ -168,7 +170,8 @@ def names_only_a_program(message: Mapping[str, Any]) -> bool:
             text = text[: found["start"]] + " " + text[found["end"] :]
         if found.get("value"):
             text = re.sub(re.escape(str(found["value"])), " ", text, flags=re.IGNORECASE)
-    return len(set(re.findall(r"[a-z]{2,}", text.lower())) - NAME_FILLERS) == 0
+    # Words of two letters or more in any script: "MSIT 보증금은 얼마예요?" asks about MSIT's deposit.
+    return len(set(re.findall(r"[^\W\d_]{2,}", text.lower())) - NAME_FILLERS) == 0
 
 
 def corrected_topic(
@@ -237,9 +240,15 @@ def with_topic_discussed(message: Mapping[str, Any], remembered: Optional[str], 
     examples or more ("any examples?" after the deadlines): had it been about that topic, the
     classifier would have seen it (``continues_topic``)."""
     text = str(message.get("text") or "")
-    if not remembered or not is_follow_up(text) or wants_more(message) or remembered in suggested:
+    if not remembered or not (is_follow_up(text) or puts_case(text)) or wants_more(message) or remembered in suggested:
         return suggested
     return [remembered, *suggested][:SUGGESTIONS]
+
+
+def puts_case(text: str) -> bool:
+    """A short "what if ..." about the visitor's case ("what if I have a masters already" after the
+    GRE rules), which asks the topic being discussed about it."""
+    return len(text.split()) <= CASE_MAX_WORDS and bool(HYPOTHETICAL.match(text.replace("\u2019", "'")))
 
 
 def puts_case_to_topic(text: str, remembered: Optional[str]) -> bool:
