@@ -327,6 +327,9 @@ def test_a_detail_asked_but_not_known_is_named_before_the_answer(domain_dict):
     _, texts, _ = answer(domain_dict, "ask_requirements", text="Is a 3-year bachelor's degree from India accepted?")
     assert "Not in my information: a rule on three-year bachelor's degrees." in texts[0], "no program: said once"
     assert "MISM" in texts[0] and "MSIT" in texts[0]
+    # In the plural, without the hyphen (a tryout's words).
+    _, texts, _ = answer(domain_dict, "ask_requirements", text="do you accept 3 year degrees from india")
+    assert "Not in my information: a rule on three-year bachelor's degrees." in texts[0]
 
 
 def test_a_detail_is_looked_for_in_its_own_question_of_two(domain_dict):
@@ -358,10 +361,22 @@ def test_a_background_question_hears_what_the_mism_page_says_of_backgrounds(doma
     assert "object-oriented programming" in texts[0]
 
 
+def test_an_employer_paying_is_named_as_not_known_before_the_billing_dates(domain_dict):
+    """MSIT is for working professionals; "can my employer pay?" answered with billing dates alone
+    reads as "no such arrangement"."""
+    _, texts, _ = answer(domain_dict, "ask_tuition_payment", slots={"program": "msit"}, text="can my employer pay?")
+    assert "Not in my information: whether an employer can pay or reimburse your tuition for MSIT" in texts[0]
+    assert texts[0].index("Not in my information") < texts[0].index("January 15")
+
+
 def test_details_asked_in_a_follow_up_are_named_too(domain_dict):
     _, texts, _ = answer(domain_dict, "ask_careers", slots={"program": "mism"}, text="and the average salary?")
     assert "Not in my information: salary figures for MISM." in texts[0]
     assert "99%" in texts[0]
+    # Which employers hire graduates is not on the outcomes page either (a tryout's question).
+    text = "what kind of companies hire mism grads"
+    _, texts, _ = answer(domain_dict, "ask_careers", entities=[entity("program", "mism")], text=text)
+    assert "Not in my information: which employers hire graduates for MISM." in texts[0]
 
 
 def test_stem_opt_gives_the_program_statement_then_general_rules(domain_dict):
@@ -686,6 +701,21 @@ def test_a_question_naming_our_program_is_never_outside_what_the_bot_covers(doma
     assert messages[0]["response"] == "utter_out_of_scope"
 
 
+def test_a_longer_case_put_to_the_topic_offers_that_topic_first(domain_dict):
+    """A tryout: "what if I have a masters already" after the GRE rules was offered "Applying before
+    you graduate", "Program length" and "Admission requirements", not the GRE rules it asks about."""
+    parse = ranking(("ask_current_students", 0.3), ("ask_program_length", 0.12), ("ask_requirements", 0.1))
+    text = "what if I have a masters already"
+    tracker = make_tracker("nlu_fallback", text=text, slots={"topic": "test_scores", "program": "mism"}, parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert payloads(messages[0])[:2] == ["/ask_test_scores", "/ask_current_students"], payloads(messages[0])
+    # A long message is a question of its own.
+    text = "what if I have a masters already from a university in India in computer science"
+    tracker = make_tracker("nlu_fallback", text=text, slots={"topic": "test_scores", "program": "mism"}, parse=parse)
+    messages, _, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert payloads(messages[0])[0] == "/ask_current_students"
+
+
 def test_a_follow_up_naming_a_start_continues_a_topic_that_differs_by_start(domain_dict):
     """ "and for spring?" after the deadlines, however little the classifier sees deadlines in it (as
     the model ranks it: a spring start is a start date); after the capstone it is not a follow-up."""
@@ -814,6 +844,19 @@ def test_a_short_question_of_its_own_naming_a_program_does_not_continue_the_topi
         tracker = make_tracker("nlu_fallback", text=text, entities=[program], slots={"topic": "deadlines"}, parse=parse)
         _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
         assert texts[0].startswith("Application deadlines, MISM"), text
+    # In another script too: a tryout's "MSIT 보증금은 얼마예요?" ("how much is MSIT's deposit?") after
+    # tuition payment got tuition payment again, its Korean words unseen.
+    program = {**entity("program", "msit"), "start": 0, "end": 4}
+    korean = ranking(("ask_cost", 0.62), ("ask_deposit", 0.1), ("ask_application_fee", 0.06))
+    tracker = make_tracker(
+        "nlu_fallback",
+        text="MSIT 보증금은 얼마예요?",
+        entities=[program],
+        slots={"topic": "tuition_payment"},
+        parse={**korean, "language": "ko"},
+    )
+    _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    assert not texts[0].startswith("Paying tuition"), texts
 
 
 def test_an_unsure_new_question_mentioning_a_program_is_a_miss_not_an_overview(domain_dict):
