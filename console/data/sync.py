@@ -587,10 +587,12 @@ def _settle_question(connection: Connection, answer_id: int, delta: Conversation
 def _late_suggestions(connection: Connection, folded: Folded) -> None:
     """Fallback replies whose question lies in an earlier batch: that question (the one
     :func:`_link_answers` linked the reply to) is likely about the topic the reply offered first."""
+    if not folded.late_suggestions:
+        return
     a = answers.c
-    for answer_id, topic in folded.late_suggestions:
-        question = sa.select(a.question_id).where(a.event_id == answer_id).scalar_subquery()
-        connection.execute(sa.update(messages).where(messages.c.event_id == question).values(likely_topic=topic))
+    question = sa.select(a.question_id).where(a.event_id == sa.bindparam("answer_id")).scalar_subquery()
+    update = sa.update(messages).where(messages.c.event_id == question).values(likely_topic=sa.bindparam("offered"))
+    connection.execute(update, [{"answer_id": i, "offered": t} for i, t in folded.late_suggestions])
 
 
 def _link_answers(connection: Connection, folded: Folded) -> None:
