@@ -142,6 +142,7 @@ def _public_turn(turn: Turn) -> Dict[str, Any]:
         "entities": [{"entity": name, "value": value} for name, value in turn.entities],
         "missed": turn.miss_reason,
         "answered_unsure": turn.answered_unsure,
+        "likely_topic": turn.likely_topic,
         "feedback": turn.feedback,
         "answer_type": turn.answer_type,
         "button": turn.button_title,

@@ -33,6 +33,7 @@ from core.topics import (
     answer_type,
     asks_feedback,
     feedback_value,
+    intent_for,
     replies_out_of_scope,
     topic_for,
 )
@@ -260,6 +261,9 @@ class Turn:
     topic: Optional[str] = None
     # A visitor question the NLU could not place, answered all the same (:func:`answered_though_unsure`).
     answered_unsure: bool = False
+    # A visitor question: what it was likely about, as the Missed page has it (``staff_messages.likely_topic``):
+    # the topic it was answered on, else the first topic its fallback reply offered.
+    likely_topic: Optional[str] = None
     payload: Optional[str] = None
     button_title: Optional[str] = None
     buttons: List[Button] = field(default_factory=list)
@@ -278,6 +282,11 @@ class Turn:
     @property
     def missed(self) -> bool:
         return self.miss_reason is not None
+
+    @property
+    def likely_intent(self) -> Optional[str]:
+        """The intent of :attr:`likely_topic`, as staff assign a topic (the console's topic choices)."""
+        return intent_for(self.likely_topic) if self.likely_topic else None
 
     @property
     def is_staff(self) -> bool:
@@ -320,6 +329,7 @@ def _answered(context: "_Context", topic: Optional[str]) -> None:
     if topic is None or answer is None or question is None:
         return
     question.topic = question_topic(question.intent, topic)
+    question.likely_topic = answered_topic(answer.utter_action, topic) or question.likely_topic
     if answered_though_unsure(question.intent, answer.utter_action, topic):
         question.answered_unsure, question.miss_reason = True, None
 
@@ -512,6 +522,9 @@ class TurnBuilder:
         if asks_feedback(turn.utter_action):
             context.rated, context.rated_question = turn, context.question
         question = context.question
+        offered = suggested_topic(data)
+        if offered is not None and question is not None:
+            question.likely_topic = offered
         if replies_out_of_scope(turn.utter_action) and question is not None and question.miss_reason is None:
             # "I can only answer about MISM and MSIT": the question was not answered, whatever its intent.
             if not (context.to_person or question.payload):

@@ -39,6 +39,9 @@ MESSAGE_FIELDS = [
     "staff",
     # A visitor question's topic: the one its answer was about, else its intent's (as trends count it).
     "topic",
+    # What a visitor question was likely about, as the Missed page filters on: the topic it was answered
+    # on, else the first topic its fallback reply offered (filled in for a missed question too).
+    "likely_topic",
 ]
 CONVERSATION_FIELDS = [
     "conversation_id",
@@ -90,6 +93,7 @@ def message_records(
             "action": "" if visitor else (turn.action or turn.utter_action or turn.handoff_kind or ""),
             "staff": turn.staff_name or "" if turn.is_staff else "",
             "topic": turn.topic or "" if visitor else "",
+            "likely_topic": turn.likely_topic or "" if visitor else "",
         }
 
 

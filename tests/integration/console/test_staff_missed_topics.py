@@ -10,6 +10,8 @@ assistant writes them (tests/support/console_events.py).
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from html import unescape
 from typing import Any, Dict, List
@@ -18,6 +20,7 @@ from urllib.parse import urlencode
 import pytest
 
 from console.data.dates import local_day
+from console.exports.formats import export_chunks
 from console.missed.queries import MissedFilter
 from tests.support.console_client import csrf_token, run_cli
 from tests.support.console_events import (
@@ -195,6 +198,46 @@ def test_each_group_names_its_likely_topic_and_the_filter_offers_every_topic(cli
     assert options["picked"] == "" and options[""] == "Any"
     assert options[DEADLINES] == "Application deadlines" and options[COST] == "Tuition and cost"
     assert "out_of_scope" not in options, "a topic filter, not the assigning list"
+
+
+def picked_topic(form_html: str) -> List[str]:
+    """The topic an assigning form's select has picked ("Assign topic" then needs one click)."""
+    select = re.search(r'<select id="[^"]+" name="intent" required>(.*?)</select>', form_html, flags=re.S)
+    assert select, form_html
+    return re.findall(r'<option value="([^"]*)" selected>', select.group(1))
+
+
+def test_a_missed_question_offers_its_likely_topic_to_assign(client):
+    """The Missed page's group form and the transcript's form pick the likely topic, so staff confirm
+    it with one click; the honest miss picks nothing."""
+    groups = every_group(client, "")
+    assert picked_topic(groups[DEADLINES_FIRST]) == [DEADLINES] and picked_topic(groups[COST_FIRST]) == [COST]
+    assert picked_topic(groups[UNKNOWN]) == []
+    page = client.get("/staff/conversations/visitor-fallbacks").get_data(as_text=True)
+    turns = {
+        unescape(re.search(r'<div class="text">(.*?)</div>', turn, flags=re.S).group(1)): turn
+        for turn in re.findall(r'<li class="turn visitor.*?</li>', page, flags=re.S)
+    }
+    assert "Likely topic: Application deadlines" in turns[DEADLINES_FIRST]
+    assert picked_topic(turns[DEADLINES_FIRST]) == [DEADLINES] and picked_topic(turns[COST_FIRST]) == [COST]
+    assert "Likely topic" not in turns[UNKNOWN] and picked_topic(turns[UNKNOWN]) == []
+
+
+def test_the_export_and_the_api_give_each_question_its_likely_topic(console, client):
+    """Staff who analyse the misses in a spreadsheet see what the Missed page's Topic filter sees."""
+    start_at, end_at = NOW - 30 * DAY, NOW + DAY
+    text = "".join(export_chunks(console.store, "messages", "csv", start_at, end_at, console.threshold, console.tz))
+    questions = [row for row in csv.DictReader(io.StringIO(text)) if row["speaker"] == "visitor"]
+    rows = {row["text"]: row for row in questions}
+    assert rows[DEADLINES_FIRST]["likely_topic"] == "deadlines" and rows[COST_FIRST]["likely_topic"] == "cost"
+    assert rows[NOT_HELPFUL_COST]["likely_topic"] == "cost" and rows[FOLLOW_UP]["likely_topic"] == "deadlines"
+    assert rows[UNKNOWN]["likely_topic"] == ""
+    for group in ("deadlines", "cost"):
+        exported = sorted({row["text"] for row in questions if row["likely_topic"] == group and row["missed"]})
+        assert exported == sorted(queue(console, topic=f"ask_{group}")), group
+    turns = client.get("/staff/api/conversations/visitor-fallbacks").json["turns"]
+    by_text = {turn["text"]: turn for turn in turns if turn["kind"] == "visitor"}
+    assert by_text[COST_FIRST]["likely_topic"] == "cost" and by_text[UNKNOWN]["likely_topic"] is None
 
 
 def test_the_topic_filter_survives_paging_and_the_tabs(client):
