@@ -33,6 +33,7 @@ Usage:
     .venv/bin/python bench/answer_quality.py                        # this checkout, both sets
     .venv/bin/python bench/answer_quality.py --baseline-tree ../old # and a baseline checkout
     .venv/bin/python bench/answer_quality.py --show-misses          # list the wrong answers (not half B)
+    .venv/bin/python bench/answer_quality.py --development-only     # choose a change without the held-out sets
     .venv/bin/python bench/answer_quality.py --held-out-only --baseline-model models/heinz.tar.gz \
         --model candidate.tar.gz --json figures.json                 # a console candidate vs the current model
 Each tree is started with its own ``python -m ops.launcher`` and ``models/heinz.tar.gz``.
@@ -381,6 +382,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", type=Path, help="a trained model to measure instead of the tree's own")
     parser.add_argument("--baseline-model", type=Path, help="a second model of this checkout, measured first")
     parser.add_argument("--held-out-only", action="store_true", help="only the verbatim held-out set")
+    parser.add_argument(
+        "--development-only", action="store_true", help="only the development sets (for choosing a change)"
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file (the console's training)")
     args = parser.parse_args(argv)
     sets = {
@@ -391,6 +395,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     }
     if args.held_out_only:
         sets = {"held-out, verbatim": sets["held-out, verbatim"]}
+    elif args.development_only:
+        sets = {name: questions for name, questions in sets.items() if name.startswith("development")}
     knowledge_file = args.tree / "knowledge" / "programs.yml"
     unknowns = set(load_knowledge(knowledge_file).known_unknowns()) - {"contact"}
     names = TopicNames.of(knowledge_file)

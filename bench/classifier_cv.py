@@ -18,6 +18,7 @@ are checked on the other half, left unread. Sentence vectors are computed once p
     .venv/bin/python bench/classifier_cv.py                 # every variant
     .venv/bin/python bench/classifier_cv.py base real3      # some of them
     .venv/bin/python bench/classifier_cv.py config base --threshold 0.6
+    .venv/bin/python bench/classifier_cv.py config --real old_real_questions.yml  # after adding questions
 """
 
 from __future__ import annotations
@@ -101,15 +102,16 @@ def fallback_settings() -> Fallback:
     )
 
 
-def training() -> Tuple[List[str], np.ndarray, np.ndarray]:
-    """Every training example's text and intent, and whether it is a real question."""
+def training(real_file: Path = REAL) -> Tuple[List[str], np.ndarray, np.ndarray]:
+    """Every training example's text and intent, and whether it is a real question of ``real_file``
+    (those are held back in turn)."""
     texts: List[str] = []
     labels: List[str] = []
     for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
         for example in load_data(str(path)).intent_examples:
             texts.append(example.get("text"))
             labels.append(example.get("intent"))
-    real = {e.get("text") for e in load_data(str(REAL)).intent_examples}
+    real = {e.get("text") for e in load_data(str(real_file)).intent_examples}
     return texts, np.array(labels), np.array([t in real for t in texts])
 
 
@@ -167,16 +169,29 @@ def development_figures(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--threshold", type=float, help="the fallback threshold (default: config.yml's)")
-    parser.add_argument("--agreed", type=float, help="the threshold when the second opinion agrees")
-    args = parser.parse_args()
-    fallback = fallback_settings()
-    fallback = Fallback(
-        args.threshold if args.threshold is not None else fallback.threshold,
-        args.agreed if args.agreed is not None else fallback.agreed,
-        fallback.ambiguity,
+    parser.add_argument(
+        "--threshold", type=float, nargs="+", help="the fallback threshold, or several (default: config.yml's)"
     )
-    texts, labels, is_real = training()
+    parser.add_argument("--agreed", type=float, help="the threshold when the second opinion agrees")
+    parser.add_argument("--show-wrong", action="store_true", help="list the real questions answered wrongly")
+    parser.add_argument(
+        "--real",
+        type=Path,
+        default=REAL,
+        help="hold back only the real questions of this file (an earlier copy of real_questions.yml: the "
+        "same questions before and after new ones are added, the new ones always in training)",
+    )
+    args = parser.parse_args()
+    configured = fallback_settings()
+    fallbacks = [
+        Fallback(
+            threshold,
+            args.agreed if args.agreed is not None else configured.agreed,
+            configured.ambiguity,
+        )
+        for threshold in (args.threshold or [configured.threshold])
+    ]
+    texts, labels, is_real = training(args.real)
     questions = load_questions(DEVELOPMENT)
     question_texts = [q.text for q in questions]
     encoder, second = shared_encoder(2), shared_minilm()
@@ -184,11 +199,11 @@ def main() -> None:
     vectors, question_vectors = encoder.encode_examples(texts), encoder.encode(question_texts)
     second_vectors, question_second = second.encode_examples(texts), second.encode_many(question_texts)
     held = np.random.RandomState(0).permutation(np.where(is_real)[0])
-    print(f"{len(texts)} examples, {len(held)} real questions in {FOLDS} folds; fallback {fallback}")
+    print(f"{len(texts)} examples, {len(held)} real questions in {FOLDS} folds; fallback {fallbacks[0]}")
     for name in args.variants:
         variant, started = VARIANTS[name], time.monotonic()
         weights = np.where(is_real, variant.real_weight, 1.0)
-        right = wrong = doubtful = first = 0
+        held_back: List[Tuple[List[str], np.ndarray, str, int]] = []  # classes, row, opinion, index
         for fold in range(FOLDS):
             test = held[fold::FOLDS]
             train = np.setdiff1d(np.arange(len(texts)), test)
@@ -203,8 +218,14 @@ def main() -> None:
                 vectors[test],
                 second_vectors[test],
             )
-            for row, opinion, index in zip(rows, opinions, test):
-                top = classes[int(np.argmax(row))]
+            held_back.extend((classes, row, opinion, index) for row, opinion, index in zip(rows, opinions, test))
+        classes, rows, opinions = fit_predict(
+            variant, texts, vectors, labels, weights, second_vectors, question_texts, question_vectors, question_second
+        )
+        for fallback in fallbacks:
+            right = wrong = doubtful = first = 0
+            for fold_classes, row, opinion, index in held_back:
+                top = fold_classes[int(np.argmax(row))]
                 first += top == labels[index]
                 if fallback.unsure(row, top, opinion):
                     doubtful += 1
@@ -212,15 +233,17 @@ def main() -> None:
                     right += 1
                 else:
                     wrong += 1
-        classes, rows, opinions = fit_predict(
-            variant, texts, vectors, labels, weights, second_vectors, question_texts, question_vectors, question_second
-        )
-        print(
-            f"{name:9s} real questions: right {right}, wrong {wrong}, unsure {doubtful}, right first choice {first}"
-            f" | {development_figures(classes, rows, opinions, questions, fallback)}"
-            f" ({time.monotonic() - started:.0f} s)",
-            flush=True,
-        )
+                    if args.show_wrong:
+                        print(
+                            f"  wrong at {fallback.threshold:.2f}: {labels[index]} read as {top} {row.max():.2f}:"
+                            f" {texts[index]}"
+                        )
+            print(
+                f"{name:9s} {fallback.threshold:.2f} real questions: right {right}, wrong {wrong}, unsure {doubtful},"
+                f" right first choice {first} | {development_figures(classes, rows, opinions, questions, fallback)}"
+                f" ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
