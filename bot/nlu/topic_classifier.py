@@ -199,7 +199,7 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             "shortcut_confidence": 0.9,
             "encoder_weight": 1.0,
             "split_confidence": 0.6,
-            "other_split_confidence": 0.74,
+            "other_split_confidence": 0.76,
             "split_below": 0.9,
             "ranking_length": 10,
             "threads": 1,
