@@ -702,6 +702,8 @@ test("text dropped into the box is said to be cut too; sending takes the notice 
   insert(widget, "z".repeat(DEFAULTS.maxLength), "insertFromDrop");
   assert.equal(widget.nodes.cut.textContent, PASTE_CUT);
   widget.submitInput();
+  // Under load (CI's other jobs on the same cores) the POST can take more than settle()'s turns.
+  await until(() => requests.length === 1, "the POST");
   await settle();
   assert.equal(requests[0].body.message.length, DEFAULTS.maxLength);
   assert.equal(input.value, "");
