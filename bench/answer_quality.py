@@ -381,10 +381,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--show-misses", action="store_true", help="list development misses")
     parser.add_argument("--model", type=Path, help="a trained model to measure instead of the tree's own")
     parser.add_argument("--baseline-model", type=Path, help="a second model of this checkout, measured first")
-    parser.add_argument("--held-out-only", action="store_true", help="only the verbatim held-out set")
-    parser.add_argument(
-        "--development-only", action="store_true", help="only the development sets (for choosing a change)"
-    )
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--held-out-only", action="store_true", help="only the verbatim held-out set")
+    only.add_argument("--development-only", action="store_true", help="only the development sets (to choose a change)")
     parser.add_argument("--json", type=Path, help="also write every figure to this file (the console's training)")
     args = parser.parse_args(argv)
     sets = {

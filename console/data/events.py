@@ -107,16 +107,20 @@ def answered_topic(response: Optional[str], answered: Optional[str]) -> Optional
 
 
 def suggested_topic(data: Mapping[str, Any]) -> Optional[str]:
-    """The topic of the first button of a fallback reply (a bot event's JSON), the likeliest topic the
-    assistant offered for a question it could not place: what that question is likely about. ``None``
-    for another reply, or a first button that asks about no topic ("Talk to a person")."""
+    """The first topic a fallback reply (a bot event's JSON) offered as a button, the likeliest topic
+    the assistant saw in a question it could not place: what that question is likely about. The
+    "English only" reply offers "Talk to a person" before its topics. ``None`` for another reply, or
+    one that offers no topic (the honest miss)."""
     metadata = data.get("metadata")
     response = metadata.get("utter_action") if isinstance(metadata, dict) else None
     if answer_type(response if isinstance(response, str) else None) != FALLBACK_TYPE:
         return None
-    buttons = buttons_of(data)
-    first = parse_payload(buttons[0].payload) if buttons else None
-    return _name(topic_for(first[0])) if first else None
+    for button in buttons_of(data):
+        asked = parse_payload(button.payload)
+        topic = _name(topic_for(asked[0])) if asked else None
+        if topic:
+            return topic
+    return None
 
 
 def slot_topic(row: Mapping[str, Any]) -> Optional[str]:

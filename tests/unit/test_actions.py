@@ -855,8 +855,9 @@ def test_a_short_question_of_its_own_naming_a_program_does_not_continue_the_topi
         slots={"topic": "tuition_payment"},
         parse={**korean, "language": "ko"},
     )
-    _, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
+    messages, texts, _ = run(ActionHandleMiss(), domain_dict, tracker)
     assert not texts[0].startswith("Paying tuition"), texts
+    assert messages[0]["response"] == "utter_english_only" and "/ask_deposit" in payloads(messages[0]), messages
 
 
 def test_an_unsure_new_question_mentioning_a_program_is_a_miss_not_an_overview(domain_dict):

@@ -18,6 +18,7 @@ from typing import Any, Dict, List
 from urllib.parse import urlencode
 
 import pytest
+from rasa.shared.core.events import ActionExecuted
 
 from console.data.dates import local_day
 from console.exports.formats import export_chunks
@@ -26,6 +27,8 @@ from tests.support.console_client import csrf_token, run_cli
 from tests.support.console_events import (
     DAY,
     NOW,
+    action,
+    bot,
     feedback_click,
     seed_with,
     start,
@@ -40,6 +43,7 @@ COST_FIRST = "is it pricey and when is it due"  # fallback: cost, then deadlines
 NOT_HELPFUL_COST = "how much money do i need"  # answered as cost, marked not helpful
 FOLLOW_UP = "ok what about msit"  # nlu_fallback, answered as the deadlines for MSIT
 UNKNOWN = "qwerty asdf"  # the honest miss: no likely topic
+IN_KOREAN = "MSIT 보증금은 얼마예요?"  # "English only", "Talk to a person" before the cost and the deposit
 SHARED = "dates or fees"  # asked twice: once offered the deadlines first, once the cost
 EARLIER_TOO = "what do i pay and by when"  # asked ten days ago and yesterday, offered the cost first
 # More fallbacks whose first suggestion is the deadlines: the Topic filter lists more than a page.
@@ -107,6 +111,19 @@ def seeded(db_url) -> str:
     earlier += suggestions(NOW - 10 * DAY + 2, ["cost", "deadlines"])
     t = NOW - DAY + 9000
     lately = start(t) + [user(EARLIER_TOO, "nlu_fallback", 0.3, t + 1)] + suggestions(t + 2, ["cost", "deadlines"])
+    t = NOW - DAY + 9600
+    offered = [("Talk to a person", "/request_human"), ("Tuition and cost", "/ask_cost"), ("Deposit", "/ask_deposit")]
+    english_only = start(t) + [
+        user(IN_KOREAN, "nlu_fallback", 0.47, t + 1),
+        action("action_handle_miss", t + 2),
+        bot(
+            "Sorry, I can only answer in English.",
+            t + 2.01,
+            [{"title": title, "payload": payload} for title, payload in offered],
+            utter="utter_english_only",
+        ),
+        ActionExecuted("action_listen", timestamp=t + 2.02),
+    ]
     return seed_with(
         db_url,
         {
@@ -116,6 +133,7 @@ def seeded(db_url) -> str:
             "visitor-not-helpful": not_helpful,
             "visitor-follow-up": follow_up,
             "visitor-many-dates": more,
+            "visitor-english-only": english_only,
         },
     )
 
@@ -176,6 +194,12 @@ def test_a_fallback_is_listed_under_the_topic_it_suggested_first(client):
     assert DEADLINES_FIRST in deadlines and DEADLINES_FIRST not in cost
     assert COST_FIRST in cost and COST_FIRST not in deadlines, "the first suggestion, not the second"
     assert UNKNOWN not in deadlines + cost and UNKNOWN in listed(client, "")
+
+
+def test_an_english_only_reply_is_listed_under_the_first_topic_it_offered(client):
+    """It offers "Talk to a person" first, then the likeliest topics: the first topic, not no topic."""
+    assert IN_KOREAN in listed(client, f"topic={COST}") and IN_KOREAN not in listed(client, f"topic={DEADLINES}")
+    assert "Likely topic: Tuition and cost" in every_group(client, "")[IN_KOREAN]
 
 
 def test_an_answer_marked_not_helpful_is_listed_under_the_topic_it_answered(client):
