@@ -44,7 +44,7 @@ WORDS: Dict[str, frozenset] = {
     "pt": frozenset(
         "o os do da dos das que para por quanto custa é uma um de em preciso posso pode como qual "
         "mestrado programa requisitos tem sobre onde não você trabalhar estudante visto eua bolsa quando nota "
-        "mínima universidade".split()
+        "mínima universidade faço fazer mensalidade".split()
     ),
     "fr": frozenset(
         "le la les des du de en un une à au aux que pour combien coûte est je puis comment quand quel "

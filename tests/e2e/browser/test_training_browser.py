@@ -7,6 +7,7 @@ The Training page passes axe-core."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +15,7 @@ from typing import Iterator
 import pytest
 import requests
 
+from bot.nlu.vector_cache import FOLDER, cache_directory
 from core.model_store import ModelStore
 from ops.launcher import Stack
 from tests.support.staff_stack import staff_stack
@@ -34,8 +36,15 @@ TRAINING_LIMIT_MS = 15 * 60 * 1000
 
 @pytest.fixture(scope="module")
 def training_stack(trained_model: Path, tmp_path_factory) -> Iterator[Stack]:
-    with staff_stack(trained_model, tmp_path_factory.mktemp("training-stack"), EDITOR, PASSWORD, {}) as running:
-        yield running
+    """The console trains as on a server where the shipped model was trained: with that training's
+    sentence vectors (a copy, so the project's own cache is left as it was)."""
+    cache = tmp_path_factory.mktemp("rasa-cache")
+    if cache_directory().is_dir():
+        shutil.copytree(cache_directory(), cache / FOLDER)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RASA_CACHE_DIRECTORY", str(cache))
+        with staff_stack(trained_model, tmp_path_factory.mktemp("training-stack"), EDITOR, PASSWORD, {}) as running:
+            yield running
 
 
 def ask(stack: Stack, sender: str, text: str) -> str:
