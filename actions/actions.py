@@ -62,9 +62,12 @@ def answer_turn(
     )
     full = full or any(e.get("entity") == "detail" and e.get("value") == "full" for e in entities)
     answerer = answers.Answerer(knowledge, answers.phrases_from_domain(domain), office_clock().today())
-    too_late = answers.asks_if_too_late(message.get("text"))
+    # A clicked suggestion answers the question typed before it: "is it too late?" or a detail it
+    # asked for ("how many courses per semester") still counts.
+    typed = (misses.question_of_click(tracker.events) if topic is None else None) or message
+    too_late = answers.asks_if_too_late(typed.get("text"))
     for asked in topics:
-        reply = answerer.answer(asked, context, full, too_late, answers.asked_text(message, asked, topics))
+        reply = answerer.answer(asked, context, full, too_late, answers.asked_text(typed, asked, topics))
         # An answer the visitor may rate carries a small marker (``custom``): the widget adds the buttons.
         marker = {FEEDBACK_MARKER: True} if asks_feedback(reply.response) else None
         dispatcher.utter_message(response=reply.response, buttons=reply.buttons, json_message=marker, **reply.variables)

@@ -85,6 +85,23 @@ def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
     return count
 
 
+def question_of_click(events: Iterable[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    """The typed message a clicked suggestion answers ("how many courses per semester?" behind the
+    "Program length" button): its words still ask for a detail or a date, which the payload lacks.
+    None unless the latest message is a button payload right after a miss."""
+    users = [e for e in events if e.get("event") == "user"][-2:]
+    if len(users) < 2:
+        return None
+    typed, click = users
+    typed_text = str(typed.get("text") or "")
+    if not str(click.get("text") or "").startswith("/") or not typed_text or typed_text.startswith("/"):
+        return None
+    parse = typed.get("parse_data") or {}
+    if (parse.get("intent") or {}).get("name") not in MISS_INTENTS:
+        return None
+    return {**parse, "text": typed_text}
+
+
 def response_for(
     intent: Optional[str], misses_in_a_row: int, *, other_language: bool = False, suggesting: int = 0
 ) -> str:

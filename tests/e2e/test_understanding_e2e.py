@@ -224,6 +224,39 @@ def test_a_detail_no_page_states_is_named_as_missing_with_the_topics_answer(stac
     assert f"Not in my information: {missing} for MISM." in shown(replies)
 
 
+@pytest.mark.parametrize(
+    "question, topic, missing",
+    [
+        ("how many courses per semester", "program_length", "the course load (how many courses or units a semester)"),
+        (
+            "how do I convert my CGPA to a 4.0 scale",
+            "requirements",
+            "how a grade average on another scale (such as a 10-point CGPA) is converted or read",
+        ),
+    ],
+)
+def test_a_detail_asked_on_a_programs_page_is_named_as_missing(stack, knowledge, question, topic, missing):
+    """A tryout's "how many courses per semester" got suggestions, and a 10-point CGPA to convert got
+    "not sure I understood": the topic's answer now comes first, after what it does not say."""
+    replies = ask(stack, question, program="mism")
+    assert headings(knowledge, replies)[0] == topic, shown(replies)
+    gaps = [line for line in shown(replies).split("\n") if line.startswith("Not in my information: ")]
+    assert gaps and missing in gaps[0] and " for MISM." in gaps[0], shown(replies)
+
+
+def test_a_clicked_suggestion_names_the_detail_the_typed_question_asked(stack, knowledge):
+    """ "which companies come" is unsure, and Careers is offered; clicking it gave the outcome figures
+    as if they answered it. The click now answers the typed words: which employers is not known."""
+    sender = f"click-{uuid.uuid4()}"
+    replies = ask(stack, "which companies come", program="mism", sender=sender)
+    offered = {b["title"]: b["payload"] for r in replies for b in r.get("buttons") or []}
+    careers = knowledge.topics["careers"]
+    assert careers.title in offered, shown(replies)
+    replies = ask(stack, offered[careers.title], program="mism", sender=sender)
+    assert headings(knowledge, replies)[0] == "careers", shown(replies)
+    assert "Not in my information: which employers hire graduates for MISM." in shown(replies), shown(replies)
+
+
 def test_a_follow_up_about_the_city_is_not_answered_with_the_topic(stack, knowledge):
     """ "and the weather?" after the deadlines got the deadlines again (read as "inform")."""
     sender = f"follow-{uuid.uuid4()}"

@@ -332,6 +332,33 @@ def test_a_detail_asked_but_not_known_is_named_before_the_answer(domain_dict):
     assert "Not in my information: a rule on three-year bachelor's degrees." in texts[0]
 
 
+def test_a_clicked_suggestion_answers_the_question_typed_before_it(domain_dict, knowledge):
+    """A tryout's "how many courses per semester" got suggestions; clicking "Program length" gave the
+    lengths as if they answered it, because the click's payload has none of the visitor's words."""
+    typed = user_event("nlu_fallback", "how many courses per semester")
+    suggestions = {"event": "bot", "text": "", "data": {"buttons": [{"payload": "/ask_program_length"}]}}
+    click = make_tracker("ask_program_length", text="/ask_program_length", history=[typed, suggestions])
+    _, texts, _ = answer_run(domain_dict, click)
+    assert "Not in my information: the course load" in texts[0] and ADMISSIONS_EMAIL in texts[0], texts[0]
+    assert "16 months" in texts[0], "then what is known: the lengths"
+    # The same button after an answer (a follow-up, not a suggestion) asks nothing more.
+    answered = user_event("ask_deadlines", "how many courses per semester")
+    after_answer = make_tracker("ask_program_length", text="/ask_program_length", history=[answered, suggestions])
+    _, texts, _ = answer_run(domain_dict, after_answer)
+    assert "course load" not in texts[0] and "16 months" in texts[0], texts[0]
+    # "Is it too late?" typed before the click is still answered first.
+    late = user_event("nlu_fallback", "is it too late to apply")
+    too_late = make_tracker(
+        "ask_deadlines", text="/ask_deadlines", history=[late, suggestions], slots={"program": "msit"}
+    )
+    direct = make_tracker("ask_deadlines", text="is it too late to apply", slots={"program": "msit"})
+    assert answer_run(domain_dict, too_late)[1][0] == answer_run(domain_dict, direct)[1][0]
+    assert (
+        answer_run(domain_dict, too_late)[1][0]
+        != answer(domain_dict, "ask_deadlines", text="/ask_deadlines", slots={"program": "msit"})[1][0]
+    )
+
+
 def test_a_detail_is_looked_for_in_its_own_question_of_two(domain_dict):
     """ "how much is tuition?? and are there scholarships": "how much" asks about tuition, not the
     scholarship amounts."""
