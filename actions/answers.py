@@ -450,7 +450,10 @@ class Answerer:
         return Reply("utter_answer", variables, _dedupe(buttons))
 
     def _unknown(self, topic: Topic, subject: str, links: List[str], buttons: List[Dict[str, str]]) -> Reply:
-        variables = {"missing": topic.missing, "subject": subject, "links": self._links(links), **self.contact}
+        """ "I don't have ...": the details the visitor asked for when they named some (the course
+        load, not the program length, for "how many courses per semester"), else the topic's gap."""
+        missing = "; ".join(self.asked_unknowns) or topic.missing
+        variables = {"missing": missing, "subject": subject, "links": self._links(links), **self.contact}
         talk = person_button(self._phrase("utter_phrase_talk"))
         return Reply("utter_unknown", variables, _dedupe([talk, *buttons]))
 

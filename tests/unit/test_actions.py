@@ -359,6 +359,17 @@ def test_a_clicked_suggestion_answers_the_question_typed_before_it(domain_dict, 
     )
 
 
+def test_a_topic_not_known_for_the_program_names_the_detail_asked(domain_dict, knowledge):
+    """On /msit, "how many courses per semester" was told "I don't have the official program length in
+    months for MSIT": true, but not what was asked (MSIT has no length fact at all)."""
+    slots = {"program": "msit"}
+    _, texts, _ = answer(domain_dict, "ask_program_length", text="how many courses per semester", slots=slots)
+    assert "I don't have the course load (how many courses or units a semester) for MSIT" in texts[0], texts[0]
+    assert knowledge.topics["program_length"].missing not in texts[0]
+    _, texts, _ = answer(domain_dict, "ask_program_length", text="how long is it", slots=slots)
+    assert f"I don't have {knowledge.topics['program_length'].missing} for MSIT" in texts[0], texts[0]
+
+
 def test_a_detail_is_looked_for_in_its_own_question_of_two(domain_dict):
     """ "how much is tuition?? and are there scholarships": "how much" asks about tuition, not the
     scholarship amounts."""
